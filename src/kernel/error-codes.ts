@@ -1,0 +1,194 @@
+/**
+ * The catalog of every `PAL_*` error code: its HTTP status, what it means and how to fix it.
+ *
+ * `docs/reference/errors.md` is generated from this list and a test fails when the two drift.
+ * INVARIANT: a code, once published, is never renamed or reused for another meaning.
+ *
+ * @example
+ * ```ts
+ * errorCatalog.PAL_GATEWAY_ROUTE_NOT_FOUND.status; // 404
+ * ```
+ */
+export const errorCatalog = {
+  PAL_INTERNAL: {
+    status: 500,
+    meaning: 'an unexpected internal failure; the request id ties the client answer to the operator log',
+    fix: 'look up the request id in the gateway log; report it if it is a defect',
+  },
+  PAL_CLI_USAGE: {
+    status: 400,
+    meaning: 'the command line names an unknown command or flag, or misses an argument',
+    fix: 'run `palisade --help` or `palisade <command> --help`',
+  },
+  PAL_MANIFEST_NOT_FOUND: {
+    status: 400,
+    meaning: 'no `palisade.yaml` in the project directory',
+    fix: 'run the command in a project directory, pass the directory, or create one with `palisade init`',
+  },
+  PAL_MANIFEST_UNREADABLE: {
+    status: 400,
+    meaning: 'the manifest file exists but cannot be read',
+    fix: 'check the file permissions of `palisade.yaml`',
+  },
+  PAL_MANIFEST_YAML_SYNTAX: {
+    status: 400,
+    meaning: 'the manifest is not well-formed YAML',
+    fix: 'correct the YAML at the reported line and column',
+  },
+  PAL_MANIFEST_UNKNOWN_KEY: {
+    status: 400,
+    meaning: 'the manifest has a key the schema does not define (often a typo)',
+    fix: 'remove the key or correct its spelling; the hint names the closest valid key',
+  },
+  PAL_MANIFEST_MISSING_KEY: {
+    status: 400,
+    meaning: 'a required key is missing',
+    fix: 'add the key named in the message',
+  },
+  PAL_MANIFEST_INVALID_VALUE: {
+    status: 400,
+    meaning: 'a value has the wrong type, format or range',
+    fix: 'change the value as the hint says; `docs/manifest.md` lists every key and its bounds',
+  },
+  PAL_MANIFEST_UNKNOWN_FUNCTION: {
+    status: 400,
+    meaning: 'a route or binding references a function the manifest does not declare',
+    fix: 'declare the function under `functions` or correct the name',
+  },
+  PAL_MANIFEST_UNKNOWN_SEGMENT: {
+    status: 400,
+    meaning: 'a function references a segment the manifest does not declare',
+    fix: 'declare the segment under `segments` or correct the name',
+  },
+  PAL_MANIFEST_ROUTE_CONFLICT: {
+    status: 400,
+    meaning: 'two routes can match the same method and path, so the winner would be ambiguous',
+    fix: 'make the paths distinct (a literal segment and a parameter in the same position overlap)',
+  },
+  PAL_MANIFEST_INVALID_PATH: {
+    status: 400,
+    meaning: 'a route path is not a clean absolute path of literal and `:param` segments',
+    fix: 'use paths like `/api/orders/:id`: no dot segments, empty segments, wildcards or encoded characters',
+  },
+  PAL_MANIFEST_SOURCE_NOT_FOUND: {
+    status: 400,
+    meaning: 'a function `source` file does not exist inside the project',
+    fix: 'create the file or correct the path (relative to the manifest, inside the project)',
+  },
+  PAL_MANIFEST_INSECURE_SETTING: {
+    status: 400,
+    meaning: 'a setting weakens security in a way this context does not allow',
+    fix: 'follow the hint; insecure switches are listed in `docs/security/defaults.md`',
+  },
+  PAL_RUNTIME_BUILD_FAILED: {
+    status: 400,
+    meaning: 'a function failed to bundle or compile (syntax or type error, missing import)',
+    fix: 'fix the function source at the reported file and line',
+  },
+  PAL_RUNTIME_FUNCTION_THREW: {
+    status: 500,
+    meaning: 'the function threw or returned something other than a `Response`',
+    fix: 'see the function log lines for this request id',
+  },
+  PAL_RUNTIME_CPU_LIMIT: {
+    status: 503,
+    meaning: 'the function used more CPU time than `limits.cpuMs` allows; its isolate was recycled',
+    fix: 'make the function cheaper or raise `limits.cpuMs`',
+  },
+  PAL_RUNTIME_TIMEOUT: {
+    status: 504,
+    meaning: 'the function did not answer within `limits.timeoutMs`; its isolate was recycled',
+    fix: 'make sure every promise settles, or raise `limits.timeoutMs`',
+  },
+  PAL_RUNTIME_MEMORY_LIMIT: {
+    status: 503,
+    meaning: 'the function exceeded `limits.memoryMb`; its isolate (or its worker process) was recycled',
+    fix: 'use less memory or raise `limits.memoryMb`',
+  },
+  PAL_RUNTIME_RESPONSE_TOO_LARGE: {
+    status: 502,
+    meaning: 'the function response body is larger than `limits.maxResponseBytes`',
+    fix: 'return a smaller body or raise `limits.maxResponseBytes`',
+  },
+  PAL_RUNTIME_WORKER_CRASHED: {
+    status: 503,
+    meaning: 'the worker process hosting the function died while the request was in flight; it is restarted',
+    fix: 'retry; if it repeats, the function log shows what it was doing (a memory bomb aborts its worker)',
+  },
+  PAL_RUNTIME_UNAVAILABLE: {
+    status: 503,
+    meaning: 'the function worker is not ready (starting, restarting or shutting down)',
+    fix: 'retry after a moment',
+  },
+  PAL_GATEWAY_BAD_PATH: {
+    status: 400,
+    meaning: 'the request path has encoded slashes or backslashes, dot segments, empty segments or control characters',
+    fix: 'send a canonical path; Palisade never normalises paths, it rejects them',
+  },
+  PAL_GATEWAY_ROUTE_NOT_FOUND: {
+    status: 404,
+    meaning: 'no route matches the path',
+    fix: 'check the path against the manifest routes',
+  },
+  PAL_GATEWAY_METHOD_NOT_ALLOWED: {
+    status: 405,
+    meaning: 'the path exists but not for this method',
+    fix: 'use one of the methods in the `allow` response header',
+  },
+  PAL_GATEWAY_BODY_TOO_LARGE: {
+    status: 413,
+    meaning: 'the request body exceeds the route body limit',
+    fix: 'send a smaller body or raise the route `maxBodyBytes`',
+  },
+  PAL_GATEWAY_REQUEST_TIMEOUT: {
+    status: 408,
+    meaning: 'the client was too slow to send the request',
+    fix: 'send the request promptly',
+  },
+  PAL_GATEWAY_UNAUTHENTICATED: {
+    status: 401,
+    meaning: 'the route is private and the request carries no accepted proof of identity',
+    fix: 'authenticate with a method the route accepts, or mark the route `public: true` if it really is public',
+  },
+  PAL_GATEWAY_FORBIDDEN: {
+    status: 403,
+    meaning: 'the caller is authenticated but a policy decision denied the request',
+    fix: 'ask an administrator for the role or permission the route requires',
+  },
+  PAL_GATEWAY_SHUTTING_DOWN: {
+    status: 503,
+    meaning: 'the gateway is draining and accepts no new requests',
+    fix: 'retry against another node or after the restart',
+  },
+  PAL_GATEWAY_LISTEN_FAILED: {
+    status: 500,
+    meaning: 'the gateway could not listen on the address (port in use, or no permission)',
+    fix: 'choose another port with `--port`, or stop the process holding the port',
+  },
+  PAL_GATEWAY_TLS_FAILED: {
+    status: 500,
+    meaning: 'the TLS certificate or key could not be created or loaded',
+    fix: 'check the `gateway.tls` paths, or delete `.palisade/tls/` to regenerate the local CA',
+  },
+  PAL_STORE_UNAVAILABLE: {
+    status: 500,
+    meaning: 'the state store cannot be opened or written (for example `.palisade/` is not writable)',
+    fix: 'check the permissions of the `.palisade/` directory in the project',
+  },
+  PAL_STORE_MIGRATION_FAILED: {
+    status: 500,
+    meaning: 'the state store schema could not be migrated, or is newer than this version of palisade',
+    fix: 'upgrade palisade, or restore `.palisade/state.db` from a backup',
+  },
+  PAL_PROJECT_EXISTS: {
+    status: 400,
+    meaning: '`palisade init` would overwrite an existing project file',
+    fix: 'run `palisade init` in an empty directory',
+  },
+} as const satisfies Record<string, { status: number; meaning: string; fix: string }>;
+
+/** A stable Palisade error code, such as `PAL_GATEWAY_BAD_PATH`. */
+export type ErrorCode = keyof typeof errorCatalog;
+
+/** Every code in catalog order. */
+export const errorCodes = Object.keys(errorCatalog) as ErrorCode[];

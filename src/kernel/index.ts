@@ -1,0 +1,14 @@
+export { errorCatalog, errorCodes, type ErrorCode } from './error-codes.js';
+export { PalisadeError, isPalisadeError, type PalisadeErrorOptions } from './palisade-error.js';
+export {
+  DiagnosticsError,
+  formatDiagnostic,
+  type Diagnostic,
+  type SourceLocation,
+  type ValidationResult,
+} from './diagnostics.js';
+export { systemClock, createManualClock, type Clock } from './clock.js';
+export { createRequestId, isWellFormedId } from './ids.js';
+export { safeJsonParse, type SafeJsonResult } from './safe-json.js';
+export { constantTimeEqual } from './constant-time-equal.js';
+export { logFields, type LogField, type LogRecord } from './log-fields.js';

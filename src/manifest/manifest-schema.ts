@@ -1,0 +1,240 @@
+/**
+ * The one schema of `palisade.yaml`. The editor JSON Schema (`schema/palisade.schema.json`) and
+ * the reference (`docs/manifest.md`) are generated from it; a test fails when they drift.
+ *
+ * Every object is closed (`additionalProperties: false`): a typo is an error, never ignored.
+ */
+
+const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
+const BINDING_NAME_PATTERN = '^[A-Z][A-Z0-9_]{0,62}$';
+
+const functionLimits = {
+  type: 'object',
+  description: 'Resource limits for one function. Exceeding one recycles its isolate and answers 503/504.',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    memoryMb: {
+      type: 'integer',
+      minimum: 8,
+      maximum: 2048,
+      default: 64,
+      description: 'V8 heap limit of the function isolate, in MiB.',
+    },
+    cpuMs: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 30000,
+      default: 50,
+      description: 'CPU time one request may use inside the isolate, in milliseconds (time spent awaiting the host is not counted).',
+    },
+    timeoutMs: {
+      type: 'integer',
+      minimum: 10,
+      maximum: 300000,
+      default: 5000,
+      description: 'Wall-clock time one request may take, in milliseconds; covers awaits and timers.',
+    },
+    maxResponseBytes: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 67108864,
+      default: 1048576,
+      description: 'Largest response body the function may return, in bytes.',
+    },
+  },
+} as const;
+
+const binding = {
+  type: 'object',
+  description: 'A typed binding: a value placed on the function `env` under the binding name.',
+  additionalProperties: false,
+  required: ['type', 'value'],
+  properties: {
+    type: {
+      enum: ['text', 'json'],
+      description: '`text`: a string; `json`: any JSON value, deep-frozen inside the isolate.',
+    },
+    value: { description: 'The value. For `text` a string.' },
+  },
+} as const;
+
+const functionSpec = {
+  type: 'object',
+  description: 'A function: a Web-standard module (`export default { fetch(request, env, ctx) }`).',
+  additionalProperties: false,
+  required: ['source'],
+  properties: {
+    source: {
+      type: 'string',
+      minLength: 1,
+      description: 'Entry file, relative to the manifest (TypeScript or JavaScript). npm dependencies are bundled.',
+    },
+    segment: {
+      type: 'string',
+      pattern: NAME_PATTERN,
+      default: 'default',
+      description: 'The segment whose worker processes host this function. Functions in different segments never share a process.',
+    },
+    limits: functionLimits,
+    bindings: {
+      type: 'object',
+      description: 'The function `env`: exactly these bindings and nothing else.',
+      propertyNames: { pattern: BINDING_NAME_PATTERN },
+      additionalProperties: binding,
+      default: {},
+    },
+  },
+} as const;
+
+const route = {
+  type: 'object',
+  description: 'A route: method(s) and path to a function. Private unless `public: true`.',
+  additionalProperties: false,
+  required: ['path', 'function'],
+  properties: {
+    path: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 1024,
+      description: 'Absolute path of literal segments and `:param` segments, such as `/api/orders/:id`.',
+    },
+    methods: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] },
+      default: ['GET'],
+      description: 'HTTP methods the route accepts.',
+    },
+    function: { type: 'string', pattern: NAME_PATTERN, description: 'Name of the function that handles the route.' },
+    public: {
+      type: 'boolean',
+      default: false,
+      description: 'When true the route needs no authentication. Every public route is reported by the scanner.',
+    },
+    maxBodyBytes: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 67108864,
+      default: 1048576,
+      description: 'Largest request body accepted on this route, in bytes.',
+    },
+  },
+} as const;
+
+const tlsFiles = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cert', 'key'],
+  properties: {
+    cert: { type: 'string', minLength: 1, description: 'PEM certificate chain file, relative to the manifest.' },
+    key: { type: 'string', minLength: 1, description: 'PEM private key file, relative to the manifest.' },
+  },
+} as const;
+
+const gateway = {
+  type: 'object',
+  description: 'The HTTPS gateway.',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    listen: {
+      type: 'string',
+      pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',
+      default: '127.0.0.1:8443',
+      description: 'Address and port to listen on, `host:port`. `--host` and `--port` override it.',
+    },
+    tls: {
+      description: '`auto` creates a local CA and server certificate under `.palisade/tls/`; or give `{ cert, key }` files.',
+      default: 'auto',
+      oneOf: [{ const: 'auto' }, tlsFiles],
+    },
+    limits: {
+      type: 'object',
+      description: 'Protocol limits that bound slow or oversized clients.',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxHeaderBytes: {
+          type: 'integer',
+          minimum: 1024,
+          maximum: 65536,
+          default: 16384,
+          description: 'Largest request head (request line and headers), in bytes.',
+        },
+        headersTimeoutMs: {
+          type: 'integer',
+          minimum: 1000,
+          maximum: 120000,
+          default: 10000,
+          description: 'Time a client has to send the request head (slowloris guard).',
+        },
+        requestTimeoutMs: {
+          type: 'integer',
+          minimum: 1000,
+          maximum: 600000,
+          default: 30000,
+          description: 'Time a client has to send the whole request.',
+        },
+      },
+    },
+  },
+} as const;
+
+const segment = {
+  type: 'object',
+  description: 'A segment: an isolation boundary of its own worker processes.',
+  additionalProperties: false,
+  properties: {
+    workers: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 64,
+      default: 1,
+      description: 'Number of worker processes for the segment.',
+    },
+  },
+} as const;
+
+/** The manifest schema (JSON Schema draft-07). */
+export const manifestSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://palisade.dev/schema/palisade.schema.json',
+  title: 'palisade.yaml',
+  description: 'The Palisade manifest: one declarative description of a deployment.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'functions', 'routes'],
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN, description: 'Project name: lowercase letters, digits and dashes.' },
+    gateway,
+    segments: {
+      type: 'object',
+      description: 'Segments by name. The `default` segment exists implicitly.',
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: segment,
+      default: {},
+    },
+    functions: {
+      type: 'object',
+      description: 'Functions by name.',
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: functionSpec,
+      minProperties: 1,
+    },
+    routes: {
+      type: 'array',
+      description: 'Routes, matched by method and path. Overlapping routes are an error.',
+      items: route,
+      minItems: 1,
+    },
+  },
+} as const;
+
+/** Top-level sections that later versions own; naming one gives a precise hint. */
+export const reservedSections = ['identity', 'policies', 'audit', 'secrets', 'detect', 'privacy'] as const;
+/** Route keys that later versions own. */
+export const reservedRouteKeys = ['allow', 'schema', 'rateLimit'] as const;
+/** Function keys that later versions own. */
+export const reservedFunctionKeys = ['secrets', 'invoke', 'egress'] as const;

@@ -1,0 +1,74 @@
+/** HTTP methods a route may accept. */
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+
+/** A typed binding on a function `env`. */
+export type BindingSpec =
+  | { readonly type: 'text'; readonly value: string }
+  | { readonly type: 'json'; readonly value: unknown };
+
+/** Limits of one function, defaults applied. */
+export interface FunctionLimits {
+  readonly memoryMb: number;
+  readonly cpuMs: number;
+  readonly timeoutMs: number;
+  readonly maxResponseBytes: number;
+}
+
+/** One function, defaults applied, `source` resolved to an absolute path. */
+export interface FunctionSpec {
+  readonly name: string;
+  readonly source: string;
+  readonly segment: string;
+  readonly limits: FunctionLimits;
+  readonly bindings: Readonly<Record<string, BindingSpec>>;
+}
+
+/** One route, defaults applied. */
+export interface RouteSpec {
+  readonly index: number;
+  readonly path: string;
+  readonly methods: readonly HttpMethod[];
+  readonly function: string;
+  readonly public: boolean;
+  readonly maxBodyBytes: number;
+}
+
+/** TLS configuration: a generated local CA, or operator files (absolute paths). */
+export type TlsSpec = { readonly mode: 'auto' } | { readonly mode: 'files'; readonly cert: string; readonly key: string };
+
+/** The gateway section, defaults applied. */
+export interface GatewaySpec {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: TlsSpec;
+  readonly limits: {
+    readonly maxHeaderBytes: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+  };
+}
+
+/** A segment, defaults applied. */
+export interface SegmentSpec {
+  readonly name: string;
+  readonly workers: number;
+}
+
+/**
+ * A validated manifest: defaults applied, paths absolute, deep-frozen.
+ *
+ * @example
+ * ```ts
+ * const { manifest } = await loadManifest('examples/shop');
+ * manifest.functions.get('orders')?.limits.cpuMs; // 50
+ * ```
+ */
+export interface Manifest {
+  readonly name: string;
+  readonly projectDir: string;
+  readonly file: string;
+  readonly gateway: GatewaySpec;
+  readonly segments: ReadonlyMap<string, SegmentSpec>;
+  readonly functions: ReadonlyMap<string, FunctionSpec>;
+  readonly routes: readonly RouteSpec[];
+}

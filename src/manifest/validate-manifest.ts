@@ -1,0 +1,300 @@
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve, dirname } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { closest } from 'fastest-levenshtein';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Diagnostic, ErrorCode, ValidationResult } from '../kernel/index.js';
+import { manifestSchema, reservedFunctionKeys, reservedRouteKeys, reservedSections } from './manifest-schema.js';
+import type { BindingSpec, FunctionSpec, HttpMethod, Manifest, RouteSpec, SegmentSpec, TlsSpec } from './manifest-types.js';
+import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
+const validateSchema = ajv.compile(manifestSchema);
+
+/** Input to {@link validateManifestText}. */
+export interface ManifestSource {
+  /** The YAML text. */
+  readonly text: string;
+  /** The manifest's path, as shown in diagnostics. */
+  readonly file: string;
+  /** The project directory: sources must live inside it. */
+  readonly projectDir: string;
+  /** Whether to check that function sources exist (true unless testing pure rules). */
+  readonly checkFiles?: boolean;
+}
+
+/**
+ * Validates manifest text: YAML syntax, the schema, then the cross-reference rules.
+ * Collects every problem; never throws.
+ *
+ * @example
+ * ```ts
+ * const result = validateManifestText({ text, file: 'palisade.yaml', projectDir: '.' });
+ * if (!result.ok) for (const d of result.errors) console.error(formatDiagnostic(d));
+ * ```
+ */
+export function validateManifestText(source: ManifestSource): ValidationResult<Manifest> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locate = (offset: number | undefined) => {
+    if (offset === undefined) return { file: source.file };
+    const pos = lineCounter.linePos(offset);
+    return { file: source.file, line: pos.line, col: pos.col };
+  };
+
+  if (doc.errors.length > 0) {
+    const errors = doc.errors.map<Diagnostic>((e) => ({
+      code: 'PAL_MANIFEST_YAML_SYNTAX',
+      severity: 'error',
+      path: '',
+      message: firstLine(e.message).toLowerCase(),
+      hint: 'fix the yaml syntax at this position',
+      location: locate(e.pos[0]),
+    }));
+    return { ok: false, errors, warnings: [] };
+  }
+
+  const data: unknown = doc.toJS({ maxAliasCount: 50 });
+  const errors: Diagnostic[] = [];
+  const at = (path: readonly (string | number)[], onKey = false) => locate(offsetOf(doc, path, onKey));
+  const push = (code: ErrorCode, path: readonly (string | number)[], message: string, hint?: string, onKey = false) => {
+    errors.push({ code, severity: 'error', path: dotted(path), message, ...(hint === undefined ? {} : { hint }), location: at(path, onKey) });
+  };
+
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    push('PAL_MANIFEST_INVALID_VALUE', [], 'the manifest must be a yaml mapping', 'start from `palisade init` or docs/manifest.md');
+    return { ok: false, errors, warnings: [] };
+  }
+
+  if (!validateSchema(data)) {
+    for (const e of collapseSchemaErrors(validateSchema.errors ?? [])) {
+      const d = describeSchemaError(e);
+      push(d.code, d.path, d.message, d.hint, d.onKey);
+    }
+    return { ok: false, errors, warnings: [] };
+  }
+
+  // The schema holds; the shape below is now guaranteed (defaults applied by ajv).
+  const raw = data as RawManifest;
+  const projectDir = resolve(source.projectDir);
+
+  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 1 }]]);
+  for (const [name, seg] of Object.entries(raw.segments)) segments.set(name, { name, workers: seg.workers });
+
+  const functions = new Map<string, FunctionSpec>();
+  for (const [name, fn] of Object.entries(raw.functions)) {
+    if (!segments.has(fn.segment)) {
+      const suggestion = closest(fn.segment, [...segments.keys()]);
+      push('PAL_MANIFEST_UNKNOWN_SEGMENT', ['functions', name, 'segment'], `segment \`${fn.segment}\` is not declared`, `declare it under \`segments\`, or did you mean \`${suggestion}\`?`);
+    }
+    const absolute = resolve(dirname(resolve(projectDir, source.file)), fn.source);
+    const rel = relative(projectDir, absolute);
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      push('PAL_MANIFEST_SOURCE_NOT_FOUND', ['functions', name, 'source'], `source \`${fn.source}\` is outside the project directory`, 'keep function sources inside the project');
+    } else if (source.checkFiles !== false && !isFile(absolute)) {
+      push('PAL_MANIFEST_SOURCE_NOT_FOUND', ['functions', name, 'source'], `source file \`${fn.source}\` does not exist`, `create \`${rel}\` or correct the path (relative to the manifest)`);
+    }
+    for (const [bindingName, b] of Object.entries(fn.bindings)) {
+      if (b.type === 'text' && typeof b.value !== 'string') {
+        push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'bindings', bindingName, 'value'], 'a `text` binding value must be a string', 'quote the value, or use `type: json`');
+      }
+    }
+    functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings });
+  }
+
+  const routes: RouteSpec[] = [];
+  const patterns: Array<{ route: RouteSpec; pattern: RoutePattern }> = [];
+  raw.routes.forEach((r, index) => {
+    if (!functions.has(r.function)) {
+      const suggestion = closest(r.function, [...functions.keys()]);
+      push('PAL_MANIFEST_UNKNOWN_FUNCTION', ['routes', index, 'function'], `function \`${r.function}\` is not declared`, `declare it under \`functions\`, or did you mean \`${suggestion}\`?`);
+    }
+    const route: RouteSpec = { index, path: r.path, methods: r.methods, function: r.function, public: r.public, maxBodyBytes: r.maxBodyBytes };
+    routes.push(route);
+    const parsed = parseRoutePattern(r.path);
+    if (!parsed.ok) {
+      push('PAL_MANIFEST_INVALID_PATH', ['routes', index, 'path'], parsed.message, 'use literal segments and `:param` segments, such as `/api/orders/:id`');
+      return;
+    }
+    if (r.path === RESERVED_PATH_PREFIX || r.path.startsWith(`${RESERVED_PATH_PREFIX}/`)) {
+      push('PAL_MANIFEST_INVALID_PATH', ['routes', index, 'path'], `paths under \`${RESERVED_PATH_PREFIX}\` are reserved for palisade`, 'choose another path');
+      return;
+    }
+    for (const other of patterns) {
+      const shared = route.methods.filter((m) => other.route.methods.includes(m));
+      if (shared.length > 0 && routePatternsOverlap(parsed.pattern, other.pattern)) {
+        push('PAL_MANIFEST_ROUTE_CONFLICT', ['routes', index, 'path'], `route \`${r.path}\` overlaps route ${other.route.index} \`${other.route.path}\` for ${shared.join(', ')}`, 'make the paths distinct or split the methods between them');
+      }
+    }
+    patterns.push({ route, pattern: parsed.pattern });
+  });
+
+  const listen = parseListen(raw.gateway.listen);
+  if (listen === undefined) {
+    push('PAL_MANIFEST_INVALID_VALUE', ['gateway', 'listen'], `listen address \`${raw.gateway.listen}\` has a port outside 0-65535`, 'use `host:port`, such as `127.0.0.1:8443`');
+  }
+  const tls: TlsSpec = raw.gateway.tls === 'auto'
+    ? { mode: 'auto' }
+    : { mode: 'files', cert: resolve(projectDir, raw.gateway.tls.cert), key: resolve(projectDir, raw.gateway.tls.key) };
+  if (tls.mode === 'files' && source.checkFiles !== false) {
+    for (const k of ['cert', 'key'] as const) {
+      if (!isFile(tls[k])) push('PAL_MANIFEST_SOURCE_NOT_FOUND', ['gateway', 'tls', k], `tls ${k} file does not exist`, 'give a pem file relative to the manifest, or use `tls: auto`');
+    }
+  }
+
+  if (errors.length > 0) return { ok: false, errors, warnings: [] };
+  const manifest: Manifest = deepFreeze({
+    name: raw.name,
+    projectDir,
+    file: resolve(projectDir, source.file),
+    gateway: { host: listen?.host ?? '127.0.0.1', port: listen?.port ?? 8443, tls, limits: raw.gateway.limits },
+    segments,
+    functions,
+    routes,
+  });
+  return { ok: true, value: manifest, errors: [], warnings: [] };
+}
+
+interface RawManifest {
+  name: string;
+  gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number } };
+  segments: Record<string, { workers: number }>;
+  functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
+  routes: Array<{ path: string; methods: HttpMethod[]; function: string; public: boolean; maxBodyBytes: number }>;
+}
+
+/** Parses `host:port`; undefined when the port is out of range. */
+export function parseListen(listen: string): { host: string; port: number } | undefined {
+  const idx = listen.lastIndexOf(':');
+  let host = listen.slice(0, idx);
+  const port = Number(listen.slice(idx + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port };
+}
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
+function firstLine(text: string): string {
+  return (text.split('\n')[0] ?? text).trim();
+}
+
+function dotted(path: readonly (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+function pointerToPath(pointer: string): Array<string | number> {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((p) => (/^(0|[1-9][0-9]*)$/.test(p) ? Number(p) : p));
+}
+
+/** Finds the offset of the node at `path`; with `onKey`, of the key of the last step. */
+function offsetOf(doc: Document, path: readonly (string | number)[], onKey: boolean): number | undefined {
+  let node: unknown = doc.contents;
+  let lastOffset: number | undefined = (doc.contents as Node | null)?.range?.[0];
+  for (let i = 0; i < path.length; i++) {
+    const step = path[i];
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === step);
+      if (pair === undefined) return lastOffset;
+      const keyNode = pair.key as Node;
+      if (onKey && i === path.length - 1) return keyNode.range?.[0];
+      lastOffset = (pair.value as Node | null)?.range?.[0] ?? keyNode.range?.[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof step === 'number') {
+      const item = node.items[step] as Node | undefined;
+      if (item === undefined) return lastOffset;
+      lastOffset = item.range?.[0];
+      node = item;
+    } else {
+      return lastOffset;
+    }
+  }
+  return lastOffset;
+}
+
+/** Drops the branch noise of `oneOf` failures, keeping one error for the alternative. */
+function collapseSchemaErrors(errors: readonly ErrorObject[]): ErrorObject[] {
+  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
+  return errors.filter((e) => e.keyword === 'oneOf' || !oneOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`)));
+}
+
+interface Described {
+  code: ErrorCode;
+  path: Array<string | number>;
+  message: string;
+  hint?: string;
+  onKey: boolean;
+}
+
+function describeSchemaError(e: ErrorObject): Described {
+  const path = pointerToPath(e.instancePath);
+  const where = path.length === 0 ? 'the manifest' : `\`${dotted(path)}\``;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      const allowed = Object.keys((e.parentSchema as { properties?: Record<string, unknown> }).properties ?? {});
+      return { code: 'PAL_MANIFEST_UNKNOWN_KEY', path: [...path, key], message: `unknown key \`${key}\` in ${where}`, hint: hintForUnknownKey(key, path, allowed), onKey: true };
+    }
+    case 'required': {
+      const key = String((e.params as { missingProperty: string }).missingProperty);
+      return { code: 'PAL_MANIFEST_MISSING_KEY', path, message: `${where} is missing required key \`${key}\``, hint: `add \`${key}:\` (see docs/manifest.md)`, onKey: false };
+    }
+    case 'propertyNames': {
+      const name = String((e.params as { propertyName: string }).propertyName);
+      return { code: 'PAL_MANIFEST_INVALID_VALUE', path: [...path, name], message: `name \`${name}\` is not allowed in ${where}`, hint: path.at(-1) === 'bindings' ? 'binding names are UPPER_SNAKE_CASE, such as `API_URL`' : 'names are lowercase letters, digits and dashes, starting with a letter', onKey: true };
+    }
+    case 'enum': {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => `\`${String(v)}\``).join(', ');
+      return { code: 'PAL_MANIFEST_INVALID_VALUE', path, message: `${where} must be one of ${allowed}`, hint: `use one of ${allowed}`, onKey: false };
+    }
+    case 'oneOf':
+      return { code: 'PAL_MANIFEST_INVALID_VALUE', path, message: `${where} must be \`auto\` or a mapping with \`cert\` and \`key\``, hint: 'write `tls: auto`, or `tls: { cert: cert.pem, key: key.pem }`', onKey: false };
+    case 'minimum':
+    case 'maximum': {
+      const p = e.params as { limit: number };
+      return { code: 'PAL_MANIFEST_INVALID_VALUE', path, message: `${where} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${p.limit}`, hint: 'docs/manifest.md lists the bounds of every limit', onKey: false };
+    }
+    case 'type': {
+      const p = e.params as { type: string };
+      return { code: 'PAL_MANIFEST_INVALID_VALUE', path, message: `${where} must be of type ${p.type}`, hint: `write a ${p.type} here`, onKey: false };
+    }
+    case 'pattern':
+      return { code: 'PAL_MANIFEST_INVALID_VALUE', path, message: `${where} has an invalid format`, hint: hintForPattern(path), onKey: false };
+    default:
+      return { code: 'PAL_MANIFEST_INVALID_VALUE', path, message: `${where} ${e.message ?? 'is invalid'}`, hint: 'see docs/manifest.md', onKey: false };
+  }
+}
+
+function hintForUnknownKey(key: string, parent: Array<string | number>, allowed: string[]): string {
+  const isRoot = parent.length === 0;
+  const isRoute = parent[0] === 'routes' && parent.length === 2;
+  const isFunction = parent[0] === 'functions' && parent.length === 2;
+  if ((isRoot && (reservedSections as readonly string[]).includes(key)) || (isRoute && (reservedRouteKeys as readonly string[]).includes(key)) || (isFunction && (reservedFunctionKeys as readonly string[]).includes(key))) {
+    return `\`${key}\` is not supported by this version of palisade; remove it (it would not be enforced)`;
+  }
+  if (allowed.length === 0) return 'remove the key';
+  const suggestion = closest(key, allowed);
+  return `did you mean \`${suggestion}\`? valid keys: ${allowed.map((k) => `\`${k}\``).join(', ')}`;
+}
+
+function hintForPattern(path: Array<string | number>): string {
+  const last = path.at(-1);
+  if (last === 'listen') return 'use `host:port`, such as `127.0.0.1:8443`';
+  return 'names are lowercase letters, digits and dashes, starting with a letter';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    if (value instanceof Map) for (const v of value.values()) deepFreeze(v);
+    else for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

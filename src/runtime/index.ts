@@ -1,0 +1,12 @@
+export { bundleFunction, MAX_BUNDLE_BYTES, type FunctionBundle } from './bundle-function.js';
+export { buildPrelude } from './build-prelude.js';
+export {
+  createWorkerPool,
+  workerExecArgv,
+  type WorkerPool,
+  type WorkerPoolOptions,
+  type WorkerPoolEvents,
+  type FunctionResult,
+  type FunctionLogLine,
+} from './worker-pool.js';
+export type { InvokeRequest, InvokeResponse } from './protocol.js';

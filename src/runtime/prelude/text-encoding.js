@@ -1,0 +1,2 @@
+// First: whatwg-url uses TextEncoder when it loads.
+import 'fast-text-encoding';
