@@ -12,3 +12,6 @@ export { createRequestId, isWellFormedId } from './ids.js';
 export { safeJsonParse, type SafeJsonResult } from './safe-json.js';
 export { constantTimeEqual } from './constant-time-equal.js';
 export { logFields, type LogField, type LogRecord } from './log-fields.js';
+export type { Principal } from './principal.js';
+export { silentLogger, type Logger } from './logger.js';
+export { decisionReasons, type DecisionReason, type AuditEvent, type AuditSink } from './audit-event.js';

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve, dirname } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { closest } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
@@ -87,7 +87,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       const suggestion = closest(fn.segment, [...segments.keys()]);
       push('PAL_MANIFEST_UNKNOWN_SEGMENT', ['functions', name, 'segment'], `segment \`${fn.segment}\` is not declared`, `declare it under \`segments\`, or did you mean \`${suggestion}\`?`);
     }
-    const absolute = resolve(dirname(resolve(projectDir, source.file)), fn.source);
+    const absolute = resolve(projectDir, fn.source);
     const rel = relative(projectDir, absolute);
     if (rel.startsWith('..') || isAbsolute(rel)) {
       push('PAL_MANIFEST_SOURCE_NOT_FOUND', ['functions', name, 'source'], `source \`${fn.source}\` is outside the project directory`, 'keep function sources inside the project');
@@ -146,7 +146,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
   const manifest: Manifest = deepFreeze({
     name: raw.name,
     projectDir,
-    file: resolve(projectDir, source.file),
+    file: resolve(source.file),
     gateway: { host: listen?.host ?? '127.0.0.1', port: listen?.port ?? 8443, tls, limits: raw.gateway.limits },
     segments,
     functions,

@@ -1,0 +1,58 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { PalisadeError } from '../../kernel/index.js';
+import { exitCodes, type Command } from '../cli-io.js';
+
+const MANIFEST = (name: string) => `# Palisade manifest: docs/manifest.md lists every key.
+name: ${name}
+gateway:
+  listen: 127.0.0.1:8443
+  tls: auto
+functions:
+  hello:
+    source: functions/hello.ts
+    limits: { memoryMb: 64, cpuMs: 50, timeoutMs: 2000 }
+    bindings:
+      GREETING: { type: text, value: hello }
+routes:
+  - { path: /hello, methods: [GET], function: hello, public: true }
+  - { path: /private, methods: [GET], function: hello }
+`;
+
+const HELLO = `interface Env {
+  readonly GREETING: string;
+}
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const url = new URL(request.url);
+    return Response.json({ message: \`\${env.GREETING} from \${url.pathname}\` });
+  },
+};
+`;
+
+/** `palisade init [DIR]`: scaffolds a small working project. */
+export const initCommand: Command = {
+  name: 'init',
+  summary: 'create a small working project',
+  usage: 'palisade init [DIR] [--name NAME]',
+  help: 'Creates DIR/palisade.yaml and DIR/functions/hello.ts (a public and a private route).\nRefuses to overwrite an existing palisade.yaml.',
+  options: { name: { type: 'string', description: 'project name (default: the directory name)' } },
+  async run(ctx) {
+    const dir = resolve(ctx.args[0] ?? '.');
+    const raw = typeof ctx.flags.name === 'string' ? ctx.flags.name : basename(dir).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '');
+    const name = /^[a-z][a-z0-9-]{0,62}$/.test(raw) ? raw : 'app';
+    const files: Array<[string, string]> = [
+      ['palisade.yaml', MANIFEST(name)],
+      [join('functions', 'hello.ts'), HELLO],
+      ['.gitignore', '.palisade/\n'],
+    ];
+    for (const [file] of files) {
+      if (existsSync(join(dir, file)) && file !== '.gitignore') throw new PalisadeError('PAL_PROJECT_EXISTS', `\`${join(ctx.args[0] ?? '.', file)}\` already exists`);
+    }
+    mkdirSync(join(dir, 'functions'), { recursive: true });
+    for (const [file, text] of files) if (!existsSync(join(dir, file))) writeFileSync(join(dir, file), text);
+    ctx.io.out(`created ${name} in ${dir}\n  next: palisade validate ${ctx.args[0] ?? '.'} && palisade up ${ctx.args[0] ?? '.'}`);
+    return exitCodes.ok;
+  },
+};

@@ -1,0 +1,72 @@
+import { loadManifest } from '../../manifest/index.js';
+import { createOperatorLogger, startInsecureLoopbackHttpPlatform, startPlatform, type RunningPlatform } from '../../platform/index.js';
+import { PalisadeError } from '../../kernel/index.js';
+import { exitCodes, type Command } from '../cli-io.js';
+
+/** `palisade up [DIR]`: serves a project until SIGTERM or SIGINT. */
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'start the gateway and workers for a project',
+  usage: 'palisade up [DIR] [--host HOST] [--port PORT] [--allow-insecure-http] [--log-level LEVEL] [--json]',
+  help: 'Validates DIR/palisade.yaml, bundles the functions, starts one worker process per segment\nand the HTTPS gateway. With `tls: auto` a local CA is created under DIR/.palisade/tls/.\nSIGTERM or SIGINT drains in-flight requests, then exits 0.',
+  options: {
+    host: { type: 'string', description: 'address to listen on (overrides gateway.listen)' },
+    port: { type: 'string', description: 'port to listen on; 0 picks a free port' },
+    'allow-insecure-http': { type: 'boolean', description: 'serve plain HTTP (loopback addresses only; weakens security)' },
+    'log-level': { type: 'string', description: 'debug | info | warn | error (default info)' },
+    json: { type: 'boolean', description: 'print the startup summary as one JSON line' },
+  },
+  async run(ctx) {
+    const dir = ctx.args[0] ?? '.';
+    const port = parsePort(ctx.flags.port);
+    const level = parseLevel(ctx.flags['log-level']);
+    const manifest = loadManifest(dir);
+    const logger = createOperatorLogger(level);
+    const host = typeof ctx.flags.host === 'string' ? ctx.flags.host : undefined;
+    const options = { manifest, logger, ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }) };
+    const node: RunningPlatform = ctx.flags['allow-insecure-http'] === true ? await startInsecureLoopbackHttpPlatform(options) : await startPlatform(options);
+    printBanner(ctx, node, manifest.routes.filter((r) => r.public).map((r) => r.path), manifest.routes.filter((r) => !r.public).map((r) => r.path));
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        logger.info('draining');
+        void node.close().then(resolve, resolve);
+      };
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    });
+    return exitCodes.ok;
+  },
+};
+
+function printBanner(ctx: Parameters<Command['run']>[0], node: RunningPlatform, publicPaths: string[], privatePaths: string[]): void {
+  if (ctx.json) {
+    ctx.io.out(JSON.stringify({ url: node.url, caFile: node.caFile ?? null, pid: process.pid, coldStartMs: node.coldStartMs }));
+    return;
+  }
+  const trust = node.caFile === undefined ? '' : ` --cacert ${node.caFile}`;
+  const lines = [`palisade is serving ${node.url}`];
+  if (node.caFile !== undefined) lines.push(`  trust this CA:  ${node.caFile}`);
+  lines.push('  try:');
+  lines.push(`    curl${trust} ${node.url}/_palisade/health`);
+  for (const p of publicPaths.slice(0, 3)) lines.push(`    curl${trust} ${node.url}${p.replace(/:([A-Za-z_]+)/g, '42')}`);
+  for (const p of privatePaths.slice(0, 1)) lines.push(`    curl -i${trust} ${node.url}${p.replace(/:([A-Za-z_]+)/g, '42')}   # private: 401 until you authenticate`);
+  lines.push('  stop with Ctrl-C (in-flight requests are drained)');
+  ctx.io.out(lines.join('\n'));
+}
+
+function parsePort(value: string | boolean | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^[0-9]{1,5}$/.test(value) || n > 65535) {
+    throw new PalisadeError('PAL_CLI_USAGE', `--port must be a number from 0 to 65535, not \`${String(value)}\``);
+  }
+  return n;
+}
+
+function parseLevel(value: string | boolean | undefined): 'debug' | 'info' | 'warn' | 'error' {
+  if (value === undefined) return 'info';
+  if (value === 'debug' || value === 'info' || value === 'warn' || value === 'error') return value;
+  throw new PalisadeError('PAL_CLI_USAGE', `--log-level must be debug, info, warn or error, not \`${String(value)}\``);
+}

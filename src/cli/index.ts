@@ -1,0 +1,2 @@
+export { runCli } from './main.js';
+export { exitCodes, type CliIo } from './cli-io.js';

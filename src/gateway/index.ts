@@ -1,0 +1,18 @@
+export { createGateway, createInsecureLoopbackHttpGateway, type Gateway, type GatewayConfig, type GatewayLimits } from './create-gateway.js';
+export { ensureLocalTls, loadTlsFiles, type TlsMaterial } from './ensure-local-tls.js';
+export {
+  rejectAllAuthenticator,
+  denyAllAuthorizer,
+  type Authenticator,
+  type AuthenticationInput,
+  type AuthenticationResult,
+  type Authorizer,
+  type AuthorizationDecision,
+  type FunctionInvoker,
+  type FunctionRequest,
+  type FunctionResponse,
+} from './ports.js';
+export type { GatewayDeps } from './request-context.js';
+export { checkRequestTarget, type RequestTarget } from './request-target.js';
+export { createRouteTable, type RouteTable, type RouteMatch } from './route-table.js';
+export { createProblemReply } from './problem-response.js';

@@ -1,0 +1,66 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Principal } from '../kernel/index.js';
+import type { RouteSpec } from '../manifest/index.js';
+
+/** What authentication sees of a request: headers and the TLS peer, never the body. */
+export interface AuthenticationInput {
+  readonly headers: IncomingHttpHeaders;
+  readonly route: RouteSpec;
+  readonly clientIp: string;
+}
+
+/** Result of authentication. `reason` is for operators and audit, never for the client. */
+export type AuthenticationResult =
+  | { readonly ok: true; readonly principal: Principal }
+  | { readonly ok: false; readonly reason: string; readonly challenge: string };
+
+/** Establishes who sent a request. Filled by the identity capability. */
+export interface Authenticator {
+  authenticate(input: AuthenticationInput): Promise<AuthenticationResult>;
+}
+
+/** A policy decision with the ids of the policies that determined it. */
+export interface AuthorizationDecision {
+  readonly allow: boolean;
+  readonly reason: string;
+  readonly policyIds: readonly string[];
+}
+
+/** Decides whether a principal may invoke a route. Filled by the policy capability. */
+export interface Authorizer {
+  authorize(principal: Principal, route: RouteSpec, context: { readonly clientIp: string; readonly time: number }): Promise<AuthorizationDecision>;
+}
+
+/** A function response as the gateway relays it. */
+export interface FunctionResponse {
+  readonly status: number;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: Uint8Array;
+}
+
+/** A request as a function receives it. */
+export interface FunctionRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: Uint8Array | null;
+  readonly requestId: string;
+}
+
+/** Runs functions. Filled by the runtime's worker pool. */
+export interface FunctionInvoker {
+  invoke(fn: string, req: FunctionRequest): Promise<FunctionResponse>;
+}
+
+/**
+ * The authenticator in force until an identity provider is configured: it recognises no
+ * credential, so every private route answers 401.
+ */
+export const rejectAllAuthenticator: Authenticator = Object.freeze({
+  authenticate: async () => ({ ok: false as const, reason: 'no-credentials', challenge: 'Bearer realm="palisade"' }),
+});
+
+/** The authorizer in force until policies are configured: deny by default. */
+export const denyAllAuthorizer: Authorizer = Object.freeze({
+  authorize: async () => ({ allow: false, reason: 'policy-denied', policyIds: [] }),
+});

@@ -1,0 +1,31 @@
+import { PalisadeError } from '../../kernel/index.js';
+import type { RequestContext } from '../request-context.js';
+
+/**
+ * Step 3: establishes the principal. Public routes skip it; a private route without an accepted
+ * proof answers 401 with a `www-authenticate` challenge. The detailed reason goes to the operator
+ * log and audit, never to the client.
+ */
+export async function authenticate(ctx: RequestContext): Promise<void> {
+  const route = ctx.route;
+  if (route === undefined) throw new PalisadeError('PAL_INTERNAL', 'authenticate ran before resolveRoute');
+  if (route.public) {
+    ctx.reason = 'public-route';
+    return;
+  }
+  const result = await ctx.deps.authenticator.authenticate({ headers: ctx.req.headers, route, clientIp: ctx.clientIp });
+  if (!result.ok) {
+    ctx.reason = 'no-credentials';
+    throw new Unauthenticated(result.challenge);
+  }
+  ctx.principal = result.principal;
+}
+
+/** A 401 carrying its `www-authenticate` challenge. */
+export class Unauthenticated extends PalisadeError {
+  readonly challenge: string;
+  constructor(challenge: string) {
+    super('PAL_GATEWAY_UNAUTHENTICATED', 'authentication required');
+    this.challenge = challenge;
+  }
+}

@@ -1,0 +1,26 @@
+import type { AuditEvent, ErrorCode } from '../../kernel/index.js';
+import type { RequestContext } from '../request-context.js';
+
+/**
+ * Step 9: records one audit event for the request's decision, before the response is released.
+ * Until the audit capability provides a durable chain, the sink is the operator log.
+ */
+export async function recordAudit(ctx: RequestContext, status: number, code: ErrorCode | undefined, action: AuditEvent['action'] = 'invoke'): Promise<void> {
+  const outcome: AuditEvent['outcome'] = status >= 500 ? 'error' : code === undefined ? 'allow' : 'deny';
+  const principal = ctx.principal;
+  const event: AuditEvent = {
+    time: ctx.deps.clock.now(),
+    requestId: ctx.requestId,
+    action,
+    outcome,
+    reason: ctx.reason,
+    status,
+    method: ctx.req.method ?? '',
+    clientIp: ctx.clientIp,
+    durationMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+    ...(ctx.route === undefined ? {} : { route: ctx.route.path, function: ctx.route.function }),
+    ...(principal === undefined ? {} : { principal: { type: principal.type, id: principal.id, authMethod: principal.authMethod, mfa: principal.mfa } }),
+    ...(code === undefined ? {} : { code }),
+  };
+  await ctx.deps.audit.append(event);
+}

@@ -1,0 +1,48 @@
+import type { ErrorCode } from './error-codes.js';
+import type { Principal } from './principal.js';
+
+/** The closed vocabulary of decision reasons recorded for each request. */
+export const decisionReasons = [
+  'allowed',
+  'public-route',
+  'health',
+  'no-credentials',
+  'bad-path',
+  'route-not-found',
+  'method-not-allowed',
+  'body-too-large',
+  'policy-denied',
+  'shutting-down',
+  'function-error',
+  'runtime-limit',
+  'runtime-unavailable',
+  'internal-error',
+] as const;
+
+/** One decision reason. */
+export type DecisionReason = (typeof decisionReasons)[number];
+
+/**
+ * One audit event: one per request decision. Carries no bodies, tokens, query strings or header
+ * values.
+ */
+export interface AuditEvent {
+  readonly time: number;
+  readonly requestId: string;
+  readonly action: 'invoke' | 'health';
+  readonly outcome: 'allow' | 'deny' | 'error';
+  readonly reason: DecisionReason;
+  readonly status: number;
+  readonly method: string;
+  readonly route?: string;
+  readonly function?: string;
+  readonly principal?: Pick<Principal, 'type' | 'id' | 'authMethod' | 'mfa'>;
+  readonly code?: ErrorCode;
+  readonly clientIp: string;
+  readonly durationMs: number;
+}
+
+/** Where audit events go. `append` resolves once the event is durable (or rejects). */
+export interface AuditSink {
+  append(event: AuditEvent): Promise<void>;
+}

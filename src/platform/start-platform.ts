@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { systemClock, type AuditSink, type Clock, type Logger } from '../kernel/index.js';
+import type { Manifest } from '../manifest/index.js';
+import {
+  createGateway,
+  createInsecureLoopbackHttpGateway,
+  denyAllAuthorizer,
+  ensureLocalTls,
+  loadTlsFiles,
+  rejectAllAuthenticator,
+  type Gateway,
+  type GatewayConfig,
+  type GatewayDeps,
+} from '../gateway/index.js';
+import { buildPrelude, bundleFunction, createWorkerPool, type WorkerPool } from '../runtime/index.js';
+import { openSqliteStore, type StateStore } from '../store/index.js';
+
+/** Options of {@link startPlatform}. */
+export interface StartOptions {
+  readonly manifest: Manifest;
+  readonly logger: Logger;
+  /** Overrides `gateway.listen`. */
+  readonly host?: string;
+  readonly port?: number;
+  readonly clock?: Clock;
+}
+
+/** A running node: gateway, workers and store. */
+export interface RunningPlatform {
+  readonly url: string;
+  /** The CA file to trust, for `tls: auto`; undefined for operator certificates or plain http. */
+  readonly caFile: string | undefined;
+  readonly address: AddressInfo;
+  readonly pool: WorkerPool;
+  readonly coldStartMs: Readonly<Record<string, number>>;
+  /** Drains in-flight requests, then stops the workers and closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a Palisade node from a validated manifest: opens the store under `.palisade/`, bundles
+ * every function, starts the worker processes, then the HTTPS gateway.
+ *
+ * @example
+ * ```ts
+ * const node = await startPlatform({ manifest: loadManifest('examples/shop'), logger });
+ * ```
+ */
+export function startPlatform(options: StartOptions): Promise<RunningPlatform> {
+  return start(options, 'https');
+}
+
+/**
+ * Like {@link startPlatform} but serving plain HTTP; refused unless the address is loopback.
+ * Weakens security: for local development and benchmarks only.
+ */
+export function startInsecureLoopbackHttpPlatform(options: StartOptions): Promise<RunningPlatform> {
+  return start(options, 'http');
+}
+
+async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<RunningPlatform> {
+  const { manifest, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const stateDir = join(manifest.projectDir, '.palisade');
+  const store = openSqliteStore(join(stateDir, 'state.db'));
+  let pool: WorkerPool | undefined;
+  let gateway: Gateway | undefined;
+  try {
+    const bundles = new Map<string, string>();
+    for (const fn of manifest.functions.values()) bundles.set(fn.name, (await bundleFunction(fn, manifest.projectDir)).code);
+    const coldStartMs: Record<string, number> = {};
+    pool = createWorkerPool({
+      prelude: await buildPrelude(),
+      segments: [...manifest.segments.values()],
+      functions: [...manifest.functions.values()],
+      bundles,
+      events: {
+        onFunctionLog: (line) => logger.info(line.message, { function: line.fn, requestId: line.requestId, level: line.level }),
+        onWorkerExit: (e) => {
+          if (e.signal !== null || e.code !== 0) logger.error('worker process exited; restarting', { segment: e.segment, workerPid: e.pid, exitCode: e.code ?? -1, signal: e.signal ?? '', count: e.inFlight, code: 'PAL_RUNTIME_WORKER_CRASHED' });
+        },
+        onWorkerReady: (r) => Object.assign(coldStartMs, r.coldStartMs),
+      },
+    });
+    await pool.start();
+
+    const config: GatewayConfig = {
+      host: options.host ?? manifest.gateway.host,
+      port: options.port ?? manifest.gateway.port,
+      routes: manifest.routes,
+      limits: manifest.gateway.limits,
+    };
+    const workers = pool;
+    const deps: GatewayDeps = {
+      invoker: { invoke: (fn, req) => workers.invoke(fn, req) },
+      authenticator: rejectAllAuthenticator,
+      authorizer: denyAllAuthorizer,
+      audit: createLogAuditSink(logger),
+      logger,
+      clock,
+    };
+    let caFile: string | undefined;
+    if (scheme === 'https') {
+      const tls = manifest.gateway.tls.mode === 'auto' ? await ensureLocalTls(stateDir, clock) : loadTlsFiles(manifest.gateway.tls.cert, manifest.gateway.tls.key);
+      caFile = tls.caFile;
+      gateway = createGateway(config, tls, deps);
+    } else {
+      gateway = createInsecureLoopbackHttpGateway(config, deps);
+    }
+    const address = await gateway.listen();
+    const digest = createHash('sha256').update(readFileSync(manifest.file)).digest('hex');
+    await store.deployments.recordDeployment({ manifestDigest: digest, functions: [...manifest.functions.keys()], startedAt: clock.now() });
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `${scheme}://${host}:${address.port}`;
+    logger.info('listening', { address: url, count: manifest.functions.size });
+    const running = gateway;
+    return {
+      url,
+      caFile,
+      address,
+      pool: workers,
+      coldStartMs,
+      async close() {
+        await running.close();
+        await workers.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await gateway?.close(0).catch(() => undefined);
+    await pool?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Audit sink until the audit capability lands: one operator log line per decision. Not durable
+ * and not tamper-evident; it keeps the "one event per decision" contract in place.
+ */
+function createLogAuditSink(logger: Logger): AuditSink {
+  return {
+    async append(event) {
+      logger.info('decision', { requestId: event.requestId, method: event.method, route: event.route ?? '', status: event.status, reason: event.reason, ...(event.code === undefined ? {} : { code: event.code }), durationMs: event.durationMs });
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export type { StateStore, DeploymentStore, DeploymentRecord } from './ports.js';
+export { openSqliteStore } from './sqlite/open-sqlite-store.js';

@@ -1,0 +1,89 @@
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { PalisadeError } from '../../kernel/index.js';
+import type { DeploymentRecord, StateStore } from '../ports.js';
+import { sqliteMigrations } from './migrations.js';
+
+/**
+ * Opens (creating if needed) the embedded state store at `path`, in WAL mode with
+ * `synchronous=FULL`, and runs pending migrations in one transaction each.
+ *
+ * Throws `PAL_STORE_UNAVAILABLE` when the file cannot be opened or written, and
+ * `PAL_STORE_MIGRATION_FAILED` when the database is newer than this version knows.
+ *
+ * @example
+ * ```ts
+ * const store = openSqliteStore('/srv/shop/.palisade/state.db');
+ * ```
+ */
+export function openSqliteStore(path: string): StateStore {
+  let db: Database.Database;
+  try {
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    }
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    if (path !== ':memory:') chmodSync(path, 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    throw new PalisadeError('PAL_STORE_UNAVAILABLE', `cannot open the state store \`${path}\`${code === '' ? '' : ` (${code.toLowerCase()})`}`, { cause: error, expose: true });
+  }
+  migrate(db);
+
+  const insert = db.prepare('INSERT INTO deployments (manifest_digest, functions, started_at) VALUES (?, ?, ?)');
+  const list = db.prepare('SELECT id, manifest_digest, functions, started_at FROM deployments ORDER BY id DESC LIMIT ?');
+
+  return {
+    deployments: {
+      async recordDeployment(input) {
+        const info = insert.run(input.manifestDigest, JSON.stringify(input.functions), input.startedAt);
+        return { id: Number(info.lastInsertRowid), ...input };
+      },
+      async listDeployments(limit) {
+        const rows = list.all(limit) as Array<{ id: number; manifest_digest: string; functions: string; started_at: number }>;
+        return rows.map<DeploymentRecord>((r) => ({ id: r.id, manifestDigest: r.manifest_digest, functions: JSON.parse(r.functions) as string[], startedAt: r.started_at }));
+      },
+    },
+    async schemaVersion() {
+      return currentVersion(db);
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+function currentVersion(db: Database.Database): number {
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+function migrate(db: Database.Database): void {
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const current = currentVersion(db);
+    const latest = sqliteMigrations.at(-1)?.version ?? 0;
+    if (current > latest) {
+      throw new PalisadeError('PAL_STORE_MIGRATION_FAILED', `the state store is at schema ${current}, newer than this palisade knows (${latest})`, { expose: true });
+    }
+    for (const m of sqliteMigrations) {
+      if (m.version <= current) continue;
+      db.transaction(() => {
+        db.exec(m.sql);
+        db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+      })();
+    }
+  } catch (error) {
+    if (error instanceof PalisadeError) throw error;
+    const code = (error as { code?: string }).code ?? '';
+    if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PERM') {
+      throw new PalisadeError('PAL_STORE_UNAVAILABLE', 'the state store is not writable', { cause: error, expose: true });
+    }
+    throw new PalisadeError('PAL_STORE_MIGRATION_FAILED', 'the state store schema could not be migrated', { cause: error, expose: true });
+  }
+}
