@@ -51,7 +51,7 @@ export interface Gateway {
  */
 export function createGateway(config: GatewayConfig, tls: TlsMaterial, deps: GatewayDeps): Gateway {
   return buildGateway(config, deps, 'https', (handler) =>
-    createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', maxHeaderSize: config.limits.maxHeaderBytes, requestTimeout: config.limits.requestTimeoutMs, headersTimeout: config.limits.headersTimeoutMs }, handler),
+    createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...serverLimits(config.limits) }, handler),
   );
 }
 
@@ -72,11 +72,22 @@ export function createInsecureLoopbackHttpGateway(config: GatewayConfig, deps: G
   }
   deps.logger.warn('serving plain http on loopback: traffic is not encrypted', { code: 'PAL_MANIFEST_INSECURE_SETTING', address: config.host });
   return buildGateway(config, deps, 'http', (handler) =>
-    createHttpServer({ maxHeaderSize: config.limits.maxHeaderBytes, requestTimeout: config.limits.requestTimeoutMs, headersTimeout: config.limits.headersTimeoutMs }, handler),
+    createHttpServer(serverLimits(config.limits), handler),
   );
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+function serverLimits(limits: GatewayLimits) {
+  return {
+    maxHeaderSize: limits.maxHeaderBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    // Slowloris: Node checks the two timeouts above only this often (30 s by default).
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    keepAliveTimeout: 5000,
+  };
+}
 
 function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' | 'http', makeServer: (h: Handler) => Server): Gateway {
   const defaultHost = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;

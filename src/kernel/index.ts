@@ -15,3 +15,4 @@ export { logFields, type LogField, type LogRecord } from './log-fields.js';
 export type { Principal } from './principal.js';
 export { silentLogger, type Logger } from './logger.js';
 export { decisionReasons, type DecisionReason, type AuditEvent, type AuditSink } from './audit-event.js';
+export { renderErrorReference } from './render-error-reference.js';

@@ -12,8 +12,9 @@ export type ParseRoutePatternResult =
   | { readonly ok: true; readonly pattern: RoutePattern }
   | { readonly ok: false; readonly message: string };
 
-// RFC 3986 unreserved characters plus a few safe sub-delims; no '%' (no encoded characters).
-const LITERAL = /^[A-Za-z0-9._~!$&'()*+,;=@-]+$/;
+// RFC 3986 unreserved characters plus a few sub-delims; no '%' (no encoded characters) and no
+// '*' (it reads as a wildcard, which routes do not have).
+const LITERAL = /^[A-Za-z0-9._~!$&'()+,;=@-]+$/;
 const PARAM = /^:[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** Path prefix reserved for Palisade's own endpoints. */
@@ -48,7 +49,7 @@ export function parseRoutePattern(path: string): ParseRoutePatternResult {
       segments.push({ kind: 'param', name });
       continue;
     }
-    if (!LITERAL.test(part)) return { ok: false, message: `segment \`${part}\` may use only letters, digits and \`-._~!$&'()*+,;=@\` (no \`%\`, spaces or wildcards)` };
+    if (!LITERAL.test(part)) return { ok: false, message: `segment \`${part}\` may use only letters, digits and \`-._~!$&'()+,;=@\` (no \`%\`, \`*\` or spaces)` };
     segments.push({ kind: 'literal', value: part });
   }
   return { ok: true, pattern: { source: path, segments } };

@@ -222,7 +222,12 @@ function offsetOf(doc: Document, path: readonly (string | number)[], onKey: bool
 /** Drops the branch noise of `oneOf` failures, keeping one error for the alternative. */
 function collapseSchemaErrors(errors: readonly ErrorObject[]): ErrorObject[] {
   const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
-  return errors.filter((e) => e.keyword === 'oneOf' || !oneOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`)));
+  return errors.filter(
+    (e) =>
+      // A bad property name reports once, as `propertyNames`, not again as its inner `pattern`.
+      !e.schemaPath.includes('/propertyNames/') &&
+      (e.keyword === 'oneOf' || !oneOfPaths.some((p) => e.schemaPath.startsWith(`${p}/`))),
+  );
 }
 
 interface Described {

@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { formatDiagnostic, type Diagnostic } from '../kernel/index.js';
+import { validateManifestText } from './validate-manifest.js';
+
+const BASE = `name: shop
+functions:
+  orders:
+    source: functions/orders.ts
+routes:
+  - { path: /api/orders, methods: [GET, POST], function: orders }
+`;
+
+function check(text: string, checkFiles = false) {
+  return validateManifestText({ text, file: 'palisade.yaml', projectDir: '/project', checkFiles });
+}
+
+function only(text: string): Diagnostic {
+  const result = check(text);
+  assert.equal(result.ok, false, 'expected the manifest to be invalid');
+  assert.equal(result.errors.length, 1, `expected one error, got:\n${result.errors.map(formatDiagnostic).join('\n')}`);
+  return result.errors[0] as Diagnostic;
+}
+
+describe('valid manifests', () => {
+  test('applies defaults to a minimal manifest', () => {
+    const result = check(BASE);
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    const m = result.value;
+    assert.ok(m);
+    assert.equal(m.gateway.host, '127.0.0.1');
+    assert.equal(m.gateway.port, 8443);
+    assert.deepEqual(m.gateway.tls, { mode: 'auto' });
+    const fn = m.functions.get('orders');
+    assert.equal(fn?.segment, 'default');
+    assert.deepEqual(fn?.limits, { memoryMb: 64, cpuMs: 50, timeoutMs: 5000, maxResponseBytes: 1048576 });
+    assert.equal(fn?.source, '/project/functions/orders.ts');
+    assert.equal(m.routes[0]?.public, false, 'a route is private unless it says public: true');
+    assert.equal(m.routes[0]?.maxBodyBytes, 1048576);
+    assert.ok(Object.isFrozen(m) && Object.isFrozen(m.routes[0]));
+  });
+
+  test('accepts IPv6 listen addresses and tls files', () => {
+    const result = check(`${BASE}gateway: { listen: "[::1]:9443", tls: { cert: c.pem, key: k.pem } }\n`);
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    assert.equal(result.value?.gateway.host, '::1');
+    assert.deepEqual(result.value?.gateway.tls, { mode: 'files', cert: '/project/c.pem', key: '/project/k.pem' });
+  });
+});
+
+describe('rejects, naming file, line, path and fix', () => {
+  test('malformed yaml', () => {
+    const d = only('name: shop\nfunctions: [\n');
+    assert.equal(d.code, 'PAL_MANIFEST_YAML_SYNTAX');
+    assert.equal(d.location?.file, 'palisade.yaml');
+    assert.ok(d.location?.line !== undefined);
+  });
+
+  test('duplicate keys', () => {
+    const d = only(`${BASE}name: other\n`);
+    assert.equal(d.code, 'PAL_MANIFEST_YAML_SYNTAX');
+    assert.match(d.message, /unique/);
+  });
+
+  test('a document that is not a mapping', () => {
+    assert.equal(only('- a\n- b\n').code, 'PAL_MANIFEST_INVALID_VALUE');
+    assert.equal(only('').code, 'PAL_MANIFEST_INVALID_VALUE');
+  });
+
+  test('a typo in a key, with a did-you-mean hint and the key position', () => {
+    const d = only(BASE.replace('    source: functions/orders.ts', '    source: functions/orders.ts\n    segmnt: payments'));
+    assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_KEY');
+    assert.equal(d.path, 'functions.orders.segmnt');
+    assert.deepEqual([d.location?.line, d.location?.col], [5, 5]);
+    assert.match(d.hint ?? '', /did you mean `segment`/);
+    assert.equal(formatDiagnostic(d).split('\n')[0], 'palisade.yaml:5:5  functions.orders.segmnt  PAL_MANIFEST_UNKNOWN_KEY: unknown key `segmnt` in `functions.orders`');
+  });
+
+  test('a section this version does not enforce is rejected, not ignored', () => {
+    const d = only(`${BASE}identity: { builtin: { mfa: required } }\n`);
+    assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_KEY');
+    assert.match(d.hint ?? '', /not supported by this version/);
+    const r = only(BASE.replace('function: orders }', 'function: orders, rateLimit: 100/min }'));
+    assert.match(r.hint ?? '', /not supported by this version/);
+  });
+
+  test('a missing required key', () => {
+    const d = only('name: shop\nfunctions: { a: { source: a.ts } }\n');
+    assert.equal(d.code, 'PAL_MANIFEST_MISSING_KEY');
+    assert.match(d.message, /`routes`/);
+  });
+
+  test('limits outside their bounds', () => {
+    const d = only(BASE.replace('    source: functions/orders.ts', '    source: functions/orders.ts\n    limits: { cpuMs: 0 }'));
+    assert.equal(d.code, 'PAL_MANIFEST_INVALID_VALUE');
+    assert.equal(d.path, 'functions.orders.limits.cpuMs');
+    assert.match(d.message, /at least 1/);
+    const m = only(BASE.replace('    source: functions/orders.ts', '    source: functions/orders.ts\n    limits: { memoryMb: 100000 }'));
+    assert.match(m.message, /at most 2048/);
+  });
+
+  test('a wrong type', () => {
+    const d = only(BASE.replace('function: orders }', 'function: orders, public: "yes" }'));
+    assert.equal(d.path, 'routes[0].public');
+    assert.match(d.message, /boolean/);
+  });
+
+  test('an unknown method', () => {
+    const d = only(BASE.replace('[GET, POST]', '[GET, FETCH]'));
+    assert.equal(d.path, 'routes[0].methods[1]');
+  });
+
+  test('a route to an undeclared function, with a suggestion', () => {
+    const d = only(BASE.replace('function: orders }', 'function: order }'));
+    assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_FUNCTION');
+    assert.equal(d.path, 'routes[0].function');
+    assert.match(d.hint ?? '', /did you mean `orders`/);
+    assert.equal(d.location?.line, 6);
+  });
+
+  test('a function in an undeclared segment', () => {
+    const d = only(BASE.replace('    source: functions/orders.ts', '    source: functions/orders.ts\n    segment: payment'));
+    assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_SEGMENT');
+    assert.equal(d.path, 'functions.orders.segment');
+  });
+
+  test('overlapping routes for a shared method', () => {
+    const text = `${BASE}  - { path: "/api/:kind", methods: [POST], function: orders }\n`;
+    const d = only(text);
+    assert.equal(d.code, 'PAL_MANIFEST_ROUTE_CONFLICT');
+    assert.match(d.message, /overlaps route 0/);
+    assert.equal(check(`${BASE}  - { path: "/api/:kind", methods: [DELETE], function: orders }\n`).ok, true, 'different methods do not overlap');
+  });
+
+  test('duplicate routes', () => {
+    assert.equal(only(`${BASE}  - { path: /api/orders, methods: [GET], function: orders }\n`).code, 'PAL_MANIFEST_ROUTE_CONFLICT');
+  });
+
+  for (const [path, why] of [
+    ['api/orders', /must start with/],
+    ['/api/../admin', /dot segment/],
+    ['/api//orders', /empty segment/],
+    ['/api/orders/', /must not end/],
+    ['/api/%2e%2e', /may use only/],
+    ['/api/*', /may use only/],
+    ['/api/:id/:id', /appears twice/],
+    ['/api/:1x', /parameter/],
+    ['/_palisade/admin', /reserved/],
+  ] as const) {
+    test(`an invalid route path \`${path}\``, () => {
+      const d = only(BASE.replace('path: /api/orders', `path: "${path}"`));
+      assert.equal(d.code, 'PAL_MANIFEST_INVALID_PATH');
+      assert.match(d.message, why);
+    });
+  }
+
+  test('an unknown binding type and a bad binding name', () => {
+    const t = only(BASE.replace('    source: functions/orders.ts', '    source: functions/orders.ts\n    bindings: { DB: { type: database, value: x } }'));
+    assert.equal(t.path, 'functions.orders.bindings.DB.type');
+    assert.match(t.message, /`text`, `json`/);
+    const n = only(BASE.replace('    source: functions/orders.ts', '    source: functions/orders.ts\n    bindings: { db: { type: text, value: x } }'));
+    assert.match(n.hint ?? '', /UPPER_SNAKE_CASE/);
+  });
+
+  test('a text binding with a non-string value', () => {
+    const d = only(BASE.replace('    source: functions/orders.ts', '    source: functions/orders.ts\n    bindings: { N: { type: text, value: 3 } }'));
+    assert.equal(d.path, 'functions.orders.bindings.N.value');
+  });
+
+  test('tls that is neither auto nor files', () => {
+    const d = only(`${BASE}gateway: { tls: manual }\n`);
+    assert.equal(d.path, 'gateway.tls');
+    assert.match(d.hint ?? '', /tls: auto/);
+  });
+
+  test('a listen address without a valid port', () => {
+    assert.equal(only(`${BASE}gateway: { listen: "127.0.0.1" }\n`).path, 'gateway.listen');
+    assert.match(only(`${BASE}gateway: { listen: "127.0.0.1:70000" }\n`).message, /0-65535/);
+  });
+
+  test('collects several problems at once', () => {
+    const result = check('name: Shop\nfunctions: { a: { source: a.ts, limits: { cpuMs: -1 } } }\nroutes: []\nextra: 1\n');
+    assert.equal(result.ok, false);
+    assert.ok(result.errors.length >= 4, result.errors.map(formatDiagnostic).join('\n'));
+  });
+});
+
+describe('source files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-manifest-'));
+  mkdirSync(join(dir, 'functions'));
+  writeFileSync(join(dir, 'functions', 'orders.ts'), 'export default {}');
+
+  test('a source that exists passes', () => {
+    const result = validateManifestText({ text: BASE, file: 'palisade.yaml', projectDir: dir });
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+  });
+
+  test('a missing source file', () => {
+    const result = validateManifestText({ text: BASE.replace('orders.ts', 'missing.ts'), file: 'palisade.yaml', projectDir: dir });
+    assert.equal(result.errors[0]?.code, 'PAL_MANIFEST_SOURCE_NOT_FOUND');
+    assert.match(result.errors[0]?.hint ?? '', /functions\/missing\.ts/);
+  });
+
+  test('a source outside the project directory', () => {
+    const result = validateManifestText({ text: BASE.replace('functions/orders.ts', '../../etc/passwd'), file: 'palisade.yaml', projectDir: dir });
+    assert.equal(result.errors[0]?.code, 'PAL_MANIFEST_SOURCE_NOT_FOUND');
+    assert.match(result.errors[0]?.message ?? '', /outside the project/);
+  });
+});
