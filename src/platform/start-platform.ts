@@ -80,7 +80,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       events: {
         onFunctionLog: (line) => logger.info(line.message, { function: line.fn, requestId: line.requestId, level: line.level }),
         onWorkerExit: (e) => {
-          if (e.signal !== null || e.code !== 0) logger.error('worker process exited; restarting', { segment: e.segment, workerPid: e.pid, exitCode: e.code ?? -1, signal: e.signal ?? '', count: e.inFlight, code: 'PAL_RUNTIME_WORKER_CRASHED' });
+          if (e.signal !== null || e.code !== 0) logger.error('worker process exited; restarting', { segment: e.segment, workerPid: e.pid, exitCode: e.code ?? -1, signal: e.signal ?? '', count: e.inFlight, code: 'PAL_RUNTIME_WORKER_CRASHED', reason: e.lastError });
         },
         onWorkerReady: (r) => Object.assign(coldStartMs, r.coldStartMs),
       },

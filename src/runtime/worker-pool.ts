@@ -16,7 +16,7 @@ export interface FunctionLogLine {
 /** Events the pool reports to its owner (for logs and, later, audit and detection). */
 export interface WorkerPoolEvents {
   onFunctionLog?(line: FunctionLogLine): void;
-  onWorkerExit?(info: { segment: string; pid: number; code: number | null; signal: string | null; inFlight: number }): void;
+  onWorkerExit?(info: { segment: string; pid: number; code: number | null; signal: string | null; inFlight: number; lastError: string }): void;
   onWorkerReady?(info: { segment: string; pid: number; coldStartMs: Readonly<Record<string, number>> }): void;
 }
 
@@ -135,13 +135,18 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       const child = fork(WORKER_SCRIPT, [], {
         execArgv: workerExecArgv(),
         serialization: 'advanced',
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         env: {},
       });
       worker.child = child;
       worker.ready = false;
       worker.startedAt = Date.now();
       let settled = false;
+      // Keep the tail of stderr: a V8 abort explains itself there ("heap out of memory").
+      let stderrTail = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderrTail = (stderrTail + chunk.toString('utf8')).slice(-4096);
+      });
       child.on('message', (message: WorkerToGateway) => {
         switch (message.t) {
           case 'ready':
@@ -181,7 +186,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           worker.pending.delete(id);
           p.reject(new PalisadeError('PAL_RUNTIME_WORKER_CRASHED', 'the function worker stopped while handling the request', { expose: true }));
         }
-        events.onWorkerExit?.({ segment: worker.segment, pid: child.pid ?? 0, code, signal, inFlight });
+        events.onWorkerExit?.({ segment: worker.segment, pid: child.pid ?? 0, code, signal, inFlight, lastError: summariseStderr(stderrTail) });
         if (!settled) {
           settled = true;
           reject(new PalisadeError('PAL_RUNTIME_UNAVAILABLE', `worker for segment \`${worker.segment}\` exited during start (code ${String(code)})`));
@@ -298,6 +303,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       await Promise.all(exits);
     },
   };
+}
+
+function summariseStderr(tail: string): string {
+  const lines = tail.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return (lines.find((l) => /FATAL|out of memory|Error/i.test(l)) ?? lines.at(-1) ?? '').slice(0, 300);
 }
 
 function bindingsEnv(fn: FunctionSpec): Record<string, unknown> {

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { isPalisadeError } from '../../kernel/index.js';
+import { runStoreConformance } from '../store-conformance.js';
+import { openSqliteStore } from './open-sqlite-store.js';
+
+runStoreConformance('sqlite file', async () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db')));
+
+test('sqlite: the database file is private and in WAL mode', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'nested', 'state.db');
+  const store = openSqliteStore(path);
+  await store.close();
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  const db = new Database(path, { readonly: true });
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  db.close();
+});
+
+test('sqlite: reopening keeps data and does not re-run migrations', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db');
+  const a = openSqliteStore(path);
+  await a.deployments.recordDeployment({ manifestDigest: 'c'.repeat(64), functions: ['x'], startedAt: 5 });
+  await a.close();
+  const b = openSqliteStore(path);
+  assert.equal((await b.deployments.listDeployments(10)).length, 1);
+  assert.equal(await b.schemaVersion(), 1);
+  await b.close();
+});
+
+test('sqlite: a database from a newer palisade is refused, not downgraded', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db');
+  (await Promise.resolve(openSqliteStore(path))).close();
+  const db = new Database(path);
+  db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)').run();
+  db.close();
+  assert.throws(() => openSqliteStore(path), (e: unknown) => isPalisadeError(e, 'PAL_STORE_MIGRATION_FAILED') && /newer/.test(e.message));
+});
+
+test('sqlite: a state path that cannot be a directory is a clear PAL_STORE_UNAVAILABLE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-store-'));
+  writeFileSync(join(dir, 'blocker'), 'not a directory');
+  assert.throws(() => openSqliteStore(join(dir, 'blocker', 'state.db')), (e: unknown) => isPalisadeError(e, 'PAL_STORE_UNAVAILABLE'));
+});
+
+test('sqlite: a file that is not a database is refused clearly', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db');
+  writeFileSync(path, 'this is not sqlite'.repeat(100));
+  assert.throws(() => openSqliteStore(path), (e: unknown) => isPalisadeError(e) && e.code.startsWith('PAL_STORE_'));
+  assert.ok(readFileSync(path, 'utf8').startsWith('this is not sqlite'), 'the file was not overwritten');
+});

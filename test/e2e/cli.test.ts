@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fetchTls, runCliSync, startUp, tempDir } from '../helpers/cli.js';
+
+const MANIFEST = (extra = '') => `name: demo
+functions:
+  hello:
+    source: functions/hello.ts
+${extra}routes:
+  - { path: /hello, function: hello, public: true }
+`;
+const HELLO = 'export default { async fetch(): Promise<Response> { return new Response("hi"); } };\n';
+
+function project(manifest: string, files: Record<string, string> = { 'functions/hello.ts': HELLO }): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'palisade.yaml'), manifest);
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(join(dir, file, '..'), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  return dir;
+}
+
+/** One clear line: no stack trace unless --debug. */
+function assertCleanError(stderr: string, code: string): void {
+  assert.match(stderr, new RegExp(code));
+  assert.ok(!/\n\s+at /.test(stderr), `stack trace printed:\n${stderr}`);
+}
+
+describe('palisade CLI', () => {
+  test('--version and --help', () => {
+    const v = runCliSync(['--version']);
+    assert.equal(v.status, 0);
+    assert.match(v.stdout.trim(), /^\d+\.\d+\.\d+$/);
+    const h = runCliSync(['--help']);
+    assert.equal(h.status, 0);
+    for (const c of ['init', 'validate', 'up']) {
+      assert.match(h.stdout, new RegExp(`\\n  ${c} `));
+      const ch = runCliSync([c, '--help']);
+      assert.equal(ch.status, 0, c);
+      assert.match(ch.stdout, new RegExp(`usage: palisade ${c}`));
+    }
+  });
+
+  test('an unknown command or flag is invalid input (exit 3)', () => {
+    const a = runCliSync(['deploy']);
+    assert.equal(a.status, 3);
+    assertCleanError(a.stderr, 'PAL_CLI_USAGE');
+    const b = runCliSync(['validate', '--frobnicate']);
+    assert.equal(b.status, 3);
+    assertCleanError(b.stderr, 'PAL_CLI_USAGE');
+    const c = runCliSync(['up', '.', '--port', 'abc']);
+    assert.equal(c.status, 3);
+  });
+
+  test('init scaffolds a project that validates and serves', async () => {
+    const dir = tempDir();
+    const init = runCliSync(['init', dir]);
+    assert.equal(init.status, 0, init.stderr);
+    assert.equal(runCliSync(['init', dir]).status, 3, 'init refuses to overwrite');
+    const v = runCliSync(['validate', dir]);
+    assert.equal(v.status, 0, v.stderr);
+    const node = await startUp(dir);
+    try {
+      assert.equal((await fetchTls(node.url, node.ca, '/hello')).status, 200);
+      assert.equal((await fetchTls(node.url, node.ca, '/private')).status, 401);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('validate --json reports every problem with its location', () => {
+    const dir = project(MANIFEST().replace('source:', 'sorce:').replace('function: hello', 'function: helo'));
+    const r = runCliSync(['validate', dir, '--json']);
+    assert.equal(r.status, 3);
+    const out = JSON.parse(r.stdout) as { ok: boolean; errors: Array<{ code: string; path: string; location: { line: number } }> };
+    assert.equal(out.ok, false);
+    assert.ok(out.errors.some((e) => e.code === 'PAL_MANIFEST_UNKNOWN_KEY' && e.path === 'functions.hello.sorce' && e.location.line === 4));
+  });
+
+  test('malformed YAML: one clear line with the position, exit 3', () => {
+    const dir = project('name: demo\nfunctions: {\n');
+    for (const cmd of ['validate', 'up']) {
+      const r = runCliSync([cmd, dir]);
+      assert.equal(r.status, 3, cmd);
+      assertCleanError(r.stderr, 'PAL_MANIFEST_YAML_SYNTAX');
+      assert.match(r.stderr, /palisade\.yaml:\d+:\d+/);
+    }
+  });
+
+  test('a missing manifest or source file, exit 3', () => {
+    const none = runCliSync(['validate', tempDir()]);
+    assert.equal(none.status, 3);
+    assertCleanError(none.stderr, 'PAL_MANIFEST_NOT_FOUND');
+    const missing = runCliSync(['up', project(MANIFEST(), {}), '--port', '0']);
+    assert.equal(missing.status, 3);
+    assertCleanError(missing.stderr, 'PAL_MANIFEST_SOURCE_NOT_FOUND');
+  });
+
+  test('a TypeScript syntax error names file and line, exit 3', () => {
+    const dir = project(MANIFEST(), { 'functions/hello.ts': 'export default {\n  async fetch(): Promise<Response> {\n    return new Response(\n  },\n};\n' });
+    for (const cmd of ['validate', 'up']) {
+      const r = runCliSync([cmd, dir, '--port', '0'].slice(0, cmd === 'up' ? 4 : 2));
+      assert.equal(r.status, 3, `${cmd}: ${r.stderr}`);
+      assertCleanError(r.stderr, 'PAL_RUNTIME_BUILD_FAILED');
+      assert.match(r.stderr, /functions\/hello\.ts:4:\d+/);
+    }
+  });
+
+  test('a module without a fetch handler fails at start, not at the first request', () => {
+    const r = runCliSync(['up', project(MANIFEST(), { 'functions/hello.ts': 'export const x = 1;\n' }), '--port', '0']);
+    assert.equal(r.status, 3);
+    assertCleanError(r.stderr, 'PAL_RUNTIME_BUILD_FAILED');
+    assert.match(r.stderr, /fetch/);
+  });
+
+  test('a port already in use: one clear line, exit 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = runCliSync(['up', project(MANIFEST()), '--port', String(port)]);
+      assert.equal(r.status, 1);
+      assertCleanError(r.stderr, 'PAL_GATEWAY_LISTEN_FAILED');
+      assert.match(r.stderr, /already in use/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('an unusable .palisade/ (not a directory): one clear line, exit 1', () => {
+    const dir = project(MANIFEST());
+    writeFileSync(join(dir, '.palisade'), 'not a directory');
+    const r = runCliSync(['up', dir, '--port', '0']);
+    assert.equal(r.status, 1);
+    assertCleanError(r.stderr, 'PAL_STORE_UNAVAILABLE');
+  });
+
+  test('--debug adds the stack trace', () => {
+    const r = runCliSync(['up', tempDir(), '--debug']);
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /\n\s+at /);
+  });
+
+  test('plain http is refused off loopback, and allowed on it with a warning', async () => {
+    const dir = project(MANIFEST());
+    const refused = runCliSync(['up', dir, '--allow-insecure-http', '--host', '0.0.0.0', '--port', '0']);
+    assert.equal(refused.status, 3);
+    assertCleanError(refused.stderr, 'PAL_MANIFEST_INSECURE_SETTING');
+    const node = await startUp(dir, ['--allow-insecure-http']);
+    try {
+      assert.match(node.url, /^http:\/\/127\.0\.0\.1:/);
+      assert.equal(node.ca, undefined);
+      assert.match(node.stderr(), /PAL_MANIFEST_INSECURE_SETTING/);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('SIGTERM drains an in-flight request, then exits 0', async () => {
+    const dir = project(MANIFEST().replace('functions:', 'functions:\n  slow:\n    source: functions/slow.ts\n').replace('routes:', 'routes:\n  - { path: /slow, function: slow, public: true }'), {
+      'functions/hello.ts': HELLO,
+      'functions/slow.ts': 'export default { async fetch(): Promise<Response> { await new Promise((r) => setTimeout(r, 600)); return new Response("done"); } };\n',
+    });
+    const node = await startUp(dir);
+    const inflight = fetchTls(node.url, node.ca, '/slow');
+    await new Promise((r) => setTimeout(r, 150));
+    const exit = node.stop();
+    const r = await inflight;
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'done');
+    assert.equal(await exit, 0);
+  });
+
+  test('a memory bomb answers 503 problem+json while another segment keeps serving', async () => {
+    const dir = project(MANIFEST('').replace('functions:', 'segments: { risky: {} }\nfunctions:\n  bomb:\n    source: functions/bomb.ts\n    segment: risky\n').replace('routes:', 'routes:\n  - { path: /bomb, function: bomb, public: true }'), {
+      'functions/hello.ts': HELLO,
+      'functions/bomb.ts': 'export default { async fetch(): Promise<Response> { const a = new Array(1e9).fill(0); return new Response(String(a.length)); } };\n',
+    });
+    const node = await startUp(dir);
+    try {
+      const bomb = fetchTls(node.url, node.ca, '/bomb');
+      const hello = await fetchTls(node.url, node.ca, '/hello');
+      assert.equal(hello.status, 200);
+      const r = await bomb;
+      assert.equal(r.status, 503);
+      assert.equal(r.headers['content-type'], 'application/problem+json');
+      const problem = JSON.parse(r.body) as { code: string; detail: string };
+      assert.ok(['PAL_RUNTIME_WORKER_CRASHED', 'PAL_RUNTIME_MEMORY_LIMIT'].includes(problem.code), problem.code);
+      assert.ok(!r.body.includes('heap') && !r.body.includes(' at '), 'no internals in the body');
+      assert.equal((await fetchTls(node.url, node.ca, '/hello')).status, 200);
+    } finally {
+      await node.stop();
+    }
+  });
+});

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fetchTls, repoRoot, startUp, type RunningCli } from '../helpers/cli.js';
+
+// The README's example, started by the real CLI and called over real HTTPS.
+describe('examples/shop over https', () => {
+  let node: RunningCli;
+  before(async () => {
+    node = await startUp(join(repoRoot, 'examples', 'shop'));
+  });
+  after(async () => {
+    assert.equal(await node.stop(), 0, 'SIGTERM exits 0');
+  });
+
+  test('announces an https url and a CA file', () => {
+    assert.match(node.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(node.ca ?? '', /BEGIN CERTIFICATE/);
+  });
+
+  test('health is public and says only that the node is up', async () => {
+    const r = await fetchTls(node.url, node.ca, '/_palisade/health');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { status: 'ok' });
+  });
+
+  test('a public route runs its function in an isolate', async () => {
+    const r = await fetchTls(node.url, node.ca, '/api/products/p-200');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { id: 'p-200', name: 'Hand grinder', priceCents: 8900 });
+    const list = JSON.parse((await fetchTls(node.url, node.ca, '/api/products?maxPriceCents=2000')).body) as { products: unknown[] };
+    assert.equal(list.products.length, 1);
+  });
+
+  test('bindings reach the function env, and the request id is shared with it', async () => {
+    const r = await fetchTls(node.url, node.ca, '/');
+    const body = JSON.parse(r.body) as { message: string; currency: string; requestId: string };
+    assert.equal(body.message, 'Welcome to the shop');
+    assert.equal(body.currency, 'EUR');
+    assert.equal(body.requestId, r.headers['x-request-id']);
+    assert.equal(r.headers['strict-transport-security'], 'max-age=63072000; includeSubDomains');
+  });
+
+  test('function console output lands in the operator log tagged with the request id', async () => {
+    const r = await fetchTls(node.url, node.ca, '/');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const line = node.stderr().split('\n').find((l) => l.includes('greeting a visitor') && l.includes(String(r.headers['x-request-id'])));
+    assert.ok(line, 'log line found');
+    assert.equal((JSON.parse(line) as { function: string }).function, 'greet');
+  });
+
+  test('private routes answer 401 and never run the function', async () => {
+    const r = await fetchTls(node.url, node.ca, '/api/orders', { method: 'POST', body: '{"lines":[{"productId":"p-100","quantity":1}]}', headers: { 'content-type': 'application/json', authorization: 'Bearer forged.token.value' } });
+    assert.equal(r.status, 401);
+    assert.equal(r.headers['www-authenticate'], 'Bearer realm="palisade"');
+    const problem = JSON.parse(r.body) as { code: string; requestId: string };
+    assert.equal(problem.code, 'PAL_GATEWAY_UNAUTHENTICATED');
+    assert.ok(!node.stderr().includes('forged.token.value'), 'the token never reaches the log');
+    assert.ok(!node.stderr().includes('productId'), 'the body never reaches the log');
+  });
+
+  test('path tricks are rejected before routing', async () => {
+    for (const path of ['/api/products/../orders', '/api/products/%2e%2e/orders', '/api%2fproducts', '//api/products']) {
+      const r = await fetchTls(node.url, node.ca, path);
+      assert.equal(r.status, 400, path);
+    }
+  });
+});
