@@ -1,17 +1,19 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * Creates a request id: 16 random bytes from the CSPRNG, base64url (22 characters).
+ * Creates a request id: a random (v4) UUID from the CSPRNG without dashes, 32 hex characters
+ * (122 random bits). `randomUUID` draws from a batched entropy cache, which keeps this cheap on
+ * the request path.
  *
  * @example
  * ```ts
- * createRequestId(); // "q1Yf0x2mJd3b9Z8kA7c6Qw"
+ * createRequestId(); // "3f0c8e6a1d2b4c5e9a7b6c5d4e3f2a1b"
  * ```
  */
 export function createRequestId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomUUID().replace(/-/g, '');
 }
 
 /** True when `value` has the shape of an id Palisade would accept from elsewhere (logs, headers). */

@@ -14,8 +14,20 @@ const ALLOWED = new Set<string>(logFields);
  * logger.info('listening', { address: 'https://127.0.0.1:8443' });
  * ```
  */
-export function createOperatorLogger(level: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info', fd = 2): Logger {
-  const base = pino({ level, base: null, timestamp: stdTimeFunctions.isoTime }, destination({ fd, sync: false }));
+export function createOperatorLogger(level: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info', fd = 2): Logger & { flush(): void } {
+  // Buffered: one write per 4 KiB instead of one per line (a syscall per request was a quarter
+  // of the gateway's CPU). `flush()` writes the buffer synchronously (at shutdown).
+  const sink = destination({ fd, sync: false, minLength: 4096 });
+  const flushQuietly = () => {
+    try {
+      sink.flush();
+    } catch {
+      // the destination is not open yet; the periodic flush catches up
+    }
+  };
+  // Lines reach the sink within 100 ms even when traffic is light.
+  setInterval(flushQuietly, 100).unref();
+  const base = pino({ level, base: null, timestamp: stdTimeFunctions.isoTime }, sink);
   const filter = (fields: LogRecord | undefined): Record<string, unknown> => {
     const out: Record<string, unknown> = {};
     if (fields === undefined) return out;
@@ -25,7 +37,15 @@ export function createOperatorLogger(level: 'debug' | 'info' | 'warn' | 'error' 
   return {
     debug: (msg, fields) => base.debug(filter(fields), msg),
     info: (msg, fields) => base.info(filter(fields), msg),
-    warn: (msg, fields) => base.warn(filter(fields), msg),
-    error: (msg, fields) => base.error(filter(fields), msg),
+    // Warnings and errors are written at once: they may precede a crash.
+    warn: (msg, fields) => {
+      base.warn(filter(fields), msg);
+      flushQuietly();
+    },
+    error: (msg, fields) => {
+      base.error(filter(fields), msg);
+      flushQuietly();
+    },
+    flush: () => sink.flushSync(),
   };
 }

@@ -15,7 +15,7 @@ import {
   type GatewayConfig,
   type GatewayDeps,
 } from '../gateway/index.js';
-import { buildPrelude, bundleFunction, createWorkerPool, type WorkerPool } from '../runtime/index.js';
+import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
 import { openSqliteStore, type StateStore } from '../store/index.js';
 
 /** Options of {@link startPlatform}. */
@@ -71,9 +71,12 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
   try {
     const bundles = new Map<string, string>();
     for (const fn of manifest.functions.values()) bundles.set(fn.name, (await bundleFunction(fn, manifest.projectDir)).code);
+    const prelude = await buildPrelude();
+    // esbuild keeps a service process alive after a build; the gateway needs it no more.
+    await stopBundler();
     const coldStartMs: Record<string, number> = {};
     pool = createWorkerPool({
-      prelude: await buildPrelude(),
+      prelude,
       segments: [...manifest.segments.values()],
       functions: [...manifest.functions.values()],
       bundles,

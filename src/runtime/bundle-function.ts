@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { build, type Message } from 'esbuild';
+import { build, stop, type Message } from 'esbuild';
 import { PalisadeError } from '../kernel/index.js';
 import type { FunctionSpec } from '../manifest/index.js';
 
@@ -55,4 +55,9 @@ export async function bundleFunction(spec: FunctionSpec, projectDir: string): Pr
     const more = messages.length > 1 ? ` (and ${messages.length - 1} more)` : '';
     throw new PalisadeError('PAL_RUNTIME_BUILD_FAILED', `${where}: ${first.text.toLowerCase()}${more}`, { cause: error });
   }
+}
+
+/** Stops esbuild's background service process; a later build starts it again. */
+export async function stopBundler(): Promise<void> {
+  await stop();
 }

@@ -154,6 +154,7 @@ describe('palisade CLI', () => {
     try {
       assert.match(node.url, /^http:\/\/127\.0\.0\.1:/);
       assert.equal(node.ca, undefined);
+      for (let i = 0; i < 20 && !node.stderr().includes('PAL_MANIFEST_INSECURE_SETTING'); i++) await new Promise((r) => setTimeout(r, 100));
       assert.match(node.stderr(), /PAL_MANIFEST_INSECURE_SETTING/);
     } finally {
       await node.stop();

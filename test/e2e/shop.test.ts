@@ -43,8 +43,9 @@ describe('examples/shop over https', () => {
 
   test('function console output lands in the operator log tagged with the request id', async () => {
     const r = await fetchTls(node.url, node.ca, '/');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const line = node.stderr().split('\n').find((l) => l.includes('greeting a visitor') && l.includes(String(r.headers['x-request-id'])));
+    const find = () => node.stderr().split('\n').find((l) => l.includes('greeting a visitor') && l.includes(String(r.headers['x-request-id'])));
+    for (let i = 0; i < 20 && find() === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const line = find();
     assert.ok(line, 'log line found');
     assert.equal((JSON.parse(line) as { function: string }).function, 'greet');
   });

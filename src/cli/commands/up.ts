@@ -31,7 +31,10 @@ export const upCommand: Command = {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
         logger.info('draining');
-        void node.close().then(resolve, resolve);
+        void node.close().finally(() => {
+          logger.flush();
+          resolve();
+        });
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
