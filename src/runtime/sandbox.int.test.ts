@@ -76,6 +76,34 @@ const ATTACKS: Record<string, string> = {
     } };`,
   logs: `export default { async fetch(request, env, ctx) { for (let i = 0; i < 1000; i++) console.log('line', i); return new Response(ctx.requestId); } };`,
   bomb: `export default { async fetch() { const a = new Array(1e9).fill(0); return new Response(String(a.length)); } };`,
+  webApis: `
+    export default { async fetch(request, env, ctx) {
+      const out = {};
+      const u = new URL('https://example.com/a/b?x=1&y=%C3%A9');
+      out.url = [u.hostname, u.pathname, u.searchParams.get('y')];
+      const q = new URLSearchParams({ a: '1', b: 'two words' });
+      out.search = q.toString();
+      out.base64 = [btoa('hello'), atob('aGVsbG8=')];
+      const bytes = new TextEncoder().encode('héllo');
+      out.text = [bytes.length, new TextDecoder().decode(bytes)];
+      const clone = structuredClone({ d: new Date(0), m: new Map([[1, 2]]), s: new Set([3]) });
+      out.clone = [clone.d instanceof Date, clone.m.get(1), clone.s.has(3)];
+      out.uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(crypto.randomUUID());
+      out.random = crypto.getRandomValues(new Uint32Array(4)).some((n) => n !== 0);
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode('abc')));
+      out.digest = Array.from(digest.slice(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
+      const h = new Headers({ 'X-A': '1' });
+      h.append('x-a', '2');
+      out.headers = h.get('x-a');
+      const posted = new Request('https://x/y', { method: 'POST', body: JSON.stringify({ k: 'v' }) });
+      out.body = (await posted.json()).k;
+      out.cleared = await new Promise((resolve) => { const id = setTimeout(() => resolve('fired'), 5); clearTimeout(id); setTimeout(() => resolve('cleared'), 10); });
+      out.reqHeader = request.headers.get('accept');
+      out.ctx = typeof ctx.requestId;
+      out.env = Object.isFrozen(env);
+      out.absent = ['process', 'require', 'fetch', 'XMLHttpRequest', 'Deno', 'Bun', 'setInterval'].filter((n) => typeof globalThis[n] !== 'undefined');
+      return Response.json(out, { status: 201, headers: { 'x-fn': 'yes' } });
+    } };`,
   bystander: `export default { async fetch() { return Response.json({ ok: true, polluted: typeof ({}).polluted, includes: [1].includes(2) }); } };`,
 };
 
@@ -126,6 +154,28 @@ describe('sandbox containment (real worker processes)', () => {
     assert.ok(isPalisadeError(outcome), `expected a PalisadeError, got ${String(outcome)}`);
     assert.equal(outcome.code, code);
   };
+
+  test('the promised Web APIs work inside the isolate, and nothing else is there', async () => {
+    const r = await call('webApis');
+    assert.equal(r.status, 201);
+    assert.deepEqual(JSON.parse(r.text), {
+      url: ['example.com', '/a/b', 'é'],
+      search: 'a=1&b=two+words',
+      base64: ['aGVsbG8=', 'hello'],
+      text: [6, 'héllo'],
+      clone: [true, 2, true],
+      uuid: true,
+      random: true,
+      digest: 'ba7816bf',
+      headers: '1, 2',
+      body: 'v',
+      cleared: 'cleared',
+      reqHeader: '*/*',
+      ctx: 'string',
+      env: true,
+      absent: [],
+    });
+  });
 
   test('constructor chains, Function(this), require, module and dynamic import do not reach the host', async () => {
     const outcome = (await underAttack('escape')) as { status: number; text: string };

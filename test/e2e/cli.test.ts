@@ -4,6 +4,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fetchTls, runCliSync, startUp, tempDir } from '../helpers/cli.js';
+import { ensureLocalTls } from '../../src/gateway/index.js';
+import { systemClock } from '../../src/kernel/index.js';
+import { copyFileSync, readFileSync } from 'node:fs';
 
 const MANIFEST = (extra = '') => `name: demo
 functions:
@@ -115,6 +118,30 @@ describe('palisade CLI', () => {
     assert.equal(r.status, 3);
     assertCleanError(r.stderr, 'PAL_RUNTIME_BUILD_FAILED');
     assert.match(r.stderr, /fetch/);
+  });
+
+  test('operator-supplied tls files are served instead of the local CA', async () => {
+    const issuer = tempDir();
+    const tls = await ensureLocalTls(issuer, systemClock);
+    const dir = project(MANIFEST().replace('routes:', 'gateway: { tls: { cert: certs/cert.pem, key: certs/key.pem } }\nroutes:'));
+    mkdirSync(join(dir, 'certs'));
+    copyFileSync(join(issuer, 'tls', 'server.pem'), join(dir, 'certs', 'cert.pem'));
+    copyFileSync(join(issuer, 'tls', 'server-key.pem'), join(dir, 'certs', 'key.pem'));
+    const node = await startUp(dir);
+    try {
+      assert.equal(node.ca, undefined, 'no local CA is announced');
+      const r = await fetchTls(node.url, readFileSync(tls.caFile ?? '', 'utf8'), '/hello');
+      assert.equal(r.status, 200);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('tls files that are not a matching pair: one clear line, exit 1', () => {
+    const dir = project(MANIFEST().replace('routes:', 'gateway: { tls: { cert: cert.pem, key: key.pem } }\nroutes:'), { 'functions/hello.ts': HELLO, 'cert.pem': 'not a certificate', 'key.pem': 'not a key' });
+    const r = runCliSync(['up', dir, '--port', '0']);
+    assert.equal(r.status, 1);
+    assertCleanError(r.stderr, 'PAL_GATEWAY_TLS_FAILED');
   });
 
   test('a port already in use: one clear line, exit 1', async () => {

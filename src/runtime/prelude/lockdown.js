@@ -3,3 +3,6 @@
 delete globalThis.SharedArrayBuffer;
 delete globalThis.Atomics;
 delete globalThis.WebAssembly;
+// whatwg-fetch installs a global `fetch` built on XMLHttpRequest. Network access is a
+// capability granted per function (an egress binding), never an ambient global.
+delete globalThis.fetch;
