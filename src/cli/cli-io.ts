@@ -19,6 +19,8 @@ export const processIo: CliIo = {
 export interface CommandContext {
   readonly args: readonly string[];
   readonly flags: Readonly<Record<string, string | boolean | undefined>>;
+  /** Values of options declared `multiple`. */
+  readonly multi: Readonly<Record<string, readonly string[] | undefined>>;
   readonly io: CliIo;
   readonly debug: boolean;
   readonly json: boolean;
@@ -30,11 +32,11 @@ export interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly help: string;
-  readonly options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly description: string }>>;
+  readonly options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly multiple?: boolean; readonly description: string }>>;
   run(ctx: CommandContext): Promise<number>;
 }
 
-const INVALID_INPUT_PREFIXES = ['PAL_MANIFEST_', 'PAL_CLI_', 'PAL_RUNTIME_BUILD_FAILED', 'PAL_PROJECT_EXISTS'];
+const INVALID_INPUT_PREFIXES = ['PAL_MANIFEST_', 'PAL_CLI_', 'PAL_RUNTIME_BUILD_FAILED', 'PAL_PROJECT_EXISTS', 'PAL_IDENTITY_KEY_NOT_FOUND'];
 
 /** Maps an error to the exit code the CLI contract promises. */
 export function exitCodeFor(code: ErrorCode): number {

@@ -5,11 +5,12 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { PalisadeError } from '../kernel/index.js';
 import { exitCodes, processIo, reportError, type CliIo, type Command } from './cli-io.js';
+import { apikeysCommand } from './commands/apikeys.js';
 import { initCommand } from './commands/init.js';
 import { upCommand } from './commands/up.js';
 import { validateCommand } from './commands/validate.js';
 
-const commands: readonly Command[] = [initCommand, validateCommand, upCommand];
+const commands: readonly Command[] = [initCommand, validateCommand, upCommand, apikeysCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
@@ -64,8 +65,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return reportError(new PalisadeError('PAL_CLI_USAGE', `unknown command \`${name}\`; commands: ${commands.map((c) => c.name).join(', ')}`), io, debug, false);
   }
   const options: ParseArgsConfig['options'] = { help: { type: 'boolean' }, debug: { type: 'boolean' } };
-  for (const [k, o] of Object.entries(command.options)) options[k] = { type: o.type };
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  for (const [k, o] of Object.entries(command.options)) options[k] = o.multiple === true ? { type: 'string', multiple: true } : { type: o.type };
+  let parsed: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (error) {
@@ -78,7 +79,13 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   }
   const json = parsed.values.json === true;
   try {
-    return await command.run({ args: parsed.positionals, flags: parsed.values, io, debug, json });
+    const flags: Record<string, string | boolean | undefined> = {};
+    const multi: Record<string, string[] | undefined> = {};
+    for (const [k, v] of Object.entries(parsed.values)) {
+      if (Array.isArray(v)) multi[k] = v;
+      else flags[k] = v;
+    }
+    return await command.run({ args: parsed.positionals, flags, multi, io, debug, json });
   } catch (error) {
     return reportError(error, io, debug, json);
   }

@@ -14,7 +14,7 @@ import { ensureLocalTls } from './ensure-local-tls.js';
 import { denyAllAuthorizer, rejectAllAuthenticator, type Authenticator, type FunctionInvoker } from './ports.js';
 import type { GatewayDeps } from './request-context.js';
 
-const route = (index: number, path: string, fn: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({ index, path, methods: ['GET', 'POST', 'HEAD'], function: fn, public: true, maxBodyBytes: 64, ...extra });
+const route = (index: number, path: string, fn: string, extra: Partial<RouteSpec> = {}): RouteSpec => ({ index, path, methods: ['GET', 'POST', 'HEAD'], function: fn, public: true, maxBodyBytes: 64, auth: [], ...extra });
 const routes: RouteSpec[] = [
   route(0, '/echo', 'echo'),
   route(1, '/slow', 'slow'),

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Principal } from '../kernel/index.js';
+import type { AuthFailureReason, Principal } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
 
 /** What authentication sees of a request: headers and the TLS peer, never the body. */
@@ -12,7 +12,7 @@ export interface AuthenticationInput {
 /** Result of authentication. `reason` is for operators and audit, never for the client. */
 export type AuthenticationResult =
   | { readonly ok: true; readonly principal: Principal }
-  | { readonly ok: false; readonly reason: string; readonly challenge: string };
+  | { readonly ok: false; readonly reason: AuthFailureReason; readonly challenge: string };
 
 /** Establishes who sent a request. Filled by the identity capability. */
 export interface Authenticator {
@@ -57,10 +57,23 @@ export interface FunctionInvoker {
  * credential, so every private route answers 401.
  */
 export const rejectAllAuthenticator: Authenticator = Object.freeze({
-  authenticate: async () => ({ ok: false as const, reason: 'no-credentials', challenge: 'Bearer realm="palisade"' }),
+  authenticate: async () => ({ ok: false as const, reason: 'no-credentials' as const, challenge: 'Bearer realm="palisade"' }),
 });
 
-/** The authorizer in force until policies are configured: deny by default. */
+/**
+ * Interim authorizer, until Cedar policies land: a private route admits any caller who
+ * authenticated with one of the route's own `auth` methods (the authenticate step guarantees
+ * that), and nobody else. The decision names the rule it applied.
+ */
+export const routeAuthAuthorizer: Authorizer = Object.freeze({
+  authorize: async (principal: Principal, route: RouteSpec) => {
+    // Defence in depth: authenticate already refused methods the route does not accept.
+    const allow = route.auth.length > 0 && (principal.authMethod !== 'api-key' || route.auth.includes('api-key'));
+    return { allow, reason: allow ? 'allowed' : 'policy-denied', policyIds: ['palisade:route-auth'] };
+  },
+});
+
+/** The authorizer in force when no caller can authenticate: deny by default. */
 export const denyAllAuthorizer: Authorizer = Object.freeze({
   authorize: async () => ({ allow: false, reason: 'policy-denied', policyIds: [] }),
 });

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { AuditSink, Clock, DecisionReason, Logger, Principal } from '../kernel/index.js';
+import type { AuditSink, AuthFailureReason, Clock, DecisionReason, Logger, Principal } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
 import type { Authenticator, Authorizer, FunctionInvoker, FunctionResponse } from './ports.js';
 import type { RequestTarget } from './request-target.js';
@@ -37,6 +37,8 @@ export interface RequestContext {
   principal?: Principal;
   body: Uint8Array | null;
   response?: FunctionResponse;
+  /** Why authentication failed, for operators and audit only. */
+  authFailure?: AuthFailureReason;
   /** Why the request was allowed or denied; recorded by the audit step. */
   reason: DecisionReason;
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { RouteSpec } from '../manifest/index.js';
 import { createRouteTable } from './route-table.js';
 
-const route = (index: number, path: string, methods: RouteSpec['methods'], fn = 'f'): RouteSpec => ({ index, path, methods, function: fn, public: false, maxBodyBytes: 1024 });
+const route = (index: number, path: string, methods: RouteSpec['methods'], fn = 'f'): RouteSpec => ({ index, path, methods, function: fn, public: false, maxBodyBytes: 1024, auth: [] });
 
 const table = createRouteTable([
   route(0, '/', ['GET'], 'root'),

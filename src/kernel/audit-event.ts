@@ -1,3 +1,4 @@
+import type { AuthFailureReason } from './auth-failure-reasons.js';
 import type { ErrorCode } from './error-codes.js';
 import type { Principal } from './principal.js';
 
@@ -7,6 +8,7 @@ export const decisionReasons = [
   'public-route',
   'health',
   'no-credentials',
+  'invalid-credentials',
   'bad-path',
   'route-not-found',
   'method-not-allowed',
@@ -38,6 +40,8 @@ export interface AuditEvent {
   readonly function?: string;
   readonly principal?: Pick<Principal, 'type' | 'id' | 'authMethod' | 'mfa'>;
   readonly code?: ErrorCode;
+  /** Why authentication failed, when it did. */
+  readonly authFailure?: AuthFailureReason;
   readonly clientIp: string;
   readonly durationMs: number;
 }

@@ -170,6 +170,11 @@ export const errorCatalog = {
     meaning: 'the TLS certificate or key could not be created or loaded',
     fix: 'check the `gateway.tls` paths, or delete `.palisade/tls/` to regenerate the local CA',
   },
+  PAL_IDENTITY_KEY_NOT_FOUND: {
+    status: 404,
+    meaning: 'no active api key has that id (it never existed, or was revoked)',
+    fix: 'list the keys with `palisade apikeys list` and use the id shown there',
+  },
   PAL_STORE_UNAVAILABLE: {
     status: 500,
     meaning: 'the state store cannot be opened or written (for example `.palisade/` is not writable)',

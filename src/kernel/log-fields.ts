@@ -10,6 +10,7 @@ export const logFields = [
   'durationMs',
   'code',
   'reason',
+  'authFailure',
   'function',
   'segment',
   'workerPid',

@@ -5,6 +5,8 @@ export type {
   FunctionSpec,
   GatewaySpec,
   HttpMethod,
+  IdentitySpec,
+  IssuerSpec,
   Manifest,
   RouteSpec,
   SegmentSpec,

@@ -87,6 +87,53 @@ const functionSpec = {
   },
 } as const;
 
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+const issuer = {
+  type: 'object',
+  description: 'An external OpenID Connect issuer whose access tokens are accepted.',
+  additionalProperties: false,
+  required: ['name', 'issuer', 'audience', 'algorithms'],
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN, description: 'Name routes use in `auth` to accept this issuer.' },
+    issuer: { type: 'string', minLength: 1, maxLength: 2048, description: 'The exact `iss` value. Discovery is read from `<issuer>/.well-known/openid-configuration`; must be https.' },
+    audience: { type: 'string', minLength: 1, maxLength: 512, description: 'The `aud` value tokens must carry for this deployment.' },
+    algorithms: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { enum: ASYMMETRIC_ALGORITHMS },
+      description: 'Signature algorithms accepted. Asymmetric only: `none` and HMAC are never accepted.',
+    },
+    rolesClaim: { type: 'string', minLength: 1, maxLength: 128, default: 'roles', description: 'Claim holding the caller roles (an array, or a space-separated string).' },
+    clockSkewSec: { type: 'integer', minimum: 0, maximum: 300, default: 60, description: 'Tolerance for `exp`, `nbf` and `iat`, in seconds.' },
+    jwksCooldownSec: { type: 'integer', minimum: 1, maximum: 3600, default: 30, description: 'Least time between two fetches of the issuer keys; a token with an unknown `kid` triggers at most one fetch per interval.' },
+    maxTokenBytes: { type: 'integer', minimum: 512, maximum: 65536, default: 8192, description: 'Largest token accepted, checked before parsing.' },
+    typ: { type: 'string', minLength: 1, maxLength: 64, description: 'Required `typ` header, such as `at+jwt` (RFC 9068).' },
+    requiredClaims: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 }, default: [], description: 'Claims that must be present besides iss, aud, exp, iat and sub.' },
+    mfaAmr: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 }, default: [], description: '`amr` values (RFC 8176) this issuer uses for a second factor, such as `mfa`, `otp`, `hwk`.' },
+    mfaAcr: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 }, default: [], description: '`acr` values this issuer uses for a second factor.' },
+    allowInsecureHttpIssuer: { type: 'boolean', default: false, description: 'Accept an `http://` issuer. Weakens security; refused unless the issuer host is loopback. For local identity providers in development only.' },
+  },
+} as const;
+
+const identity = {
+  type: 'object',
+  description: 'How callers authenticate. Without it, every private route answers 401.',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    issuers: { type: 'array', items: issuer, default: [], description: 'External OpenID Connect issuers.' },
+    apiKeys: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'API keys for machines (`palisade apikeys create`).',
+      properties: { enabled: { type: 'boolean', default: false, description: 'Accept API keys.' } },
+    },
+  },
+} as const;
+
 const route = {
   type: 'object',
   description: 'A route: method(s) and path to a function. Private unless `public: true`.',
@@ -119,6 +166,13 @@ const route = {
       maximum: 67108864,
       default: 1048576,
       description: 'Largest request body accepted on this route, in bytes.',
+    },
+    auth: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', pattern: NAME_PATTERN },
+      description: 'Authentication methods this private route accepts: issuer names and `api-key`. Default: every configured method.',
     },
   },
 } as const;
@@ -209,6 +263,7 @@ export const manifestSchema = {
   properties: {
     name: { type: 'string', pattern: NAME_PATTERN, description: 'Project name: lowercase letters, digits and dashes.' },
     gateway,
+    identity,
     segments: {
       type: 'object',
       description: 'Segments by name. The `default` segment exists implicitly.',
@@ -233,7 +288,9 @@ export const manifestSchema = {
 } as const;
 
 /** Top-level sections that later versions own; naming one gives a precise hint. */
-export const reservedSections = ['identity', 'policies', 'audit', 'secrets', 'detect', 'privacy'] as const;
+export const reservedSections = ['policies', 'audit', 'secrets', 'detect', 'privacy'] as const;
+/** Identity keys that later versions own. */
+export const reservedIdentityKeys = ['builtin', 'mtls'] as const;
 /** Route keys that later versions own. */
 export const reservedRouteKeys = ['allow', 'schema', 'rateLimit'] as const;
 /** Function keys that later versions own. */

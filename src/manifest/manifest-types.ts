@@ -31,7 +31,34 @@ export interface RouteSpec {
   readonly function: string;
   readonly public: boolean;
   readonly maxBodyBytes: number;
+  /** Authentication methods accepted (issuer names, `api-key`); empty for public routes. */
+  readonly auth: readonly string[];
 }
+
+/** One external OpenID Connect issuer, defaults applied. */
+export interface IssuerSpec {
+  readonly name: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly algorithms: readonly ('RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA')[];
+  readonly rolesClaim: string;
+  readonly clockSkewSec: number;
+  readonly maxTokenBytes: number;
+  readonly jwksCooldownSec: number;
+  readonly typ?: string;
+  readonly requiredClaims: readonly string[];
+  readonly mfaAmr: readonly string[];
+  readonly mfaAcr: readonly string[];
+  readonly allowInsecureHttpIssuer: boolean;
+}
+
+/** The identity section, defaults applied. */
+export interface IdentitySpec {
+  readonly issuers: readonly IssuerSpec[];
+  readonly apiKeys: { readonly enabled: boolean };
+}
+
+
 
 /** TLS configuration: a generated local CA, or operator files (absolute paths). */
 export type TlsSpec = { readonly mode: 'auto' } | { readonly mode: 'files'; readonly cert: string; readonly key: string };
@@ -68,6 +95,7 @@ export interface Manifest {
   readonly projectDir: string;
   readonly file: string;
   readonly gateway: GatewaySpec;
+  readonly identity: IdentitySpec;
   readonly segments: ReadonlyMap<string, SegmentSpec>;
   readonly functions: ReadonlyMap<string, FunctionSpec>;
   readonly routes: readonly RouteSpec[];

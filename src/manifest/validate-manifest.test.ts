@@ -80,9 +80,11 @@ describe('rejects, naming file, line, path and fix', () => {
   });
 
   test('a section this version does not enforce is rejected, not ignored', () => {
-    const d = only(`${BASE}identity: { builtin: { mfa: required } }\n`);
-    assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_KEY');
-    assert.match(d.hint ?? '', /not supported by this version/);
+    for (const section of ['policies: policies/*.cedar', 'identity: { builtin: { mfa: required } }', 'identity: { mtls: { ca: ca.pem } }']) {
+      const d = only(`${BASE}${section}\n`);
+      assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_KEY', section);
+      assert.match(d.hint ?? '', /not supported by this version/, section);
+    }
     const r = only(BASE.replace('function: orders }', 'function: orders, rateLimit: 100/min }'));
     assert.match(r.hint ?? '', /not supported by this version/);
   });
@@ -185,6 +187,55 @@ describe('rejects, naming file, line, path and fix', () => {
     const result = check('name: Shop\nfunctions: { a: { source: a.ts, limits: { cpuMs: -1 } } }\nroutes: []\nextra: 1\n');
     assert.equal(result.ok, false);
     assert.ok(result.errors.length >= 4, result.errors.map(formatDiagnostic).join('\n'));
+  });
+});
+
+describe('identity', () => {
+  const ISSUER = 'identity:\n  issuers:\n    - { name: corp, issuer: "https://idp.example.com", audience: shop-api, algorithms: [RS256] }\n  apiKeys: { enabled: true }\n';
+
+  test('a private route accepts every configured method by default, a public route none', () => {
+    const result = check(`${BASE}  - { path: /health, function: orders, public: true }\n${ISSUER}`);
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    assert.deepEqual(result.value?.routes[0]?.auth, ['corp', 'api-key']);
+    assert.deepEqual(result.value?.routes[1]?.auth, []);
+    const issuer = result.value?.identity.issuers[0];
+    assert.deepEqual([issuer?.rolesClaim, issuer?.clockSkewSec, issuer?.maxTokenBytes], ['roles', 60, 8192]);
+  });
+
+  test('a route may narrow its methods', () => {
+    const result = check(BASE.replace('function: orders }', 'function: orders, auth: [api-key] }') + ISSUER);
+    assert.deepEqual(result.value?.routes[0]?.auth, ['api-key']);
+  });
+
+  test('an auth method that is not configured, with a suggestion', () => {
+    const d = only(BASE.replace('function: orders }', 'function: orders, auth: [crop] }') + ISSUER);
+    assert.equal(d.path, 'routes[0].auth[0]');
+    assert.match(d.hint ?? '', /did you mean `corp`/);
+  });
+
+  test('auth on a public route', () => {
+    assert.equal(only(BASE.replace('function: orders }', 'function: orders, public: true, auth: [corp] }') + ISSUER).path, 'routes[0].auth');
+  });
+
+  test('an issuer without an algorithm allow-list, or with HMAC or none', () => {
+    assert.equal(only(`${BASE}identity:\n  issuers:\n    - { name: corp, issuer: "https://idp.example.com", audience: a }\n`).code, 'PAL_MANIFEST_MISSING_KEY');
+    for (const alg of ['HS256', 'none']) {
+      const d = only(`${BASE}identity:\n  issuers:\n    - { name: corp, issuer: "https://idp.example.com", audience: a, algorithms: [${alg}] }\n`);
+      assert.equal(d.path, 'identity.issuers[0].algorithms[0]', alg);
+    }
+  });
+
+  test('an http issuer is refused, and allowed by the loud switch only on loopback', () => {
+    const http = (host: string, allow: boolean) => `${BASE}identity:\n  issuers:\n    - { name: corp, issuer: "http://${host}:4000", audience: a, algorithms: [RS256]${allow ? ', allowInsecureHttpIssuer: true' : ''} }\n`;
+    assert.equal(only(http('idp.example.com', false)).code, 'PAL_MANIFEST_INSECURE_SETTING');
+    assert.equal(only(http('idp.example.com', true)).code, 'PAL_MANIFEST_INSECURE_SETTING');
+    assert.equal(only(http('127.0.0.1', false)).code, 'PAL_MANIFEST_INSECURE_SETTING');
+    assert.equal(check(http('127.0.0.1', true)).ok, true);
+  });
+
+  test('duplicate issuer names', () => {
+    const two = `${BASE}identity:\n  issuers:\n    - { name: corp, issuer: "https://a.example", audience: a, algorithms: [RS256] }\n    - { name: corp, issuer: "https://b.example", audience: a, algorithms: [RS256] }\n`;
+    assert.match(only(two).message, /already used/);
   });
 });
 

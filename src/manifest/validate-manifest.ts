@@ -3,9 +3,9 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { closest } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import type { Diagnostic, ErrorCode, ValidationResult } from '../kernel/index.js';
-import { manifestSchema, reservedFunctionKeys, reservedRouteKeys, reservedSections } from './manifest-schema.js';
-import type { BindingSpec, FunctionSpec, HttpMethod, Manifest, RouteSpec, SegmentSpec, TlsSpec } from './manifest-types.js';
+import { API_KEY_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
+import { manifestSchema, reservedFunctionKeys, reservedIdentityKeys, reservedRouteKeys, reservedSections } from './manifest-schema.js';
+import { type BindingSpec, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
@@ -102,6 +102,30 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings });
   }
 
+  const identity: IdentitySpec = { issuers: raw.identity.issuers, apiKeys: raw.identity.apiKeys };
+  const methods: string[] = [];
+  const seenIssuers = new Set<string>();
+  raw.identity.issuers.forEach((iss, i) => {
+    if (seenIssuers.has(iss.name) || iss.name === API_KEY_METHOD) push('PAL_MANIFEST_INVALID_VALUE', ['identity', 'issuers', i, 'name'], `issuer name \`${iss.name}\` is already used`, 'give each issuer a unique name other than `api-key`');
+    seenIssuers.add(iss.name);
+    methods.push(iss.name);
+    let url: URL | undefined;
+    try {
+      url = new URL(iss.issuer);
+    } catch {
+      push('PAL_MANIFEST_INVALID_VALUE', ['identity', 'issuers', i, 'issuer'], `issuer \`${iss.issuer}\` is not a url`, 'use the exact `iss` value of the provider, such as `https://idp.example.com`');
+    }
+    if (url !== undefined && url.protocol !== 'https:') {
+      const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+      if (url.protocol !== 'http:' || !iss.allowInsecureHttpIssuer) {
+        push('PAL_MANIFEST_INSECURE_SETTING', ['identity', 'issuers', i, 'issuer'], `issuer \`${iss.issuer}\` is not https`, 'use an https issuer (tokens and keys must not travel in clear)');
+      } else if (!loopback) {
+        push('PAL_MANIFEST_INSECURE_SETTING', ['identity', 'issuers', i, 'allowInsecureHttpIssuer'], 'an http issuer is only allowed on a loopback address', 'use https, or run the identity provider on 127.0.0.1 for development');
+      }
+    }
+  });
+  if (raw.identity.apiKeys.enabled) methods.push(API_KEY_METHOD);
+
   const routes: RouteSpec[] = [];
   const patterns: Array<{ route: RouteSpec; pattern: RoutePattern }> = [];
   raw.routes.forEach((r, index) => {
@@ -109,7 +133,16 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       const suggestion = closest(r.function, [...functions.keys()]);
       push('PAL_MANIFEST_UNKNOWN_FUNCTION', ['routes', index, 'function'], `function \`${r.function}\` is not declared`, `declare it under \`functions\`, or did you mean \`${suggestion}\`?`);
     }
-    const route: RouteSpec = { index, path: r.path, methods: r.methods, function: r.function, public: r.public, maxBodyBytes: r.maxBodyBytes };
+    if (r.public && r.auth !== undefined) {
+      push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'auth'], 'a public route takes no `auth` list', 'remove `auth`, or remove `public: true` to make the route private');
+    }
+    for (const [j, m] of (r.auth ?? []).entries()) {
+      if (!methods.includes(m)) {
+        const hint = methods.length === 0 ? 'configure `identity.issuers` or `identity.apiKeys.enabled` first' : `configured methods: ${methods.map((x) => `\`${x}\``).join(', ')}; did you mean \`${closest(m, methods)}\`?`;
+        push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'auth', j], `authentication method \`${m}\` is not configured`, hint);
+      }
+    }
+    const route: RouteSpec = { index, path: r.path, methods: r.methods, function: r.function, public: r.public, maxBodyBytes: r.maxBodyBytes, auth: r.public ? [] : r.auth ?? methods };
     routes.push(route);
     const parsed = parseRoutePattern(r.path);
     if (!parsed.ok) {
@@ -148,6 +181,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     projectDir,
     file: resolve(source.file),
     gateway: { host: listen?.host ?? '127.0.0.1', port: listen?.port ?? 8443, tls, limits: raw.gateway.limits },
+    identity,
     segments,
     functions,
     routes,
@@ -158,9 +192,10 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
 interface RawManifest {
   name: string;
   gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number } };
+  identity: { issuers: IssuerSpec[]; apiKeys: { enabled: boolean } };
   segments: Record<string, { workers: number }>;
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
-  routes: Array<{ path: string; methods: HttpMethod[]; function: string; public: boolean; maxBodyBytes: number }>;
+  routes: Array<{ path: string; methods: HttpMethod[]; function: string; public: boolean; maxBodyBytes: number; auth?: string[] }>;
 }
 
 /** Parses `host:port`; undefined when the port is out of range. */
@@ -281,7 +316,8 @@ function hintForUnknownKey(key: string, parent: Array<string | number>, allowed:
   const isRoot = parent.length === 0;
   const isRoute = parent[0] === 'routes' && parent.length === 2;
   const isFunction = parent[0] === 'functions' && parent.length === 2;
-  if ((isRoot && (reservedSections as readonly string[]).includes(key)) || (isRoute && (reservedRouteKeys as readonly string[]).includes(key)) || (isFunction && (reservedFunctionKeys as readonly string[]).includes(key))) {
+  const isIdentity = parent[0] === 'identity' && parent.length === 1;
+  if ((isIdentity && (reservedIdentityKeys as readonly string[]).includes(key)) || (isRoot && (reservedSections as readonly string[]).includes(key)) || (isRoute && (reservedRouteKeys as readonly string[]).includes(key)) || (isFunction && (reservedFunctionKeys as readonly string[]).includes(key))) {
     return `\`${key}\` is not supported by this version of palisade; remove it (it would not be enforced)`;
   }
   if (allowed.length === 0) return 'remove the key';

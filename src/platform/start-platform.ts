@@ -8,6 +8,7 @@ import {
   createGateway,
   createInsecureLoopbackHttpGateway,
   denyAllAuthorizer,
+  routeAuthAuthorizer,
   ensureLocalTls,
   loadTlsFiles,
   rejectAllAuthenticator,
@@ -16,7 +17,8 @@ import {
   type GatewayDeps,
 } from '../gateway/index.js';
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
-import { openSqliteStore, type StateStore } from '../store/index.js';
+import { openSqliteStore } from '../store/index.js';
+import { createApiKeyVerifier, createAuthenticator, createOidcIssuer, RevocationList } from '../identity/index.js';
 
 /** Options of {@link startPlatform}. */
 export interface StartOptions {
@@ -97,10 +99,20 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       limits: manifest.gateway.limits,
     };
     const workers = pool;
+    const identity = manifest.identity;
+    const hasIdentity = identity.issuers.length > 0 || identity.apiKeys.enabled;
+    const revocations = new RevocationList(store.revocations, clock);
+    await revocations.refresh(true);
+    const requestAuthenticator = createAuthenticator({
+      issuers: identity.issuers.map((i) => createOidcIssuer(i, { clock, jwksCooldownMs: i.jwksCooldownSec * 1000 })),
+      ...(identity.apiKeys.enabled ? { verifyApiKey: createApiKeyVerifier(store.apiKeys, clock) } : {}),
+      revocations,
+      clock,
+    });
     const deps: GatewayDeps = {
       invoker: { invoke: (fn, req) => workers.invoke(fn, req) },
-      authenticator: rejectAllAuthenticator,
-      authorizer: denyAllAuthorizer,
+      authenticator: hasIdentity ? { authenticate: ({ headers, route }) => requestAuthenticator.authenticate(headers, route.auth) } : rejectAllAuthenticator,
+      authorizer: hasIdentity ? routeAuthAuthorizer : denyAllAuthorizer,
       audit: createLogAuditSink(logger),
       logger,
       clock,
@@ -147,7 +159,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
 function createLogAuditSink(logger: Logger): AuditSink {
   return {
     async append(event) {
-      logger.info('decision', { requestId: event.requestId, method: event.method, route: event.route ?? '', status: event.status, reason: event.reason, ...(event.code === undefined ? {} : { code: event.code }), durationMs: event.durationMs });
+      logger.info('decision', { requestId: event.requestId, method: event.method, route: event.route ?? '', status: event.status, reason: event.reason, ...(event.code === undefined ? {} : { code: event.code }), ...(event.authFailure === undefined ? {} : { authFailure: event.authFailure }), durationMs: event.durationMs });
     },
   };
 }

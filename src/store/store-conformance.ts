@@ -38,6 +38,40 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
     }
   });
 
+  test(`${name}: stores api keys by id, lists, touches and revokes them once`, async () => {
+    const store = await open();
+    try {
+      const record = { id: 'k1', name: 'ci', secretDigest: 'd'.repeat(64), roles: ['deployer'], createdAt: 10, expiresAt: null };
+      await store.apiKeys.insert(record);
+      assert.deepEqual(await store.apiKeys.find('k1'), { ...record, lastUsedAt: null, revokedAt: null });
+      assert.equal(await store.apiKeys.find('nope'), undefined);
+      await store.apiKeys.touch('k1', 20);
+      assert.equal((await store.apiKeys.find('k1'))?.lastUsedAt, 20);
+      assert.equal(await store.apiKeys.revoke('k1', 30), true);
+      assert.equal(await store.apiKeys.revoke('k1', 40), false, 'a second revoke changes nothing');
+      assert.equal((await store.apiKeys.find('k1'))?.revokedAt, 30);
+      assert.equal((await store.apiKeys.list()).length, 1);
+      await assert.rejects(store.apiKeys.insert({ ...record }), 'ids are unique');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: revocations stay in force until the token would have expired`, async () => {
+    const store = await open();
+    try {
+      await store.revocations.revoke('jti-a', 100);
+      await store.revocations.revoke('jti-b', 300);
+      assert.deepEqual([...(await store.revocations.listActive(50))].sort(), ['jti-a', 'jti-b']);
+      assert.deepEqual(await store.revocations.listActive(200), ['jti-b']);
+      const before = store.revocations.changeCounter();
+      await store.revocations.revoke('jti-c', 400);
+      assert.notEqual(store.revocations.changeCounter(), before, 'a write through this handle is visible');
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: rejects a malformed manifest digest`, async () => {
     const store = await open();
     try {

@@ -15,7 +15,8 @@ export async function authenticate(ctx: RequestContext): Promise<void> {
   }
   const result = await ctx.deps.authenticator.authenticate({ headers: ctx.req.headers, route, clientIp: ctx.clientIp });
   if (!result.ok) {
-    ctx.reason = 'no-credentials';
+    ctx.reason = result.reason === 'no-credentials' ? 'no-credentials' : 'invalid-credentials';
+    ctx.authFailure = result.reason;
     throw new Unauthenticated(result.challenge);
   }
   ctx.principal = result.principal;

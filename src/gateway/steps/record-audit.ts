@@ -21,6 +21,7 @@ export async function recordAudit(ctx: RequestContext, status: number, code: Err
     ...(ctx.route === undefined ? {} : { route: ctx.route.path, function: ctx.route.function }),
     ...(principal === undefined ? {} : { principal: { type: principal.type, id: principal.id, authMethod: principal.authMethod, mfa: principal.mfa } }),
     ...(code === undefined ? {} : { code }),
+    ...(ctx.authFailure === undefined ? {} : { authFailure: ctx.authFailure }),
   };
   await ctx.deps.audit.append(event);
 }

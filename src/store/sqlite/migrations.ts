@@ -13,4 +13,23 @@ export const sqliteMigrations: ReadonlyArray<{ readonly version: number; readonl
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        secret_digest TEXT NOT NULL CHECK (length(secret_digest) = 64),
+        roles TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        last_used_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE TABLE revoked_tokens (
+        jti TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ]);

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PalisadeError } from '../../kernel/index.js';
-import type { DeploymentRecord, StateStore } from '../ports.js';
+import type { ApiKeyRecord, DeploymentRecord, StateStore } from '../ports.js';
 import { sqliteMigrations } from './migrations.js';
 
 /**
@@ -38,7 +38,50 @@ export function openSqliteStore(path: string): StateStore {
   const insert = db.prepare('INSERT INTO deployments (manifest_digest, functions, started_at) VALUES (?, ?, ?)');
   const list = db.prepare('SELECT id, manifest_digest, functions, started_at FROM deployments ORDER BY id DESC LIMIT ?');
 
+  const keyInsert = db.prepare('INSERT INTO api_keys (id, name, secret_digest, roles, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)');
+  const keyFind = db.prepare('SELECT * FROM api_keys WHERE id = ?');
+  const keyList = db.prepare('SELECT * FROM api_keys ORDER BY created_at, id');
+  const keyRevoke = db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  const keyTouch = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
+  const revInsert = db.prepare('INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)');
+  const revActive = db.prepare('SELECT jti FROM revoked_tokens WHERE expires_at > ?');
+  const revPrune = db.prepare('DELETE FROM revoked_tokens WHERE expires_at <= ?');
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  // data_version moves only for other connections' commits; count our own writes too.
+  let ownRevocations = 0;
+
   return {
+    apiKeys: {
+      async insert(r) {
+        keyInsert.run(r.id, r.name, r.secretDigest, JSON.stringify(r.roles), r.createdAt, r.expiresAt);
+      },
+      async find(id) {
+        const row = keyFind.get(id) as ApiKeyRow | undefined;
+        return row === undefined ? undefined : toApiKey(row);
+      },
+      async list() {
+        return (keyList.all() as ApiKeyRow[]).map(toApiKey);
+      },
+      async revoke(id, at) {
+        return keyRevoke.run(at, id).changes === 1;
+      },
+      async touch(id, at) {
+        keyTouch.run(at, id);
+      },
+    },
+    revocations: {
+      async revoke(jti, expiresAt) {
+        revInsert.run(jti, expiresAt);
+        ownRevocations++;
+      },
+      async listActive(now) {
+        revPrune.run(now);
+        return (revActive.all(now) as Array<{ jti: string }>).map((r) => r.jti);
+      },
+      changeCounter() {
+        return `${String(dataVersion.get())}:${ownRevocations}`;
+      },
+    },
     deployments: {
       async recordDeployment(input) {
         const info = insert.run(input.manifestDigest, JSON.stringify(input.functions), input.startedAt);
@@ -56,6 +99,21 @@ export function openSqliteStore(path: string): StateStore {
       db.close();
     },
   };
+}
+
+interface ApiKeyRow {
+  id: string;
+  name: string;
+  secret_digest: string;
+  roles: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+function toApiKey(r: ApiKeyRow): ApiKeyRecord {
+  return { id: r.id, name: r.name, secretDigest: r.secret_digest, roles: JSON.parse(r.roles) as string[], createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at };
 }
 
 function currentVersion(db: Database.Database): number {

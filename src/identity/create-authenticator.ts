@@ -1,0 +1,91 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { decodeJwt } from 'jose';
+import { API_KEY_METHOD, type AuthFailureReason, type Clock, type Principal } from '../kernel/index.js';
+import type { ApiKeyVerification } from './api-keys.js';
+import { looksLikeApiKey } from './api-keys.js';
+import type { OidcIssuer } from './oidc-issuer.js';
+import type { RevocationList } from './revocation-list.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
+import { tokenDigest } from './verify-access-token.js';
+
+/** Result of {@link RequestAuthenticator.authenticate}. */
+export type RequestAuthentication =
+  | { readonly ok: true; readonly principal: Principal }
+  | { readonly ok: false; readonly reason: AuthFailureReason; readonly challenge: string };
+
+/** Authenticates requests against the methods a route accepts. */
+export interface RequestAuthenticator {
+  authenticate(headers: IncomingHttpHeaders, acceptedMethods: readonly string[]): Promise<RequestAuthentication>;
+  /** Number of cached verified tokens; for operators and tests. */
+  cachedTokens(): number;
+}
+
+/** What the authenticator is built from. */
+export interface AuthenticatorParts {
+  readonly issuers: readonly OidcIssuer[];
+  readonly verifyApiKey?: (credential: string) => Promise<ApiKeyVerification>;
+  readonly revocations: RevocationList;
+  readonly clock: Clock;
+  readonly cacheSize?: number;
+}
+
+// RFC 6750 section 2.1: b64token.
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+const CHALLENGE = 'Bearer realm="palisade"';
+const INVALID = 'Bearer realm="palisade", error="invalid_token"';
+
+/**
+ * Creates the request authenticator. A bearer credential is an API key when it has the `pal_`
+ * prefix, otherwise a JWT whose unverified `iss` only selects which configured issuer verifies
+ * it: every expectation then comes from that issuer's configuration.
+ *
+ * @example
+ * ```ts
+ * const auth = createAuthenticator({ issuers, verifyApiKey, revocations, clock });
+ * const result = await auth.authenticate(req.headers, route.auth);
+ * ```
+ */
+export function createAuthenticator(parts: AuthenticatorParts): RequestAuthenticator {
+  const cache = new VerifiedTokenCache(parts.cacheSize);
+  const byIssuer = new Map(parts.issuers.map((i) => [i.issuer, i]));
+  const fail = (reason: AuthFailureReason): RequestAuthentication => ({ ok: false, reason, challenge: reason === 'no-credentials' ? CHALLENGE : INVALID });
+
+  return {
+    async authenticate(headers, accepted) {
+      if (accepted.length === 0) return fail('no-credentials');
+      const header = headers.authorization;
+      if (header === undefined || header === '') return fail('no-credentials');
+      const m = BEARER.exec(header);
+      if (m === null) return fail('malformed-token');
+      const credential = m[1] as string;
+
+      if (looksLikeApiKey(credential)) {
+        if (!accepted.includes(API_KEY_METHOD) || parts.verifyApiKey === undefined) return fail('method-not-accepted');
+        const v = await parts.verifyApiKey(credential);
+        return v.ok ? v : fail(v.reason);
+      }
+
+      const now = parts.clock.now();
+      if (await parts.revocations.refresh()) cache.clear();
+      const digest = tokenDigest(credential);
+      const hit = cache.get(digest, now, accepted, (jti) => parts.revocations.has(jti));
+      if (hit !== undefined) return { ok: true, principal: hit };
+
+      let iss: unknown;
+      try {
+        iss = decodeJwt(credential).iss;
+      } catch {
+        return fail('malformed-token');
+      }
+      const issuer = typeof iss === 'string' ? byIssuer.get(iss) : undefined;
+      if (issuer === undefined) return fail('unknown-issuer');
+      if (!accepted.includes(issuer.name)) return fail('method-not-accepted');
+      const v = await issuer.verify(credential);
+      if (!v.ok) return fail(v.reason);
+      if (v.principal.tokenId !== undefined && parts.revocations.has(v.principal.tokenId)) return fail('token-revoked');
+      cache.set(digest, v.principal, v.exp * 1000, issuer.name);
+      return { ok: true, principal: v.principal };
+    },
+    cachedTokens: () => cache.size,
+  };
+}

@@ -1,0 +1,45 @@
+import type { Clock } from '../kernel/index.js';
+import type { RevocationStore } from '../store/index.js';
+
+/**
+ * The revoked `jti`s in memory, refreshed from the store whenever another process (the CLI)
+ * changed it. The check runs at most every `pollMs`; a revocation through this node applies at once.
+ */
+export class RevocationList {
+  #revoked = new Set<string>();
+  #seen = '';
+  #checkedAt = -Infinity;
+  readonly #store: RevocationStore;
+  readonly #clock: Clock;
+  readonly #pollMs: number;
+
+  constructor(store: RevocationStore, clock: Clock, pollMs = 250) {
+    this.#store = store;
+    this.#clock = clock;
+    this.#pollMs = pollMs;
+  }
+
+  /** Reloads from the store when it changed; returns true when the set changed. */
+  async refresh(force = false): Promise<boolean> {
+    const now = this.#clock.now();
+    if (!force && now - this.#checkedAt < this.#pollMs) return false;
+    this.#checkedAt = now;
+    const counter = this.#store.changeCounter();
+    if (!force && counter === this.#seen) return false;
+    this.#seen = counter;
+    const next = new Set(await this.#store.listActive(now));
+    const changed = next.size !== this.#revoked.size || [...next].some((j) => !this.#revoked.has(j));
+    this.#revoked = next;
+    return changed;
+  }
+
+  has(jti: string): boolean {
+    return this.#revoked.has(jti);
+  }
+
+  /** Revokes through this node: in force at once, and persisted for the others. */
+  async revoke(jti: string, expiresAt: number): Promise<void> {
+    this.#revoked.add(jti);
+    await this.#store.revoke(jti, expiresAt);
+  }
+}
