@@ -4,6 +4,7 @@
 // Servers run as child processes pinned to core 0 and the load generator (autocannon, in this
 // process) to core 1 when `taskset` and two cores are available.
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,9 @@ import ivm from 'isolated-vm';
 import { ensureLocalTls } from '../src/gateway/index.js';
 import { systemClock, silentLogger } from '../src/kernel/index.js';
 import { buildPrelude, compilePrelude, createWorkerPool, FunctionSandbox, SparePool, type WorkerFunction } from '../src/runtime/index.js';
+import { createAuthenticator, principalFromClaims, RevocationList, verifyAccessToken, type OidcIssuer } from '../src/identity/index.js';
+import { openSqliteStore } from '../src/store/index.js';
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const quick = process.argv.includes('--quick');
@@ -140,12 +144,40 @@ async function timeSamples(n: number, fn: () => Promise<void>): Promise<{ p50: n
 }
 
 // ---------- HTTP scenarios ----------
-async function benchProject(): Promise<string> {
+async function benchProject(issuer: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
   mkdirSync(join(dir, 'functions'));
   writeFileSync(join(dir, 'functions', 'hello.ts'), "export default { async fetch(): Promise<Response> { return Response.json({ message: 'hello', ok: true }); } };\n");
-  writeFileSync(join(dir, 'palisade.yaml'), 'name: bench\nfunctions:\n  hello:\n    source: functions/hello.ts\nroutes:\n  - { path: /hello, function: hello, public: true }\n');
+  writeFileSync(
+    join(dir, 'palisade.yaml'),
+    `name: bench
+identity:
+  issuers:
+    - { name: corp, issuer: "${issuer}", audience: bench-api, algorithms: [EdDSA], typ: at+jwt, allowInsecureHttpIssuer: true }
+functions:
+  hello:
+    source: functions/hello.ts
+routes:
+  - { path: /hello, function: hello, public: true }
+  - { path: /private, function: hello }
+`,
+  );
   return dir;
+}
+
+/** A minimal OpenID issuer on loopback: discovery and JWKS, and a token for the bench. */
+async function benchIssuer(): Promise<{ issuer: string; token: string; close: () => void }> {
+  const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'bench-1', alg: 'EdDSA', use: 'sig' };
+  const server = createHttpServer((req, res) => {
+    const body = req.url === '/jwks' ? { keys: [jwk] } : req.url === '/.well-known/openid-configuration' ? { issuer, jwks_uri: `${issuer}/jwks` } : undefined;
+    res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body ?? {}));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const token = await new SignJWT({ roles: ['customer'] }).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: 'bench-1' }).setIssuer(issuer).setAudience('bench-api').setSubject('user-1').setIssuedAt().setExpirationTime('2h').sign(privateKey);
+  return { issuer, token, close: () => server.close() };
 }
 
 async function http(): Promise<Record<string, LoadResult>> {
@@ -160,7 +192,8 @@ async function http(): Promise<Record<string, LoadResult>> {
       const headers = info.token === undefined ? opts.headers : { ...opts.headers, authorization: `Bearer ${info.token}` };
       const ca = typeof info.caFile === 'string' ? readFileSync(info.caFile, 'utf8') : opts.ca;
       out[name] = await load(url, child.pid ?? 0, { ...(headers === undefined ? {} : { headers }), ...(ca === undefined ? {} : { ca }) });
-      process.stderr.write(`  ${name}: ${out[name]?.rps} req/s (rounds ${out[name]?.rounds.join(', ')})\n`);
+      const res = out[name];
+      process.stderr.write(`  ${name}: ${res?.rps} req/s (rounds ${res?.rounds.join(', ')})${res !== undefined && res.errors + res.non2xx > 0 ? `; WARNING: ${res.errors} errors, ${res.non2xx} non-2xx responses` : ''}\n`);
     } finally {
       await stop(child);
     }
@@ -173,8 +206,11 @@ async function http(): Promise<Record<string, LoadResult>> {
 
   await run('raw-http', launch([join(root, 'dist', 'bench', 'servers', 'raw-http.js')]), '/hello', { scheme: 'http' });
   await run('raw-https', launch([join(root, 'dist', 'bench', 'servers', 'raw-http.js')], { BENCH_TLS_CERT: certFile, BENCH_TLS_KEY: keyFile }), '/hello', { scheme: 'https', ...(tls.caFile === undefined ? {} : { ca: readFileSync(tls.caFile, 'utf8') }) });
-  const project = await benchProject();
+  const idp = await benchIssuer();
+  const project = await benchProject(idp.issuer);
   await run('palisade-https', launch([cli, 'up', project, '--port', '0', '--json', '--log-level', 'info'], {}, join(logs, 'palisade-https.log')), '/hello', { scheme: 'https' });
+  await run('palisade-private-http', launch([cli, 'up', project, '--port', '0', '--json', '--log-level', 'info', '--allow-insecure-http'], {}, join(logs, 'palisade-private.log')), '/private', { scheme: 'http', headers: { authorization: `Bearer ${idp.token}` } });
+  idp.close();
   await run('palisade-http', launch([cli, 'up', project, '--port', '0', '--json', '--log-level', 'info', '--allow-insecure-http'], {}, join(logs, 'palisade-http.log')), '/hello', { scheme: 'http' });
   await run('secure-stack', launch([join(root, 'dist', 'bench', 'servers', 'secure-stack.js')]), '/hello', { scheme: 'http' });
   return out;
@@ -243,6 +279,52 @@ async function micro(): Promise<Record<string, { p50: number; p99: number }>> {
   return out;
 }
 
+// ---------- authentication cost ----------
+async function authCost(): Promise<Record<string, number>> {
+  const ISSUER = 'https://idp.bench.local';
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  const jwks = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] });
+  const issuer: OidcIssuer = {
+    name: 'corp',
+    issuer: ISSUER,
+    async verify(token) {
+      const v = await verifyAccessToken(token, { expectedIssuer: ISSUER, expectedAudience: 'api', algorithms: ['ES256'], keys: jwks, clockSkewSec: 60, maxTokenBytes: 8192, requiredClaims: [], now: Date.now() });
+      return v.ok ? { ok: true, principal: principalFromClaims(v.claims, { issuer: ISSUER, rolesClaim: 'roles', mfaAmr: [], mfaAcr: [] }), exp: v.claims.exp } : v;
+    },
+  };
+  const store = openSqliteStore(':memory:');
+  const auth = createAuthenticator({ issuers: [issuer], revocations: new RevocationList(store.revocations, systemClock), clock: systemClock });
+  const mint = (i: number) => new SignJWT({ roles: ['customer'], jti: `t${i}` }).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' }).setIssuer(ISSUER).setAudience('api').setSubject(`user-${i}`).setIssuedAt().setExpirationTime('1h').sign(privateKey);
+  const n = quick ? 2000 : 10000;
+  const tokens = await Promise.all(Array.from({ length: n }, (_, i) => mint(i)));
+  const repeated = await mint(-1);
+  const repeatedHeaders = { authorization: `Bearer ${repeated}` };
+  const headers = (t: string) => ({ authorization: `Bearer ${t}` });
+  const perCall = async (count: number, fn: (i: number) => Promise<unknown>) => {
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) await fn(i);
+    return ((performance.now() - t0) * 1000) / count;
+  };
+  // Warm both paths on tokens not used below, then alternate rounds and keep each one's best:
+  // the first round of either pays for JIT compilation.
+  const warm = await Promise.all(Array.from({ length: 500 }, (_, i) => mint(n + i)));
+  for (const t of warm) {
+    await auth.authenticate(headers(t), ['corp']);
+    await jwtVerify(t, jwks, { issuer: ISSUER, audience: 'api', algorithms: ['ES256'] });
+  }
+  const half = Math.floor(n / 2);
+  const best = { repeated: Infinity, firstSeen: Infinity, jose: Infinity };
+  for (let round = 0; round < 2; round++) {
+    const offset = round * half;
+    best.jose = Math.min(best.jose, await perCall(half, (i) => jwtVerify(tokens[offset + i] as string, jwks, { issuer: ISSUER, audience: 'api', algorithms: ['ES256'] })));
+    best.firstSeen = Math.min(best.firstSeen, await perCall(half, (i) => auth.authenticate(headers(tokens[offset + i] as string), ['corp'])));
+    best.repeated = Math.min(best.repeated, await perCall(200_000, () => auth.authenticate(repeatedHeaders, ['corp'])));
+  }
+  const out = { 'auth-repeated-token-us': best.repeated, 'auth-first-seen-token-us': best.firstSeen, 'jose-jwtVerify-us': best.jose };
+  await store.close();
+  return out;
+}
+
 // ---------- report ----------
 interface Row {
   scenario: string;
@@ -255,7 +337,7 @@ interface Row {
 const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(digits));
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a === null || b === null || a === undefined || b === undefined || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}×`);
 
-function rows(h: Record<string, LoadResult>, m: Record<string, { p50: number; p99: number }>): Row[] {
+function rows(h: Record<string, LoadResult>, m: Record<string, { p50: number; p99: number }>, a: Record<string, number>): Row[] {
   const r: Row[] = [];
   const ph = h['palisade-https'];
   const pp = h['palisade-http'];
@@ -267,13 +349,16 @@ function rows(h: Record<string, LoadResult>, m: Record<string, { p50: number; p9
   r.push({ scenario: 'public route, https', metric: 'mean latency ms (p99, 1 ms resolution)', palisade: `${fmt(ph?.mean, 2)} (${fmt(ph?.p99)})`, reference: `${fmt(rs?.mean, 2)} (${fmt(rs?.p99)}) raw node:https`, ratio: ratio(ph?.mean, rs?.mean) });
   r.push({ scenario: 'public route, http (loopback)', metric: 'req/s', palisade: fmt(pp?.rps), reference: `${fmt(rh?.rps)} (raw node:http)`, ratio: ratio(pp?.rps, rh?.rps) });
   r.push({ scenario: 'public route, http (loopback)', metric: 'mean latency ms (p99, 1 ms resolution)', palisade: `${fmt(pp?.mean, 2)} (${fmt(pp?.p99)})`, reference: `${fmt(rh?.mean, 2)} (${fmt(rh?.p99)}) raw node:http`, ratio: ratio(pp?.mean, rh?.mean) });
-  r.push({ scenario: 'public route, http (loopback)', metric: 'req/s', palisade: fmt(pp?.rps), reference: `${fmt(st?.rps)} (fastify+jose+cedar+pino+isolate)`, ratio: ratio(pp?.rps, st?.rps) });
-  r.push({ scenario: 'private route with valid JWT', metric: 'req/s', palisade: 'not yet (identity)', reference: `${fmt(st?.rps)} (fastify+jose+cedar+pino+isolate)`, ratio: 'n/a' });
+  const pv = h['palisade-private-http'];
+  r.push({ scenario: 'private route, valid JWT, http (loopback)', metric: 'req/s', palisade: fmt(pv?.rps), reference: `${fmt(st?.rps)} (fastify+jose+cedar+pino+isolate)`, ratio: ratio(pv?.rps, st?.rps) });
+  r.push({ scenario: 'private route, valid JWT, http (loopback)', metric: 'mean latency ms (p99, 1 ms resolution)', palisade: `${fmt(pv?.mean, 2)} (${fmt(pv?.p99)})`, reference: `${fmt(st?.mean, 2)} (${fmt(st?.p99)}) fastify+jose+cedar+pino+isolate`, ratio: ratio(pv?.mean, st?.mean) });
   r.push({ scenario: 'server RSS under load', metric: 'MiB', palisade: `${fmt(ph?.rssMb)} (gateway + 1 worker)`, reference: `${fmt(rs?.rssMb)} (raw node:https)`, ratio: ratio(ph?.rssMb, rs?.rssMb) });
   r.push({ scenario: 'isolate cold start, spare ready', metric: 'p50 ms', palisade: fmt(m['cold-with-spare']?.p50, 2), reference: `${fmt(m['bare-isolate-cold']?.p50, 2)} (bare isolated-vm isolate+context)`, ratio: ratio(m['cold-with-spare']?.p50, m['bare-isolate-cold']?.p50) });
   r.push({ scenario: 'isolate cold start, no spare', metric: 'p50 ms', palisade: fmt(m['cold-no-spare']?.p50, 2), reference: `${fmt(m['bare-isolate-cold']?.p50, 2)} (bare isolated-vm isolate+context)`, ratio: ratio(m['cold-no-spare']?.p50, m['bare-isolate-cold']?.p50) });
   r.push({ scenario: 'warm invoke, in process', metric: 'p50 µs', palisade: fmt((m['warm-invoke-in-process']?.p50 ?? NaN) * 1000), reference: `${fmt((m['bare-isolate-apply']?.p50 ?? NaN) * 1000)} (bare isolated-vm apply)`, ratio: ratio(m['warm-invoke-in-process']?.p50, m['bare-isolate-apply']?.p50) });
   r.push({ scenario: 'warm invoke via worker', metric: 'p50 µs', palisade: fmt((m['worker-round-trip']?.p50 ?? NaN) * 1000), reference: `${fmt((m['ipc-echo-round-trip']?.p50 ?? NaN) * 1000)} (IPC echo round trip)`, ratio: ratio(m['worker-round-trip']?.p50, m['ipc-echo-round-trip']?.p50) });
+  r.push({ scenario: 'authentication, repeated valid JWT', metric: 'µs per request', palisade: fmt(a['auth-repeated-token-us'], 2), reference: `${fmt(a['jose-jwtVerify-us'], 2)} (jose.jwtVerify, ES256)`, ratio: ratio(a['auth-repeated-token-us'], a['jose-jwtVerify-us']) });
+  r.push({ scenario: 'authentication, first-seen JWT', metric: 'µs per request', palisade: fmt(a['auth-first-seen-token-us'], 2), reference: `${fmt(a['jose-jwtVerify-us'], 2)} (jose.jwtVerify, ES256)`, ratio: ratio(a['auth-first-seen-token-us'], a['jose-jwtVerify-us']) });
   return r;
 }
 
@@ -284,17 +369,19 @@ function table(r: Row[]): string {
 async function main(): Promise<void> {
   const started = Date.now();
   process.stderr.write(`palisade bench (${quick ? 'quick' : 'full'}): ${pinning}\n`);
-  process.stderr.write('in-process measurements…\n');
+  process.stderr.write('authentication cost…\n');
+  const a = await authCost();
+  process.stderr.write('isolate measurements…\n');
   const m = await micro();
   process.stderr.write('http scenarios…\n');
   const h = await http();
-  const r = rows(h, m);
+  const r = rows(h, m, a);
   const date = new Date().toISOString();
   const cpu = cpus()[0]?.model ?? 'unknown';
   const header = `Measured ${date.slice(0, 10)}, ${quick ? 'quick' : 'full'} run, ${coreCount} cores (${cpu}), Node ${process.version}; ${pinning}; ${config.connections} connections, median of ${config.rounds} rounds of ${config.durationS} s after ${config.warmupS} s warm-up.`;
   const md = `${header}\n\n${table(r)}\n`;
   process.stdout.write(`\n${md}\n`);
-  const result = { date, mode: quick ? 'quick' : 'full', machine: { cores: coreCount, cpu, node: process.version }, pinning, config, http: h, inProcess: m, rows: r, elapsedS: Math.round((Date.now() - started) / 1000) };
+  const result = { date, mode: quick ? 'quick' : 'full', machine: { cores: coreCount, cpu, node: process.version }, pinning, config, http: h, inProcess: m, authentication: a, rows: r, elapsedS: Math.round((Date.now() - started) / 1000) };
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(result, null, 2)}\n`);

@@ -66,7 +66,8 @@ export function createAuthenticator(parts: AuthenticatorParts): RequestAuthentic
       }
 
       const now = parts.clock.now();
-      if (await parts.revocations.refresh()) cache.clear();
+      const refreshing = parts.revocations.refreshIfDue();
+      if (refreshing !== false && (await refreshing)) cache.clear();
       const digest = tokenDigest(credential);
       const hit = cache.get(digest, now, accepted, (jti) => parts.revocations.has(jti));
       if (hit !== undefined) return { ok: true, principal: hit };

@@ -19,10 +19,18 @@ export class RevocationList {
     this.#pollMs = pollMs;
   }
 
+  /**
+   * Reloads from the store when it is due and changed. Returns `false` at once (no promise) when
+   * not due, so the request path pays no await; otherwise a promise of whether the set changed.
+   */
+  refreshIfDue(): false | Promise<boolean> {
+    if (this.#clock.now() - this.#checkedAt < this.#pollMs) return false;
+    return this.refresh();
+  }
+
   /** Reloads from the store when it changed; returns true when the set changed. */
   async refresh(force = false): Promise<boolean> {
     const now = this.#clock.now();
-    if (!force && now - this.#checkedAt < this.#pollMs) return false;
     this.#checkedAt = now;
     const counter = this.#store.changeCounter();
     if (!force && counter === this.#seen) return false;
