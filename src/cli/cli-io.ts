@@ -36,7 +36,7 @@ export interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
-const INVALID_INPUT_PREFIXES = ['PAL_MANIFEST_', 'PAL_CLI_', 'PAL_RUNTIME_BUILD_FAILED', 'PAL_PROJECT_EXISTS', 'PAL_IDENTITY_KEY_NOT_FOUND'];
+const INVALID_INPUT_PREFIXES = ['PAL_MANIFEST_', 'PAL_CLI_', 'PAL_RUNTIME_BUILD_FAILED', 'PAL_PROJECT_EXISTS', 'PAL_IDENTITY_KEY_NOT_FOUND', 'PAL_IDENTITY_USER_NOT_FOUND', 'PAL_IDENTITY_INVALID_ACCOUNT'];
 
 /** Maps an error to the exit code the CLI contract promises. */
 export function exitCodeFor(code: ErrorCode): number {

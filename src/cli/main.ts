@@ -8,9 +8,10 @@ import { exitCodes, processIo, reportError, type CliIo, type Command } from './c
 import { apikeysCommand } from './commands/apikeys.js';
 import { initCommand } from './commands/init.js';
 import { upCommand } from './commands/up.js';
+import { usersCommand } from './commands/users.js';
 import { validateCommand } from './commands/validate.js';
 
-const commands: readonly Command[] = [initCommand, validateCommand, upCommand, apikeysCommand];
+const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'package.json'), 'utf8')) as { version: string };

@@ -11,6 +11,7 @@ import { hstsHeader, isRelayableResponseHeader, securityHeaders } from './securi
 import { Unauthenticated } from './steps/authenticate.js';
 import { recordAudit } from './steps/record-audit.js';
 import { MethodNotAllowed } from './steps/resolve-route.js';
+import { Throttled } from './steps/serve-auth-endpoint.js';
 import type { TlsMaterial } from './ensure-local-tls.js';
 
 /** Protocol limits (manifest `gateway.limits`). */
@@ -123,11 +124,12 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
       const extra: Array<readonly [string, string]> = [];
       if (error instanceof Unauthenticated) extra.push(['www-authenticate', error.challenge]);
       if (error instanceof MethodNotAllowed) extra.push(['allow', error.allow.join(', ')]);
+      if (error instanceof Throttled) extra.push(['retry-after', String(error.retryAfterSec)]);
       if (draining) extra.push(['connection', 'close']);
       reply = createProblemReply(error, ctx.requestId, extra);
     }
     try {
-      await recordAudit(ctx, reply.status, code, ctx.reason === 'health' ? 'health' : 'invoke');
+      await recordAudit(ctx, reply.status, code, ctx.action ?? (ctx.reason === 'health' ? 'health' : 'invoke'));
     } catch (error) {
       // Fail closed: an unrecorded decision is not released.
       deps.logger.error('audit record failed; refusing the response', { requestId: ctx.requestId, code: 'PAL_INTERNAL', reason: describeCause(error) });
@@ -187,7 +189,7 @@ function send(res: ServerResponse, reply: GatewayReply, requestId: string, base:
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of reply.headers) {
     const key = name.toLowerCase();
-    if (!isRelayableResponseHeader(key) && !key.startsWith('www-authenticate') && key !== 'allow' && key !== 'connection') continue;
+    if (!isRelayableResponseHeader(key) && !key.startsWith('www-authenticate') && key !== 'allow' && key !== 'connection' && key !== 'retry-after') continue;
     const prev = headers[key];
     headers[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
   }

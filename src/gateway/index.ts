@@ -12,6 +12,10 @@ export {
   type FunctionInvoker,
   type FunctionRequest,
   type FunctionResponse,
+  type BuiltinEndpoints,
+  type EndpointRequest,
+  type EndpointOutcome,
+  type EndpointAction,
 } from './ports.js';
 export type { GatewayDeps } from './request-context.js';
 export { checkRequestTarget, type RequestTarget } from './request-target.js';

@@ -31,6 +31,30 @@ export interface Authorizer {
   authorize(principal: Principal, route: RouteSpec, context: { readonly clientIp: string; readonly time: number }): Promise<AuthorizationDecision>;
 }
 
+/** What the gateway passes to a built-in endpoint. */
+export interface EndpointRequest {
+  readonly method: string;
+  /** Path below the endpoint prefix, such as `/login`. */
+  readonly path: string;
+  /** The parsed JSON body (POST), already checked for size and prototype-pollution keys. */
+  readonly json: unknown;
+  readonly clientIp: string;
+}
+
+/** What a built-in endpoint answers. Denials carry their reason for the audit record only. */
+export type EndpointOutcome =
+  | { readonly kind: 'json'; readonly status: number; readonly body: unknown; readonly action: EndpointAction }
+  | { readonly kind: 'denied'; readonly status: 400 | 401 | 404 | 405 | 429; readonly action: EndpointAction; readonly authFailure?: AuthFailureReason; readonly retryAfterSec?: number };
+
+/** Audit action of a built-in endpoint. */
+export type EndpointAction = 'login' | 'refresh' | 'logout' | 'discovery';
+
+/** Built-in endpoints under a path prefix (the built-in issuer's login, refresh, logout, keys). */
+export interface BuiltinEndpoints {
+  readonly prefix: string;
+  handle(req: EndpointRequest): Promise<EndpointOutcome>;
+}
+
 /** A function response as the gateway relays it. */
 export interface FunctionResponse {
   readonly status: number;

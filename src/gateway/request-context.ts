@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import type { AuditSink, AuthFailureReason, Clock, DecisionReason, Logger, Principal } from '../kernel/index.js';
+import type { AuditEvent, AuditSink, AuthFailureReason, Clock, DecisionReason, Logger, Principal } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
-import type { Authenticator, Authorizer, FunctionInvoker, FunctionResponse } from './ports.js';
+import type { Authenticator, Authorizer, BuiltinEndpoints, FunctionInvoker, FunctionResponse } from './ports.js';
 import type { RequestTarget } from './request-target.js';
 import type { RouteTable } from './route-table.js';
 
@@ -13,6 +13,8 @@ export interface GatewayDeps {
   readonly audit: AuditSink;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Built-in endpoints (identity), when configured. */
+  readonly endpoints?: BuiltinEndpoints;
 }
 
 /** Frozen per-configuration state; swapped whole on reload. */
@@ -37,6 +39,8 @@ export interface RequestContext {
   principal?: Principal;
   body: Uint8Array | null;
   response?: FunctionResponse;
+  /** The audit action, when not a function invocation. */
+  action?: AuditEvent['action'];
   /** Why authentication failed, for operators and audit only. */
   authFailure?: AuthFailureReason;
   /** Why the request was allowed or denied; recorded by the audit step. */

@@ -6,6 +6,7 @@ import { invokeFunction } from './steps/invoke-function.js';
 import { rateLimit } from './steps/rate-limit.js';
 import { readBody } from './steps/read-body.js';
 import { resolveRoute } from './steps/resolve-route.js';
+import { serveAuthEndpoint } from './steps/serve-auth-endpoint.js';
 import { serveHealth } from './steps/serve-health.js';
 
 /**
@@ -17,6 +18,7 @@ import { serveHealth } from './steps/serve-health.js';
 export const requestPipeline: readonly Step[] = Object.freeze([
   assignRequestId,
   serveHealth,
+  serveAuthEndpoint,
   resolveRoute,
   authenticate,
   authorize,

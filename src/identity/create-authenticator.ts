@@ -47,7 +47,6 @@ const INVALID = 'Bearer realm="palisade", error="invalid_token"';
  */
 export function createAuthenticator(parts: AuthenticatorParts): RequestAuthenticator {
   const cache = new VerifiedTokenCache(parts.cacheSize);
-  const byIssuer = new Map(parts.issuers.map((i) => [i.issuer, i]));
   const fail = (reason: AuthFailureReason): RequestAuthentication => ({ ok: false, reason, challenge: reason === 'no-credentials' ? CHALLENGE : INVALID });
 
   return {
@@ -78,7 +77,8 @@ export function createAuthenticator(parts: AuthenticatorParts): RequestAuthentic
       } catch {
         return fail('malformed-token');
       }
-      const issuer = typeof iss === 'string' ? byIssuer.get(iss) : undefined;
+      // Looked up on every miss: the built-in issuer learns its URL only once the gateway listens.
+      const issuer = typeof iss === 'string' ? parts.issuers.find((i) => i.issuer === iss) : undefined;
       if (issuer === undefined) return fail('unknown-issuer');
       if (!accepted.includes(issuer.name)) return fail('method-not-accepted');
       const v = await issuer.verify(credential);

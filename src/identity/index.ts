@@ -4,3 +4,8 @@ export { createApiKey, createApiKeyVerifier, looksLikeApiKey, API_KEY_PREFIX, ty
 export { VerifiedTokenCache } from './verified-token-cache.js';
 export { RevocationList } from './revocation-list.js';
 export { createAuthenticator, type RequestAuthenticator, type RequestAuthentication, type AuthenticatorParts } from './create-authenticator.js';
+export { createBuiltinIssuer, type BuiltinIssuer, type BuiltinSettings, type BuiltinStores, type LoginInput, type TokenOutcome, type TokenSet } from './builtin-issuer.js';
+export { addUser, listUsers, setPassword, setUserDisabled, enrollMfa, resetMfa, type AccountStores, type UserView, type MfaEnrollment } from './builtin-accounts.js';
+export { hashPassword, verifyPassword, checkNewPassword } from './passwords.js';
+export { currentTotp } from './totp.js';
+export { createAuthEndpoints, AUTH_ENDPOINT_PREFIX } from './auth-endpoints.js';

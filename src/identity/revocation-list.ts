@@ -3,7 +3,7 @@ import type { RevocationStore } from '../store/index.js';
 
 /**
  * The revoked `jti`s in memory, refreshed from the store whenever another process (the CLI)
- * changed it. The check runs at most every `pollMs`; a revocation through this node applies at once.
+ * changed it; also the signal to drop cached verifications after any such change. The check runs at most every `pollMs`; a revocation through this node applies at once.
  */
 export class RevocationList {
   #revoked = new Set<string>();
@@ -28,17 +28,18 @@ export class RevocationList {
     return this.refresh();
   }
 
-  /** Reloads from the store when it changed; returns true when the set changed. */
+  /**
+   * Reloads from the store when it changed. Returns true when anything in the store may have
+   * changed (a revocation, a disabled user, a reset password), so callers drop what they cached.
+   */
   async refresh(force = false): Promise<boolean> {
     const now = this.#clock.now();
     this.#checkedAt = now;
     const counter = this.#store.changeCounter();
     if (!force && counter === this.#seen) return false;
     this.#seen = counter;
-    const next = new Set(await this.#store.listActive(now));
-    const changed = next.size !== this.#revoked.size || [...next].some((j) => !this.#revoked.has(j));
-    this.#revoked = next;
-    return changed;
+    this.#revoked = new Set(await this.#store.listActive(now));
+    return true;
   }
 
   has(jti: string): boolean {

@@ -31,7 +31,7 @@ export type DecisionReason = (typeof decisionReasons)[number];
 export interface AuditEvent {
   readonly time: number;
   readonly requestId: string;
-  readonly action: 'invoke' | 'health';
+  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery';
   readonly outcome: 'allow' | 'deny' | 'error';
   readonly reason: DecisionReason;
   readonly status: number;

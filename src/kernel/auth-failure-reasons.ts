@@ -27,10 +27,23 @@ export const authFailureReasons = [
   'unknown-key',
   'method-not-accepted',
   'client-cert-invalid',
+  'bad-credentials',
+  'account-locked',
+  'throttled',
+  'mfa-missing',
+  'mfa-invalid',
+  'mfa-replay',
+  'mfa-enrollment-required',
+  'refresh-invalid',
+  'refresh-reuse',
+  'refresh-expired',
 ] as const;
 
 /** One authentication failure reason. */
 export type AuthFailureReason = (typeof authFailureReasons)[number];
+
+/** The method name routes use in `auth` to accept built-in users. */
+export const BUILTIN_METHOD = 'builtin';
 
 /** The method name routes use in `auth` to accept API keys. */
 export const API_KEY_METHOD = 'api-key';

@@ -175,6 +175,31 @@ export const errorCatalog = {
     meaning: 'no active api key has that id (it never existed, or was revoked)',
     fix: 'list the keys with `palisade apikeys list` and use the id shown there',
   },
+  PAL_IDENTITY_USER_NOT_FOUND: {
+    status: 404,
+    meaning: 'no built-in user has that username',
+    fix: 'list the users with `palisade users list`',
+  },
+  PAL_IDENTITY_INVALID_ACCOUNT: {
+    status: 400,
+    meaning: 'a username, role or password does not meet the rules (passwords: at least 12 characters, not containing the username)',
+    fix: 'follow the message; `docs/identity.md` lists the rules',
+  },
+  PAL_IDENTITY_LOGIN_FAILED: {
+    status: 401,
+    meaning: 'the login, refresh or logout was refused; the reason (wrong password, wrong or replayed code, locked account, spent refresh token) is in the operator log, never in the answer',
+    fix: 'check the username, password and current TOTP code; an operator can see the reason by request id',
+  },
+  PAL_IDENTITY_THROTTLED: {
+    status: 429,
+    meaning: 'too many failed logins from this address',
+    fix: 'wait for the number of seconds in the `retry-after` header',
+  },
+  PAL_IDENTITY_BAD_REQUEST: {
+    status: 400,
+    meaning: 'the authentication request is not a JSON object with the expected string fields',
+    fix: 'send `content-type: application/json` and a body such as `{"username": "...", "password": "...", "totp": "123456"}`',
+  },
   PAL_STORE_UNAVAILABLE: {
     status: 500,
     meaning: 'the state store cannot be opened or written (for example `.palisade/` is not writable)',

@@ -13,7 +13,7 @@ export { safeJsonParse, type SafeJsonResult } from './safe-json.js';
 export { constantTimeEqual } from './constant-time-equal.js';
 export { logFields, type LogField, type LogRecord } from './log-fields.js';
 export type { Principal } from './principal.js';
-export { authFailureReasons, API_KEY_METHOD, type AuthFailureReason } from './auth-failure-reasons.js';
+export { authFailureReasons, API_KEY_METHOD, BUILTIN_METHOD, type AuthFailureReason } from './auth-failure-reasons.js';
 export { silentLogger, type Logger } from './logger.js';
 export { decisionReasons, type DecisionReason, type AuditEvent, type AuditSink } from './audit-event.js';
 export { renderErrorReference } from './render-error-reference.js';

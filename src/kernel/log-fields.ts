@@ -4,6 +4,7 @@
  */
 export const logFields = [
   'requestId',
+  'action',
   'method',
   'route',
   'status',

@@ -6,6 +6,7 @@ export type {
   GatewaySpec,
   HttpMethod,
   IdentitySpec,
+  BuiltinSpec,
   IssuerSpec,
   Manifest,
   RouteSpec,

@@ -124,6 +124,28 @@ const identity = {
   default: {},
   properties: {
     issuers: { type: 'array', items: issuer, default: [], description: 'External OpenID Connect issuers.' },
+    builtin: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Built-in users with passwords (argon2id) and TOTP MFA, for teams without an identity provider.',
+      properties: {
+        enabled: { type: 'boolean', default: false, description: 'Serve `/_palisade/auth/login`, `/refresh`, `/logout` and accept built-in tokens.' },
+        mfa: { enum: ['required', 'optional'], default: 'required', description: '`required`: a user without TOTP enrolled cannot log in.' },
+        accessTokenTtlSec: { type: 'integer', minimum: 60, maximum: 3600, default: 600, description: 'Lifetime of an access token.' },
+        refreshTokenTtlSec: { type: 'integer', minimum: 300, maximum: 7776000, default: 2592000, description: 'Lifetime of a refresh token (each use rotates it).' },
+        lockout: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Account lockout after repeated failures.',
+          properties: {
+            maxFailures: { type: 'integer', minimum: 3, maximum: 20, default: 5, description: 'Failed logins in a row that lock the account.' },
+            lockSec: { type: 'integer', minimum: 60, maximum: 86400, default: 900, description: 'How long a locked account stays locked.' },
+          },
+        },
+      },
+    },
     apiKeys: {
       type: 'object',
       additionalProperties: false,
@@ -172,7 +194,7 @@ const route = {
       minItems: 1,
       uniqueItems: true,
       items: { type: 'string', pattern: NAME_PATTERN },
-      description: 'Authentication methods this private route accepts: issuer names and `api-key`. Default: every configured method.',
+      description: 'Authentication methods this private route accepts: `builtin`, issuer names and `api-key`. Default: every configured method.',
     },
   },
 } as const;
@@ -290,7 +312,7 @@ export const manifestSchema = {
 /** Top-level sections that later versions own; naming one gives a precise hint. */
 export const reservedSections = ['policies', 'audit', 'secrets', 'detect', 'privacy'] as const;
 /** Identity keys that later versions own. */
-export const reservedIdentityKeys = ['builtin', 'mtls'] as const;
+export const reservedIdentityKeys = ['mtls'] as const;
 /** Route keys that later versions own. */
 export const reservedRouteKeys = ['allow', 'schema', 'rateLimit'] as const;
 /** Function keys that later versions own. */

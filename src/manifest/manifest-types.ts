@@ -53,8 +53,17 @@ export interface IssuerSpec {
 }
 
 /** The identity section, defaults applied. */
+export interface BuiltinSpec {
+  readonly enabled: boolean;
+  readonly mfa: 'required' | 'optional';
+  readonly accessTokenTtlSec: number;
+  readonly refreshTokenTtlSec: number;
+  readonly lockout: { readonly maxFailures: number; readonly lockSec: number };
+}
+
 export interface IdentitySpec {
   readonly issuers: readonly IssuerSpec[];
+  readonly builtin: BuiltinSpec;
   readonly apiKeys: { readonly enabled: boolean };
 }
 

@@ -80,7 +80,7 @@ describe('rejects, naming file, line, path and fix', () => {
   });
 
   test('a section this version does not enforce is rejected, not ignored', () => {
-    for (const section of ['policies: policies/*.cedar', 'identity: { builtin: { mfa: required } }', 'identity: { mtls: { ca: ca.pem } }']) {
+    for (const section of ['policies: policies/*.cedar', 'identity: { mtls: { ca: ca.pem } }']) {
       const d = only(`${BASE}${section}\n`);
       assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_KEY', section);
       assert.match(d.hint ?? '', /not supported by this version/, section);
@@ -200,6 +200,14 @@ describe('identity', () => {
     assert.deepEqual(result.value?.routes[1]?.auth, []);
     const issuer = result.value?.identity.issuers[0];
     assert.deepEqual([issuer?.rolesClaim, issuer?.clockSkewSec, issuer?.maxTokenBytes], ['roles', 60, 8192]);
+  });
+
+  test('built-in users add the builtin method; its settings have safe defaults', () => {
+    const result = check(`${BASE}identity: { builtin: { enabled: true } }\n`);
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    assert.deepEqual(result.value?.routes[0]?.auth, ['builtin']);
+    assert.deepEqual(result.value?.identity.builtin, { enabled: true, mfa: 'required', accessTokenTtlSec: 600, refreshTokenTtlSec: 2592000, lockout: { maxFailures: 5, lockSec: 900 } });
+    assert.equal(only(`${BASE}identity: { builtin: { enabled: true, lockout: { maxFailures: 1000 } } }\n`).path, 'identity.builtin.lockout.maxFailures');
   });
 
   test('a route may narrow its methods', () => {

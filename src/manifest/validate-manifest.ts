@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { closest } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { API_KEY_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
+import { API_KEY_METHOD, BUILTIN_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
 import { manifestSchema, reservedFunctionKeys, reservedIdentityKeys, reservedRouteKeys, reservedSections } from './manifest-schema.js';
 import { type BindingSpec, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
@@ -102,11 +102,11 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings });
   }
 
-  const identity: IdentitySpec = { issuers: raw.identity.issuers, apiKeys: raw.identity.apiKeys };
-  const methods: string[] = [];
+  const identity: IdentitySpec = { issuers: raw.identity.issuers, builtin: raw.identity.builtin, apiKeys: raw.identity.apiKeys };
+  const methods: string[] = raw.identity.builtin.enabled ? [BUILTIN_METHOD] : [];
   const seenIssuers = new Set<string>();
   raw.identity.issuers.forEach((iss, i) => {
-    if (seenIssuers.has(iss.name) || iss.name === API_KEY_METHOD) push('PAL_MANIFEST_INVALID_VALUE', ['identity', 'issuers', i, 'name'], `issuer name \`${iss.name}\` is already used`, 'give each issuer a unique name other than `api-key`');
+    if (seenIssuers.has(iss.name) || iss.name === API_KEY_METHOD || iss.name === BUILTIN_METHOD) push('PAL_MANIFEST_INVALID_VALUE', ['identity', 'issuers', i, 'name'], `issuer name \`${iss.name}\` is already used`, 'give each issuer a unique name other than `api-key` and `builtin`');
     seenIssuers.add(iss.name);
     methods.push(iss.name);
     let url: URL | undefined;
@@ -192,7 +192,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
 interface RawManifest {
   name: string;
   gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number } };
-  identity: { issuers: IssuerSpec[]; apiKeys: { enabled: boolean } };
+  identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean } };
   segments: Record<string, { workers: number }>;
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
   routes: Array<{ path: string; methods: HttpMethod[]; function: string; public: boolean; maxBodyBytes: number; auth?: string[] }>;

@@ -1,3 +1,4 @@
 export { startPlatform, startInsecureLoopbackHttpPlatform, type StartOptions, type RunningPlatform } from './start-platform.js';
 export { createOperatorLogger } from './create-operator-logger.js';
 export { createProjectApiKey, listProjectApiKeys, revokeProjectApiKey, rotateProjectApiKey, openProjectStore, type ApiKeyView } from './api-key-admin.js';
+export { userAdmin } from './user-admin.js';

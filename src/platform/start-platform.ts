@@ -18,7 +18,7 @@ import {
 } from '../gateway/index.js';
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
 import { openSqliteStore } from '../store/index.js';
-import { createApiKeyVerifier, createAuthenticator, createOidcIssuer, RevocationList } from '../identity/index.js';
+import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
 
 /** Options of {@link startPlatform}. */
 export interface StartOptions {
@@ -100,11 +100,15 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     };
     const workers = pool;
     const identity = manifest.identity;
-    const hasIdentity = identity.issuers.length > 0 || identity.apiKeys.enabled;
+    const hasIdentity = identity.issuers.length > 0 || identity.apiKeys.enabled || identity.builtin.enabled;
     const revocations = new RevocationList(store.revocations, clock);
     await revocations.refresh(true);
+    let builtin: BuiltinIssuer | undefined;
+    if (identity.builtin.enabled) builtin = await createBuiltinIssuer(store, identity.builtin, clock);
+    const issuers: OidcIssuer[] = identity.issuers.map((i) => createOidcIssuer(i, { clock, jwksCooldownMs: i.jwksCooldownSec * 1000 }));
+    if (builtin !== undefined) issuers.unshift(builtin);
     const requestAuthenticator = createAuthenticator({
-      issuers: identity.issuers.map((i) => createOidcIssuer(i, { clock, jwksCooldownMs: i.jwksCooldownSec * 1000 })),
+      issuers,
       ...(identity.apiKeys.enabled ? { verifyApiKey: createApiKeyVerifier(store.apiKeys, clock) } : {}),
       revocations,
       clock,
@@ -116,6 +120,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       audit: createLogAuditSink(logger),
       logger,
       clock,
+      ...(builtin === undefined ? {} : { endpoints: createAuthEndpoints(builtin) }),
     };
     let caFile: string | undefined;
     if (scheme === 'https') {
@@ -130,6 +135,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     await store.deployments.recordDeployment({ manifestDigest: digest, functions: [...manifest.functions.keys()], startedAt: clock.now() });
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `${scheme}://${host}:${address.port}`;
+    builtin?.setIssuer(`${url}${AUTH_ENDPOINT_PREFIX}`);
     logger.info('listening', { address: url, count: manifest.functions.size });
     const running = gateway;
     return {
@@ -159,7 +165,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
 function createLogAuditSink(logger: Logger): AuditSink {
   return {
     async append(event) {
-      logger.info('decision', { requestId: event.requestId, method: event.method, route: event.route ?? '', status: event.status, reason: event.reason, ...(event.code === undefined ? {} : { code: event.code }), ...(event.authFailure === undefined ? {} : { authFailure: event.authFailure }), durationMs: event.durationMs });
+      logger.info('decision', { requestId: event.requestId, method: event.method, action: event.action, route: event.route ?? '', status: event.status, reason: event.reason, ...(event.code === undefined ? {} : { code: event.code }), ...(event.authFailure === undefined ? {} : { authFailure: event.authFailure }), durationMs: event.durationMs });
     },
   };
 }

@@ -45,11 +45,81 @@ export interface RevocationStore {
   changeCounter(): string;
 }
 
+/** A built-in user. The password is an argon2id hash; the TOTP secret is base32. */
+export interface UserRecord {
+  readonly id: string;
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly roles: readonly string[];
+  readonly createdAt: number;
+  readonly disabledAt: number | null;
+  readonly totpSecret: string | null;
+  /** The last TOTP time step accepted: a code is never accepted twice (RFC 6238 section 5.2). */
+  readonly totpLastStep: number;
+  readonly failedLogins: number;
+  readonly lockedUntil: number | null;
+  /** Bumped on disable, password change or MFA reset: tokens issued before are void. */
+  readonly tokenEpoch: number;
+}
+
+/** Built-in users and their one-time recovery codes. */
+export interface UserStore {
+  insert(record: Pick<UserRecord, 'id' | 'username' | 'passwordHash' | 'roles' | 'createdAt'>): Promise<void>;
+  findByUsername(username: string): Promise<UserRecord | undefined>;
+  findById(id: string): Promise<UserRecord | undefined>;
+  list(): Promise<readonly UserRecord[]>;
+  update(id: string, fields: Partial<Pick<UserRecord, 'passwordHash' | 'roles' | 'disabledAt' | 'totpSecret' | 'totpLastStep' | 'failedLogins' | 'lockedUntil' | 'tokenEpoch'>>): Promise<void>;
+  replaceRecoveryCodes(userId: string, digests: readonly string[]): Promise<void>;
+  /** Marks a recovery code used; false when unknown or already used. */
+  consumeRecoveryCode(userId: string, digest: string, at: number): Promise<boolean>;
+}
+
+/** A refresh token as stored: its digest, its family, and whether it was spent. */
+export interface RefreshTokenRecord {
+  readonly digest: string;
+  readonly familyId: string;
+  readonly userId: string;
+  readonly expiresAt: number;
+  readonly usedAt: number | null;
+  readonly revokedAt: number | null;
+  readonly amr: readonly string[];
+  readonly authTime: number;
+}
+
+/** Opaque refresh tokens, rotated on every use. */
+export interface RefreshTokenStore {
+  insert(record: Omit<RefreshTokenRecord, 'usedAt' | 'revokedAt'>): Promise<void>;
+  find(digest: string): Promise<RefreshTokenRecord | undefined>;
+  /** Marks the token spent; false when it was already spent or revoked (a reuse). */
+  spend(digest: string, at: number): Promise<boolean>;
+  revokeFamily(familyId: string, at: number): Promise<void>;
+  revokeUser(userId: string, at: number): Promise<void>;
+}
+
+/** Signing keys of the built-in issuer (private JWKs). */
+export interface SigningKeyRecord {
+  readonly kid: string;
+  readonly privateJwk: string;
+  readonly publicJwk: string;
+  readonly createdAt: number;
+  readonly retiredAt: number | null;
+}
+
+/** Signing keys, newest first. */
+export interface SigningKeyStore {
+  insert(record: Omit<SigningKeyRecord, 'retiredAt'>): Promise<void>;
+  list(): Promise<readonly SigningKeyRecord[]>;
+  retire(kid: string, at: number): Promise<void>;
+}
+
 /** The state store: every port a node needs, behind one handle. */
 export interface StateStore {
   readonly deployments: DeploymentStore;
   readonly apiKeys: ApiKeyStore;
   readonly revocations: RevocationStore;
+  readonly users: UserStore;
+  readonly refreshTokens: RefreshTokenStore;
+  readonly signingKeys: SigningKeyStore;
   /** The schema version after migrations ran. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

@@ -72,6 +72,58 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
     }
   });
 
+  test(`${name}: users: unique usernames, field updates, one-time recovery codes`, async () => {
+    const store = await open();
+    try {
+      await store.users.insert({ id: 'u1', username: 'alice', passwordHash: '$argon2id$x', roles: ['customer'], createdAt: 1 });
+      await assert.rejects(store.users.insert({ id: 'u2', username: 'alice', passwordHash: 'h', roles: [], createdAt: 1 }));
+      const alice = await store.users.findByUsername('alice');
+      assert.deepEqual([alice?.id, alice?.roles, alice?.totpSecret, alice?.failedLogins, alice?.tokenEpoch], ['u1', ['customer'], null, 0, 0]);
+      await store.users.update('u1', { failedLogins: 3, lockedUntil: 99, roles: ['admin'], totpSecret: 'JBSWY3DP' });
+      const updated = await store.users.findById('u1');
+      assert.deepEqual([updated?.failedLogins, updated?.lockedUntil, updated?.roles, updated?.totpSecret], [3, 99, ['admin'], 'JBSWY3DP']);
+      await store.users.replaceRecoveryCodes('u1', ['c1', 'c2']);
+      assert.equal(await store.users.consumeRecoveryCode('u1', 'c1', 5), true);
+      assert.equal(await store.users.consumeRecoveryCode('u1', 'c1', 6), false, 'a recovery code works once');
+      assert.equal(await store.users.consumeRecoveryCode('u1', 'zz', 6), false);
+      await store.users.replaceRecoveryCodes('u1', ['c3']);
+      assert.equal(await store.users.consumeRecoveryCode('u1', 'c2', 7), false, 'replaced codes are gone');
+      assert.equal((await store.users.list()).length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: refresh tokens are spent once; families and users can be revoked`, async () => {
+    const store = await open();
+    try {
+      await store.users.insert({ id: 'u1', username: 'alice', passwordHash: 'h', roles: [], createdAt: 1 });
+      await store.refreshTokens.insert({ digest: 'r1', familyId: 'f1', userId: 'u1', expiresAt: 100, amr: ['pwd', 'otp'], authTime: 1 });
+      await store.refreshTokens.insert({ digest: 'r2', familyId: 'f1', userId: 'u1', expiresAt: 100, amr: ['pwd'], authTime: 1 });
+      assert.equal(await store.refreshTokens.spend('r1', 5), true);
+      assert.equal(await store.refreshTokens.spend('r1', 6), false, 'a spent token cannot be spent again');
+      assert.deepEqual((await store.refreshTokens.find('r1'))?.amr, ['pwd', 'otp']);
+      await store.refreshTokens.revokeFamily('f1', 7);
+      assert.equal(await store.refreshTokens.spend('r2', 8), false, 'a revoked family is dead');
+      assert.equal((await store.refreshTokens.find('r2'))?.revokedAt, 7);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: signing keys, newest first, retired in place`, async () => {
+    const store = await open();
+    try {
+      await store.signingKeys.insert({ kid: 'a', privateJwk: '{}', publicJwk: '{}', createdAt: 1 });
+      await store.signingKeys.insert({ kid: 'b', privateJwk: '{}', publicJwk: '{}', createdAt: 2 });
+      await store.signingKeys.retire('a', 3);
+      const keys = await store.signingKeys.list();
+      assert.deepEqual(keys.map((k) => [k.kid, k.retiredAt]), [['b', null], ['a', 3]]);
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`${name}: rejects a malformed manifest digest`, async () => {
     const store = await open();
     try {

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PalisadeError } from '../../kernel/index.js';
-import type { ApiKeyRecord, DeploymentRecord, StateStore } from '../ports.js';
+import type { ApiKeyRecord, DeploymentRecord, RefreshTokenRecord, SigningKeyRecord, StateStore, UserRecord } from '../ports.js';
 import { sqliteMigrations } from './migrations.js';
 
 /**
@@ -50,7 +50,85 @@ export function openSqliteStore(path: string): StateStore {
   // data_version moves only for other connections' commits; count our own writes too.
   let ownRevocations = 0;
 
+  const userInsert = db.prepare('INSERT INTO users (id, username, password_hash, roles, created_at) VALUES (?, ?, ?, ?, ?)');
+  const userByName = db.prepare('SELECT * FROM users WHERE username = ?');
+  const userById = db.prepare('SELECT * FROM users WHERE id = ?');
+  const userList = db.prepare('SELECT * FROM users ORDER BY username');
+  const codeDelete = db.prepare('DELETE FROM recovery_codes WHERE user_id = ?');
+  const codeInsert = db.prepare('INSERT INTO recovery_codes (user_id, code_digest) VALUES (?, ?)');
+  const codeConsume = db.prepare('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_digest = ? AND used_at IS NULL');
+  const rtInsert = db.prepare('INSERT INTO refresh_tokens (digest, family_id, user_id, expires_at, amr, auth_time) VALUES (?, ?, ?, ?, ?, ?)');
+  const rtFind = db.prepare('SELECT * FROM refresh_tokens WHERE digest = ?');
+  const rtSpend = db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE digest = ? AND used_at IS NULL AND revoked_at IS NULL');
+  const rtRevokeFamily = db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL');
+  const rtRevokeUser = db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL');
+  const keyIns = db.prepare('INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)');
+  const keysAll = db.prepare('SELECT * FROM signing_keys ORDER BY created_at DESC, kid');
+  const keyRetire = db.prepare('UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL');
+  const USER_COLUMNS: Record<string, string> = { passwordHash: 'password_hash', roles: 'roles', disabledAt: 'disabled_at', totpSecret: 'totp_secret', totpLastStep: 'totp_last_step', failedLogins: 'failed_logins', lockedUntil: 'locked_until', tokenEpoch: 'token_epoch' };
+
   return {
+    users: {
+      async insert(u) {
+        userInsert.run(u.id, u.username, u.passwordHash, JSON.stringify(u.roles), u.createdAt);
+      },
+      async findByUsername(username) {
+        const row = userByName.get(username) as UserRow | undefined;
+        return row === undefined ? undefined : toUser(row);
+      },
+      async findById(id) {
+        const row = userById.get(id) as UserRow | undefined;
+        return row === undefined ? undefined : toUser(row);
+      },
+      async list() {
+        return (userList.all() as UserRow[]).map(toUser);
+      },
+      async update(id, fields) {
+        const entries = Object.entries(fields).filter(([k]) => k in USER_COLUMNS);
+        if (entries.length === 0) return;
+        const sets = entries.map(([k]) => `${USER_COLUMNS[k] as string} = ?`).join(', ');
+        const values = entries.map(([k, v]) => (k === 'roles' ? JSON.stringify(v) : v) as string | number | null);
+        db.prepare(`UPDATE users SET ${sets} WHERE id = ?`).run(...values, id);
+      },
+      async replaceRecoveryCodes(userId, digests) {
+        db.transaction(() => {
+          codeDelete.run(userId);
+          for (const d of digests) codeInsert.run(userId, d);
+        })();
+      },
+      async consumeRecoveryCode(userId, digest, at) {
+        return codeConsume.run(at, userId, digest).changes === 1;
+      },
+    },
+    refreshTokens: {
+      async insert(r) {
+        rtInsert.run(r.digest, r.familyId, r.userId, r.expiresAt, JSON.stringify(r.amr), r.authTime);
+      },
+      async find(digest) {
+        const row = rtFind.get(digest) as RefreshRow | undefined;
+        return row === undefined ? undefined : { digest: row.digest, familyId: row.family_id, userId: row.user_id, expiresAt: row.expires_at, usedAt: row.used_at, revokedAt: row.revoked_at, amr: JSON.parse(row.amr) as string[], authTime: row.auth_time } satisfies RefreshTokenRecord;
+      },
+      async spend(digest, at) {
+        return rtSpend.run(at, digest).changes === 1;
+      },
+      async revokeFamily(familyId, at) {
+        rtRevokeFamily.run(at, familyId);
+      },
+      async revokeUser(userId, at) {
+        rtRevokeUser.run(at, userId);
+      },
+    },
+    signingKeys: {
+      async insert(k) {
+        keyIns.run(k.kid, k.privateJwk, k.publicJwk, k.createdAt);
+      },
+      async list() {
+        return (keysAll.all() as Array<{ kid: string; private_jwk: string; public_jwk: string; created_at: number; retired_at: number | null }>).map((r) => ({ kid: r.kid, privateJwk: r.private_jwk, publicJwk: r.public_jwk, createdAt: r.created_at, retiredAt: r.retired_at }) satisfies SigningKeyRecord);
+      },
+      async retire(kid, at) {
+        keyRetire.run(at, kid);
+      },
+    },
     apiKeys: {
       async insert(r) {
         keyInsert.run(r.id, r.name, r.secretDigest, JSON.stringify(r.roles), r.createdAt, r.expiresAt);
@@ -99,6 +177,35 @@ export function openSqliteStore(path: string): StateStore {
       db.close();
     },
   };
+}
+
+interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  roles: string;
+  created_at: number;
+  disabled_at: number | null;
+  totp_secret: string | null;
+  totp_last_step: number;
+  failed_logins: number;
+  locked_until: number | null;
+  token_epoch: number;
+}
+
+interface RefreshRow {
+  digest: string;
+  family_id: string;
+  user_id: string;
+  expires_at: number;
+  used_at: number | null;
+  revoked_at: number | null;
+  amr: string;
+  auth_time: number;
+}
+
+function toUser(r: UserRow): UserRecord {
+  return { id: r.id, username: r.username, passwordHash: r.password_hash, roles: JSON.parse(r.roles) as string[], createdAt: r.created_at, disabledAt: r.disabled_at, totpSecret: r.totp_secret, totpLastStep: r.totp_last_step, failedLogins: r.failed_logins, lockedUntil: r.locked_until, tokenEpoch: r.token_epoch };
 }
 
 interface ApiKeyRow {

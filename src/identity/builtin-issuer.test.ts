@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { createManualClock, isPalisadeError } from '../kernel/index.js';
+import { openSqliteStore } from '../store/index.js';
+import { addUser, enrollMfa, resetMfa, setPassword, setUserDisabled } from './builtin-accounts.js';
+import { createBuiltinIssuer, type BuiltinSettings, type TokenOutcome } from './builtin-issuer.js';
+import { currentTotp } from './totp.js';
+
+const settings: BuiltinSettings = { mfa: 'required', accessTokenTtlSec: 600, refreshTokenTtlSec: 3600, lockout: { maxFailures: 3, lockSec: 900 } };
+const PASSWORD = 'correct horse battery staple';
+
+async function setup(overrides: Partial<BuiltinSettings> = {}) {
+  const clock = createManualClock(Date.UTC(2026, 10, 22, 12));
+  const store = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'palisade-builtin-')), 'state.db'));
+  const issuer = await createBuiltinIssuer(store, { ...settings, ...overrides }, clock);
+  issuer.setIssuer('https://127.0.0.1:8443/_palisade/auth');
+  await addUser(store, { username: 'alice', password: PASSWORD, roles: ['customer'] }, clock);
+  const { secret, recoveryCodes } = await enrollMfa(store, 'alice', 'Palisade test');
+  return { clock, store, issuer, secret, recoveryCodes };
+}
+
+const reason = (o: TokenOutcome) => (o.ok ? 'ok' : o.reason);
+let ipSeq = 0;
+const ip = () => `10.0.0.${++ipSeq}`;
+
+describe('built-in login', () => {
+  test('password + TOTP yields an EdDSA at+jwt with amr pwd+otp, auth_time and jti, and a refresh token', async () => {
+    const { clock, issuer, secret } = await setup();
+    const out = await issuer.login({ username: 'alice', password: PASSWORD, totp: currentTotp(secret, clock.now()) }, ip());
+    assert.equal(out.ok, true, reason(out));
+    if (!out.ok) return;
+    const header = decodeProtectedHeader(out.tokens.access_token);
+    const claims = decodeJwt(out.tokens.access_token);
+    assert.deepEqual([header.alg, header.typ], ['EdDSA', 'at+jwt']);
+    assert.deepEqual(claims.amr, ['pwd', 'otp']);
+    assert.equal(claims.exp, Math.floor(clock.now() / 1000) + 600);
+    assert.equal(typeof claims.auth_time, 'number');
+    assert.equal(typeof claims.jti, 'string');
+    assert.match(out.tokens.refresh_token, /^palr_/);
+    const v = await issuer.verify(out.tokens.access_token);
+    assert.equal(v.ok && v.principal.mfa, true);
+    assert.deepEqual(v.ok && v.principal.roles, ['customer']);
+  });
+
+  test('a wrong password, an unknown user and a wrong TOTP are all refused', async () => {
+    const { clock, issuer, secret } = await setup({ lockout: { maxFailures: 10, lockSec: 900 } });
+    assert.equal(reason(await issuer.login({ username: 'alice', password: 'wrong password!!', totp: currentTotp(secret, clock.now()) }, ip())), 'bad-credentials');
+    assert.equal(reason(await issuer.login({ username: 'mallory', password: PASSWORD }, ip())), 'bad-credentials');
+    assert.equal(reason(await issuer.login({ username: 'alice', password: PASSWORD, totp: '000000' }, ip())), 'mfa-invalid');
+    assert.equal(reason(await issuer.login({ username: 'alice', password: PASSWORD }, ip())), 'mfa-missing');
+  });
+
+  test('a TOTP code is accepted once (replay within its window is refused)', async () => {
+    const { clock, issuer, secret } = await setup();
+    const code = currentTotp(secret, clock.now());
+    assert.equal(reason(await issuer.login({ username: 'alice', password: PASSWORD, totp: code }, ip())), 'ok');
+    clock.advance(5_000);
+    assert.equal(reason(await issuer.login({ username: 'alice', password: PASSWORD, totp: code }, ip())), 'mfa-replay');
+    clock.advance(30_000);
+    assert.equal(reason(await issuer.login({ username: 'alice', password: PASSWORD, totp: currentTotp(secret, clock.now()) }, ip())), 'ok');
+  });
+
+  test('a recovery code works once', async () => {
+    const { issuer, recoveryCodes } = await setup();
+    const code = recoveryCodes[0] as string;
+    assert.equal(reason(await issuer.login({ username: 'alice', password: PASSWORD, recoveryCode: code.toUpperCase() }, ip())), 'ok');
+    assert.equal(reason(await issuer.login({ username: 'alice', password: PASSWORD, recoveryCode: code }, ip())), 'mfa-invalid');
+  });
+
+  test('repeated failures lock the account, even against the right password, until the lock expires', async () => {
+    const { clock, issuer, secret } = await setup();
+    for (let i = 0; i < 3; i++) await issuer.login({ username: 'alice', password: 'not the password', totp: '123456' }, ip());
+    assert.equal(reason(await issuer.login({ username: 'alice', password: PASSWORD, totp: currentTotp(secret, clock.now()) }, ip())), 'account-locked');
+    clock.advance(901_000);
+    assert.equal(reason(await issuer.login({ username: 'alice', password: PASSWORD, totp: currentTotp(secret, clock.now()) }, ip())), 'ok');
+  });
+
+  test('an address that keeps failing is throttled with a retry-after', async () => {
+    const { issuer } = await setup();
+    const address = ip();
+    for (let i = 0; i < 10; i++) await issuer.login({ username: `nobody${i}`, password: 'x' }, address);
+    const out = await issuer.login({ username: 'nobody', password: 'x' }, address);
+    assert.equal(reason(out), 'throttled');
+    assert.equal(!out.ok && out.status, 429);
+    assert.ok(!out.ok && (out.retryAfterSec ?? 0) > 0);
+  });
+
+  test('with mfa required, a user who never enrolled cannot log in', async () => {
+    const { clock, store, issuer } = await setup();
+    await addUser(store, { username: 'bob', password: PASSWORD, roles: [] }, clock);
+    assert.equal(reason(await issuer.login({ username: 'bob', password: PASSWORD }, ip())), 'mfa-enrollment-required');
+    const optional = await createBuiltinIssuer(store, { ...settings, mfa: 'optional' }, clock);
+    const out = await optional.login({ username: 'bob', password: PASSWORD }, ip());
+    assert.deepEqual(out.ok && decodeJwt(out.tokens.access_token).amr, ['pwd']);
+    assert.equal(out.ok && (await optional.verify(out.tokens.access_token)).ok && ((await optional.verify(out.tokens.access_token)) as { principal: { mfa: boolean } }).principal.mfa, false);
+  });
+
+  test('unknown-user and wrong-password failures take the same time (argon2id always runs)', async () => {
+    const { issuer } = await setup({ lockout: { maxFailures: 20, lockSec: 60 } });
+    const time = async (username: string) => {
+      const t0 = performance.now();
+      await issuer.login({ username, password: 'definitely wrong' }, ip());
+      return performance.now() - t0;
+    };
+    await time('alice');
+    await time('ghost');
+    let known = 0;
+    let unknown = 0;
+    for (let i = 0; i < 6; i++) {
+      known += await time('alice');
+      unknown += await time(`ghost${i}`);
+    }
+    const ratio = unknown / known;
+    assert.ok(ratio > 0.75 && ratio < 1.33, `unknown/known time ratio ${ratio.toFixed(2)}`);
+  });
+});
+
+describe('refresh tokens and revocation', () => {
+  const login = async (s: Awaited<ReturnType<typeof setup>>) => {
+    const out = await s.issuer.login({ username: 'alice', password: PASSWORD, totp: currentTotp(s.secret, s.clock.now()) }, ip());
+    assert.ok(out.ok);
+    return out.tokens;
+  };
+
+  test('a refresh token rotates on use; reusing a spent one revokes the whole family', async () => {
+    const s = await setup();
+    const first = await login(s);
+    const second = await s.issuer.refresh(first.refresh_token);
+    assert.equal(reason(second), 'ok');
+    assert.ok(second.ok && second.tokens.refresh_token !== first.refresh_token);
+    assert.deepEqual(second.ok && decodeJwt(second.tokens.access_token).amr, ['pwd', 'otp'], 'amr carries over');
+    assert.equal(reason(await s.issuer.refresh(first.refresh_token)), 'refresh-reuse');
+    assert.equal(second.ok && reason(await s.issuer.refresh(second.tokens.refresh_token)), 'refresh-reuse', 'the thief and the owner both lose the family');
+  });
+
+  test('an expired, unknown or malformed refresh token is refused', async () => {
+    const s = await setup();
+    const t = await login(s);
+    assert.equal(reason(await s.issuer.refresh('palr_nope')), 'refresh-invalid');
+    assert.equal(reason(await s.issuer.refresh('not-a-token')), 'refresh-invalid');
+    s.clock.advance(3_601_000);
+    assert.equal(reason(await s.issuer.refresh(t.refresh_token)), 'refresh-expired');
+  });
+
+  test('logout kills the refresh family', async () => {
+    const s = await setup();
+    const t = await login(s);
+    assert.equal(await s.issuer.logout(t.refresh_token), true);
+    assert.equal(reason(await s.issuer.refresh(t.refresh_token)), 'refresh-reuse');
+  });
+
+  test('disabling a user, changing the password or resetting MFA voids issued tokens at once', async () => {
+    for (const action of ['disable', 'password', 'mfa'] as const) {
+      const s = await setup();
+      const t = await login(s);
+      assert.equal((await s.issuer.verify(t.access_token)).ok, true);
+      if (action === 'disable') await setUserDisabled(s.store, 'alice', true, s.clock);
+      if (action === 'password') await setPassword(s.store, 'alice', 'another long passphrase', s.clock);
+      if (action === 'mfa') await resetMfa(s.store, 'alice', s.clock);
+      const v = await s.issuer.verify(t.access_token);
+      assert.equal(v.ok, false, action);
+      assert.notEqual(reason(await s.issuer.refresh(t.refresh_token)), 'ok', action);
+    }
+  });
+
+  test('signing keys rotate with an overlap: tokens of the previous key still verify', async () => {
+    const s = await setup();
+    const before = await login(s);
+    const kid = await s.issuer.rotateSigningKey();
+    s.clock.advance(31_000);
+    const after = await login(s);
+    assert.equal(decodeProtectedHeader(after.access_token).kid, kid);
+    assert.equal((await s.issuer.verify(before.access_token)).ok, true);
+    assert.equal((await s.issuer.jwks()).keys.length, 2);
+    s.clock.advance(600_000);
+    assert.equal((await s.issuer.jwks()).keys.length, 1, 'the old key is unpublished after one access-token lifetime');
+  });
+});
+
+describe('account rules', () => {
+  test('weak passwords and bad names are refused', async () => {
+    const s = await setup();
+    await assert.rejects(addUser(s.store, { username: 'carol', password: 'short', roles: [] }, s.clock), (e: unknown) => isPalisadeError(e, 'PAL_IDENTITY_INVALID_ACCOUNT'));
+    await assert.rejects(addUser(s.store, { username: 'carol', password: 'carol-is-my-name-ok', roles: [] }, s.clock), /username/);
+    await assert.rejects(addUser(s.store, { username: 'Carol!', password: PASSWORD, roles: [] }, s.clock), /username/);
+    await assert.rejects(addUser(s.store, { username: 'alice', password: PASSWORD, roles: [] }, s.clock), /already exists/);
+  });
+});

@@ -1,0 +1,244 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import type { AuthFailureReason, Clock, Principal } from '../kernel/index.js';
+import type { RefreshTokenStore, SigningKeyStore, UserRecord, UserStore } from '../store/index.js';
+import { LoginThrottle } from './login-throttle.js';
+import type { IssuerVerification, OidcIssuer } from './oidc-issuer.js';
+import { dummyPasswordHash, verifyPassword } from './passwords.js';
+import { matchTotp, recoveryCodeDigest } from './totp.js';
+import { verifyAccessToken } from './verify-access-token.js';
+
+/** Settings of the built-in issuer (manifest `identity.builtin`). */
+export interface BuiltinSettings {
+  readonly mfa: 'required' | 'optional';
+  readonly accessTokenTtlSec: number;
+  readonly refreshTokenTtlSec: number;
+  readonly lockout: { readonly maxFailures: number; readonly lockSec: number };
+  /** Rotate the signing key when the active one is older than this. */
+  readonly keyRotationDays?: number;
+}
+
+/** What a login or refresh yields. */
+export interface TokenSet {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly refresh_token: string;
+}
+
+/** Outcome of login and refresh. `reason` is for operators; clients see only the status. */
+export type TokenOutcome = { readonly ok: true; readonly tokens: TokenSet; readonly userId: string } | { readonly ok: false; readonly status: 401 | 429; readonly reason: AuthFailureReason; readonly retryAfterSec?: number; readonly userId?: string };
+
+/** A login attempt. */
+export interface LoginInput {
+  readonly username: string;
+  readonly password: string;
+  readonly totp?: string;
+  readonly recoveryCode?: string;
+}
+
+/** The built-in issuer: users, MFA, tokens, keys. */
+export interface BuiltinIssuer extends OidcIssuer {
+  /** Sets the issuer URL once the gateway knows its address. */
+  setIssuer(url: string): void;
+  login(input: LoginInput, clientIp: string): Promise<TokenOutcome>;
+  refresh(refreshToken: string): Promise<TokenOutcome>;
+  /** Revokes the refresh token's family; true when the token was known. */
+  logout(refreshToken: string): Promise<boolean>;
+  jwks(): Promise<{ keys: JWK[] }>;
+  discovery(): Record<string, unknown>;
+  /** Creates a new signing key; the previous one stays published for one access-token lifetime. */
+  rotateSigningKey(): Promise<string>;
+}
+
+/** The stores the built-in issuer needs. */
+export interface BuiltinStores {
+  readonly users: UserStore;
+  readonly refreshTokens: RefreshTokenStore;
+  readonly signingKeys: SigningKeyStore;
+}
+
+const REFRESH_PREFIX = 'palr_';
+const BUILTIN_AUDIENCE = 'palisade';
+
+/**
+ * Creates the built-in issuer. Access tokens are EdDSA JWTs (`typ: at+jwt`, ~10 minutes, `amr`
+ * per RFC 8176, `auth_time`, `jti`); refresh tokens are opaque, stored as digests, rotated on
+ * every use, and a reused one revokes its whole family.
+ *
+ * @example
+ * ```ts
+ * const builtin = await createBuiltinIssuer(store, { mfa: 'required', accessTokenTtlSec: 600,
+ *   refreshTokenTtlSec: 2592000, lockout: { maxFailures: 5, lockSec: 900 } }, clock);
+ * ```
+ */
+export async function createBuiltinIssuer(stores: BuiltinStores, settings: BuiltinSettings, clock: Clock): Promise<BuiltinIssuer> {
+  let issuer = 'urn:palisade:builtin';
+  const throttle = new LoginThrottle(clock);
+  const rotationMs = (settings.keyRotationDays ?? 30) * 86_400_000;
+  const overlapMs = settings.accessTokenTtlSec * 1000;
+
+  const publishedKeys = async () => {
+    const now = clock.now();
+    return (await stores.signingKeys.list()).filter((k) => k.retiredAt === null || now - k.retiredAt < overlapMs);
+  };
+
+  const rotateSigningKey = async (): Promise<string> => {
+    const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const kid = randomUUID();
+    const now = clock.now();
+    const active = (await stores.signingKeys.list()).filter((k) => k.retiredAt === null);
+    await stores.signingKeys.insert({ kid, privateJwk: JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' }), publicJwk: JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' }), createdAt: now });
+    for (const k of active) await stores.signingKeys.retire(k.kid, now);
+    return kid;
+  };
+
+  const activeKey = async () => {
+    let [newest] = (await stores.signingKeys.list()).filter((k) => k.retiredAt === null);
+    if (newest === undefined || clock.now() - newest.createdAt > rotationMs) {
+      await rotateSigningKey();
+      [newest] = (await stores.signingKeys.list()).filter((k) => k.retiredAt === null);
+    }
+    if (newest === undefined) throw new Error('no signing key');
+    return { kid: newest.kid, key: await importJWK(JSON.parse(newest.privateJwk) as JWK, 'EdDSA') };
+  };
+  await activeKey();
+
+  const issueTokens = async (user: UserRecord, amr: readonly string[], authTime: number, familyId: string): Promise<TokenSet> => {
+    const { kid, key } = await activeKey();
+    const nowSec = Math.floor(clock.now() / 1000);
+    const access = await new SignJWT({ roles: [...user.roles], amr: [...amr], auth_time: authTime, pal_epoch: user.tokenEpoch })
+      .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
+      .setIssuer(issuer)
+      .setAudience(BUILTIN_AUDIENCE)
+      .setSubject(user.id)
+      .setJti(randomUUID())
+      .setIssuedAt(nowSec)
+      .setExpirationTime(nowSec + settings.accessTokenTtlSec)
+      .sign(key);
+    const refresh = `${REFRESH_PREFIX}${randomBytes(32).toString('base64url')}`;
+    await stores.refreshTokens.insert({ digest: digest(refresh), familyId, userId: user.id, expiresAt: clock.now() + settings.refreshTokenTtlSec * 1000, amr, authTime });
+    return { access_token: access, token_type: 'Bearer', expires_in: settings.accessTokenTtlSec, refresh_token: refresh };
+  };
+
+  const fail = (reason: AuthFailureReason, userId?: string): TokenOutcome => ({ ok: false, status: 401, reason, ...(userId === undefined ? {} : { userId }) });
+
+  const self: BuiltinIssuer = {
+    name: 'builtin',
+    get issuer() {
+      return issuer;
+    },
+    setIssuer(url) {
+      issuer = url;
+    },
+    async verify(token): Promise<IssuerVerification> {
+      const keys = createLocalJWKSet({ keys: (await publishedKeys()).map((k) => JSON.parse(k.publicJwk) as JWK) });
+      const v = await verifyAccessToken(token, { expectedIssuer: issuer, expectedAudience: BUILTIN_AUDIENCE, algorithms: ['EdDSA'], keys, clockSkewSec: 30, maxTokenBytes: 4096, typ: 'at+jwt', requiredClaims: ['jti', 'auth_time'], now: clock.now() });
+      if (!v.ok) return v;
+      // A user disabled, or whose password or MFA was reset, loses every token issued before.
+      const user = await stores.users.findById(v.claims.sub);
+      if (user === undefined || user.disabledAt !== null) return { ok: false, reason: 'user-disabled' };
+      if (v.claims.pal_epoch !== user.tokenEpoch) return { ok: false, reason: 'token-revoked' };
+      const amr = Array.isArray(v.claims.amr) ? v.claims.amr.filter((a): a is string => typeof a === 'string') : [];
+      const principal: Principal = { type: 'User', id: user.id, roles: user.roles, mfa: amr.includes('otp'), authMethod: 'builtin', authTime: Number(v.claims.auth_time), issuer, tokenId: String(v.claims.jti) };
+      return { ok: true, principal, exp: v.claims.exp };
+    },
+
+    async login(input, clientIp) {
+      const wait = throttle.retryAfterSec(clientIp);
+      if (wait > 0) return { ok: false, status: 429, reason: 'throttled', retryAfterSec: wait };
+      const user = typeof input.username === 'string' && input.username.length <= 128 ? await stores.users.findByUsername(input.username) : undefined;
+      // Same work for unknown users: the argon2id verification always runs.
+      const passwordOk = await verifyPassword(String(input.password ?? ''), user?.passwordHash ?? (await dummyPasswordHash()));
+      const now = clock.now();
+      if (user === undefined) {
+        throttle.recordFailure(clientIp);
+        return fail('bad-credentials');
+      }
+      if (user.lockedUntil !== null && user.lockedUntil > now) {
+        throttle.recordFailure(clientIp);
+        return fail('account-locked', user.id);
+      }
+      const refuse = async (reason: AuthFailureReason): Promise<TokenOutcome> => {
+        throttle.recordFailure(clientIp);
+        const failures = user.failedLogins + 1;
+        const lock = failures >= settings.lockout.maxFailures;
+        await stores.users.update(user.id, { failedLogins: lock ? 0 : failures, lockedUntil: lock ? now + settings.lockout.lockSec * 1000 : user.lockedUntil });
+        return fail(lock ? 'account-locked' : reason, user.id);
+      };
+      if (!passwordOk) return refuse('bad-credentials');
+      if (user.disabledAt !== null) return fail('user-disabled', user.id);
+
+      const amr = ['pwd'];
+      if (user.totpSecret !== null) {
+        if (typeof input.totp === 'string' && input.totp !== '') {
+          const step = matchTotp(user.totpSecret, input.totp, now);
+          if (step === undefined) return refuse('mfa-invalid');
+          // RFC 6238 section 5.2: a code is accepted once.
+          if (step <= user.totpLastStep) return refuse('mfa-replay');
+          await stores.users.update(user.id, { totpLastStep: step });
+          amr.push('otp');
+        } else if (typeof input.recoveryCode === 'string' && input.recoveryCode !== '') {
+          if (!(await stores.users.consumeRecoveryCode(user.id, recoveryCodeDigest(input.recoveryCode), now))) return refuse('mfa-invalid');
+          amr.push('otp');
+        } else {
+          return refuse('mfa-missing');
+        }
+      } else if (settings.mfa === 'required') {
+        return fail('mfa-enrollment-required', user.id);
+      }
+      throttle.recordSuccess(clientIp);
+      await stores.users.update(user.id, { failedLogins: 0, lockedUntil: null });
+      const fresh = (await stores.users.findById(user.id)) ?? user;
+      return { ok: true, userId: user.id, tokens: await issueTokens(fresh, amr, Math.floor(now / 1000), randomUUID()) };
+    },
+
+    async refresh(refreshToken) {
+      if (typeof refreshToken !== 'string' || !refreshToken.startsWith(REFRESH_PREFIX) || refreshToken.length > 100) return fail('refresh-invalid');
+      const record = await stores.refreshTokens.find(digest(refreshToken));
+      if (record === undefined) return fail('refresh-invalid');
+      const now = clock.now();
+      if (!(await stores.refreshTokens.spend(record.digest, now))) {
+        // A spent or revoked token presented again: it was stolen, or the thief already used it.
+        await stores.refreshTokens.revokeFamily(record.familyId, now);
+        return fail('refresh-reuse', record.userId);
+      }
+      if (record.expiresAt <= now) return fail('refresh-expired', record.userId);
+      const user = await stores.users.findById(record.userId);
+      if (user === undefined || user.disabledAt !== null) return fail('user-disabled', record.userId);
+      return { ok: true, userId: user.id, tokens: await issueTokens(user, record.amr, record.authTime, record.familyId) };
+    },
+
+    async logout(refreshToken) {
+      if (typeof refreshToken !== 'string') return false;
+      const record = await stores.refreshTokens.find(digest(refreshToken));
+      if (record === undefined) return false;
+      await stores.refreshTokens.revokeFamily(record.familyId, clock.now());
+      return true;
+    },
+
+    async jwks() {
+      return { keys: (await publishedKeys()).map((k) => JSON.parse(k.publicJwk) as JWK) };
+    },
+
+    discovery() {
+      return {
+        issuer,
+        jwks_uri: `${issuer}/.well-known/jwks.json`,
+        token_endpoint: `${issuer}/login`,
+        id_token_signing_alg_values_supported: ['EdDSA'],
+        response_types_supported: [],
+        subject_types_supported: ['public'],
+        grant_types_supported: ['password', 'refresh_token'],
+        token_endpoint_auth_methods_supported: ['none'],
+      };
+    },
+
+    rotateSigningKey,
+  };
+  return self;
+}
+
+function digest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { decodeJwt } from 'jose';
+import { currentTotp } from '../../src/identity/index.js';
+import { cliPath, fetchTls, repoRoot, runCliSync, startUp, tempDir, type RunningCli } from '../helpers/cli.js';
+
+const PASSWORD = 'a long and private passphrase';
+
+function withStdin(args: string[], input: string) {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: repoRoot, input, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('built-in users with MFA, end to end', () => {
+  let dir: string;
+  let node: RunningCli;
+  let secret: string;
+
+  before(async () => {
+    dir = tempDir();
+    mkdirSync(join(dir, 'functions'));
+    writeFileSync(join(dir, 'functions', 'hello.ts'), 'export default { async fetch(): Promise<Response> { return new Response("private hello"); } };\n');
+    writeFileSync(join(dir, 'palisade.yaml'), 'name: users\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n');
+    const add = withStdin(['users', 'add', 'alice', dir, '--role', 'customer', '--password-stdin'], `${PASSWORD}\n`);
+    assert.equal(add.status, 0, add.stderr);
+    assert.match(add.stdout, /enrol MFA/);
+    const enroll = runCliSync(['users', 'mfa', 'enroll', 'alice', dir, '--json']);
+    assert.equal(enroll.status, 0, enroll.stderr);
+    secret = (JSON.parse(enroll.stdout) as { secret: string }).secret;
+    node = await startUp(dir);
+  });
+  after(() => node.stop());
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) => fetchTls(node.url, node.ca, `/_palisade/auth${path}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers });
+  const reasonOf = async (requestId: string) => {
+    for (let i = 0; i < 20; i++) {
+      const line = node.stderr().split('\n').find((l) => l.includes(requestId) && l.includes('"decision"'));
+      if (line !== undefined) return (JSON.parse(line) as { authFailure?: string }).authFailure;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return undefined;
+  };
+
+  test('a user created and enrolled by the CLI logs in with password + TOTP and calls a private route', async () => {
+    const r = await post('/login', { username: 'alice', password: PASSWORD, totp: currentTotp(secret, Date.now()) });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.headers['cache-control'], 'no-store');
+    const tokens = JSON.parse(r.body) as { access_token: string; refresh_token: string; token_type: string; expires_in: number };
+    assert.equal(tokens.token_type, 'Bearer');
+    const claims = decodeJwt(tokens.access_token);
+    assert.equal(claims.iss, `${node.url}/_palisade/auth`);
+    assert.deepEqual(claims.amr, ['pwd', 'otp']);
+    const call = await fetchTls(node.url, node.ca, '/private', { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(call.status, 200);
+    assert.equal(call.body, 'private hello');
+    assert.ok(!node.stderr().includes(PASSWORD) && !node.stderr().includes(tokens.refresh_token), 'no secret in the log');
+  });
+
+  test('refused logins all look the same to the client; the log has the reason', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ username: 'alice', password: 'wrong passphrase here', totp: '123456' }, 'bad-credentials'],
+      [{ username: 'nobody', password: PASSWORD, totp: '123456' }, 'bad-credentials'],
+      [{ username: 'alice', password: PASSWORD }, 'mfa-missing'],
+      [{ username: 'alice', password: PASSWORD, totp: '000000' }, 'mfa-invalid'],
+    ];
+    const bodies = new Set<string>();
+    for (const [body, reason] of cases) {
+      const r = await post('/login', body);
+      assert.equal(r.status, 401, JSON.stringify(body));
+      const problem = JSON.parse(r.body) as { code: string; detail: string };
+      assert.equal(problem.code, 'PAL_IDENTITY_LOGIN_FAILED');
+      bodies.add(problem.detail);
+      assert.equal(await reasonOf(String(r.headers['x-request-id'])), reason);
+    }
+    assert.equal(bodies.size, 1, 'one generic message for every failure');
+    // Clear the failure count so later tests are not locked out.
+    assert.equal(runCliSync(['users', 'enable', 'alice', dir]).status, 0);
+  });
+
+  test('a TOTP code cannot be replayed', async () => {
+    // The current step was spent by the first login; the next step's code is fresh (window of one step).
+    const fresh = currentTotp(secret, Date.now() + 30_000);
+    const first = await post('/login', { username: 'alice', password: PASSWORD, totp: fresh });
+    assert.equal(first.status, 200, first.body);
+    const replay = await post('/login', { username: 'alice', password: PASSWORD, totp: fresh });
+    assert.equal(replay.status, 401);
+    assert.equal(await reasonOf(String(replay.headers['x-request-id'])), 'mfa-replay');
+    assert.equal(runCliSync(['users', 'enable', 'alice', dir]).status, 0);
+  });
+
+  test('discovery and JWKS are published at the issuer', async () => {
+    const d = await fetchTls(node.url, node.ca, '/_palisade/auth/.well-known/openid-configuration');
+    assert.equal(d.status, 200);
+    const doc = JSON.parse(d.body) as { issuer: string; jwks_uri: string };
+    assert.equal(doc.issuer, `${node.url}/_palisade/auth`);
+    const j = await fetchTls(node.url, node.ca, '/_palisade/auth/.well-known/jwks.json');
+    const keys = (JSON.parse(j.body) as { keys: Array<{ kty: string; crv: string; d?: string }> }).keys;
+    assert.ok(keys.length >= 1);
+    assert.equal(keys[0]?.crv, 'Ed25519');
+    assert.equal(keys[0]?.d, undefined, 'no private key material');
+  });
+
+  test('malformed, oversized and non-JSON login requests are refused before any work', async () => {
+    assert.equal((await post('/login', '{"username":')).status, 400);
+    assert.equal((await post('/login', '["a"]')).status, 400);
+    assert.equal((await post('/login', { username: 1, password: 2 })).status, 400);
+    assert.equal((await post('/login', '{"__proto__":{"admin":true},"username":"a","password":"b"}')).status, 400);
+    assert.equal((await post('/login', 'username=alice', { 'content-type': 'application/x-www-form-urlencoded' })).status, 400);
+    assert.equal((await post('/login', { username: 'a', password: 'x'.repeat(20_000) })).status, 413);
+    assert.equal((await fetchTls(node.url, node.ca, '/_palisade/auth/login')).status, 405);
+    assert.equal((await fetchTls(node.url, node.ca, '/_palisade/auth/nope')).status, 404);
+  });
+});
+
+describe('built-in tokens: refresh and revocation, end to end', () => {
+  test('refresh rotates; a reused refresh token kills its family; disabling a user voids tokens at once', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'functions'));
+    writeFileSync(join(dir, 'functions', 'hello.ts'), 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n');
+    writeFileSync(join(dir, 'palisade.yaml'), 'name: users2\nidentity:\n  builtin: { enabled: true, mfa: optional }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n');
+    assert.equal(withStdin(['users', 'add', 'bob', dir, '--password-stdin'], PASSWORD).status, 0);
+    const node = await startUp(dir);
+    try {
+      const post = (path: string, body: unknown) => fetchTls(node.url, node.ca, `/_palisade/auth${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      const login = JSON.parse((await post('/login', { username: 'bob', password: PASSWORD })).body) as { access_token: string; refresh_token: string };
+      assert.deepEqual(decodeJwt(login.access_token).amr, ['pwd'], 'no second factor claimed without one');
+      const second = await post('/refresh', { refresh_token: login.refresh_token });
+      assert.equal(second.status, 200);
+      const rotated = JSON.parse(second.body) as { access_token: string; refresh_token: string };
+      assert.equal((await post('/refresh', { refresh_token: login.refresh_token })).status, 401, 'a spent refresh token is refused');
+      assert.equal((await post('/refresh', { refresh_token: rotated.refresh_token })).status, 401, 'and its family is revoked');
+
+      const fresh = JSON.parse((await post('/login', { username: 'bob', password: PASSWORD })).body) as { access_token: string };
+      const call = () => fetchTls(node.url, node.ca, '/private', { headers: { authorization: `Bearer ${fresh.access_token}` } });
+      assert.equal((await call()).status, 200);
+      assert.equal(runCliSync(['users', 'disable', 'bob', dir]).status, 0);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal((await call()).status, 401, 'a disabled user loses access at once');
+      assert.equal((await post('/login', { username: 'bob', password: PASSWORD })).status, 401);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('users commands refuse bad input clearly', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'functions'));
+    writeFileSync(join(dir, 'functions', 'hello.ts'), 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n');
+    writeFileSync(join(dir, 'palisade.yaml'), 'name: users3\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n');
+    const weak = withStdin(['users', 'add', 'carol', dir, '--password-stdin'], 'short');
+    assert.equal(weak.status, 3);
+    assert.match(weak.stderr, /PAL_IDENTITY_INVALID_ACCOUNT: a password needs at least 12 characters/);
+    assert.equal(runCliSync(['users', 'disable', 'ghost', dir]).status, 3);
+    const noTty = runCliSync(['users', 'add', 'dave', dir]);
+    assert.equal(noTty.status, 3);
+    assert.match(noTty.stderr, /--password-stdin/);
+  });
+});
