@@ -52,7 +52,18 @@ export interface Gateway {
  */
 export function createGateway(config: GatewayConfig, tls: TlsMaterial, deps: GatewayDeps): Gateway {
   return buildGateway(config, deps, 'https', (handler) =>
-    createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ...serverLimits(config.limits) }, handler),
+    createHttpsServer(
+      {
+        cert: tls.cert,
+        key: tls.key,
+        minVersion: 'TLSv1.2',
+        // mTLS: ask for a certificate, verify it against the client CA, but let the connection
+        // through so routes without mtls still work; the authenticate step checks `authorized`.
+        ...(tls.clientCa === undefined ? {} : { requestCert: true, rejectUnauthorized: false, ca: tls.clientCa }),
+        ...serverLimits(config.limits),
+      },
+      handler,
+    ),
   );
 }
 

@@ -12,6 +12,8 @@ export interface TlsMaterial {
   readonly key: string;
   /** Path of the CA certificate clients must trust; only for generated material. */
   readonly caFile?: string;
+  /** PEM bundle of CAs whose client certificates are requested and verified (mTLS). */
+  readonly clientCa?: string;
 }
 
 type CryptoKey = webcrypto.CryptoKey;

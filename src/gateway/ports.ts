@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { AuthFailureReason, Principal } from '../kernel/index.js';
+import type { AuthFailureReason, ClientCertificate, Principal } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
 
 /** What authentication sees of a request: headers and the TLS peer, never the body. */
@@ -7,6 +7,8 @@ export interface AuthenticationInput {
   readonly headers: IncomingHttpHeaders;
   readonly route: RouteSpec;
   readonly clientIp: string;
+  /** The TLS client certificate, read only when asked (mTLS routes). */
+  readonly clientCertificate: () => ClientCertificate | undefined;
 }
 
 /** Result of authentication. `reason` is for operators and audit, never for the client. */

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { decodeJwt } from 'jose';
-import { API_KEY_METHOD, type AuthFailureReason, type Clock, type Principal } from '../kernel/index.js';
+import { API_KEY_METHOD, MTLS_METHOD, type AuthFailureReason, type ClientCertificate, type Clock, type Principal } from '../kernel/index.js';
 import type { ApiKeyVerification } from './api-keys.js';
 import { looksLikeApiKey } from './api-keys.js';
 import type { OidcIssuer } from './oidc-issuer.js';
@@ -15,7 +15,7 @@ export type RequestAuthentication =
 
 /** Authenticates requests against the methods a route accepts. */
 export interface RequestAuthenticator {
-  authenticate(headers: IncomingHttpHeaders, acceptedMethods: readonly string[]): Promise<RequestAuthentication>;
+  authenticate(headers: IncomingHttpHeaders, acceptedMethods: readonly string[], clientCertificate?: () => ClientCertificate | undefined): Promise<RequestAuthentication>;
   /** Number of cached verified tokens; for operators and tests. */
   cachedTokens(): number;
 }
@@ -27,6 +27,8 @@ export interface AuthenticatorParts {
   readonly revocations: RevocationList;
   readonly clock: Clock;
   readonly cacheSize?: number;
+  /** How a verified client certificate names its principal; absent when mTLS is not configured. */
+  readonly mtls?: { readonly principalFrom: 'san-uri' | 'subject' };
 }
 
 // RFC 6750 section 2.1: b64token.
@@ -50,10 +52,13 @@ export function createAuthenticator(parts: AuthenticatorParts): RequestAuthentic
   const fail = (reason: AuthFailureReason): RequestAuthentication => ({ ok: false, reason, challenge: reason === 'no-credentials' ? CHALLENGE : INVALID });
 
   return {
-    async authenticate(headers, accepted) {
+    async authenticate(headers, accepted, clientCertificate) {
       if (accepted.length === 0) return fail('no-credentials');
       const header = headers.authorization;
-      if (header === undefined || header === '') return fail('no-credentials');
+      if (header === undefined || header === '') {
+        if (parts.mtls !== undefined && accepted.includes(MTLS_METHOD) && clientCertificate !== undefined) return authenticateCertificate(clientCertificate(), parts.mtls.principalFrom);
+        return fail('no-credentials');
+      }
       const m = BEARER.exec(header);
       if (m === null) return fail('malformed-token');
       const credential = m[1] as string;
@@ -89,4 +94,13 @@ export function createAuthenticator(parts: AuthenticatorParts): RequestAuthentic
     },
     cachedTokens: () => cache.size,
   };
+}
+
+function authenticateCertificate(cert: ClientCertificate | undefined, from: 'san-uri' | 'subject'): RequestAuthentication {
+  if (cert === undefined) return { ok: false, reason: 'no-credentials', challenge: CHALLENGE };
+  // The chain must verify against the configured client CA; expired or foreign certificates fail.
+  if (!cert.authorized) return { ok: false, reason: 'client-cert-invalid', challenge: CHALLENGE };
+  const id = from === 'san-uri' ? cert.sanUris[0] : cert.subjectCommonName;
+  if (id === undefined || id === '' || id.length > 512) return { ok: false, reason: 'client-cert-invalid', challenge: CHALLENGE };
+  return { ok: true, principal: { type: 'ServiceAccount', id, roles: [], mfa: false, authMethod: 'mtls', tokenId: cert.fingerprint256 } };
 }

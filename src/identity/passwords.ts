@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { argon2id, argon2Verify } from 'hash-wasm';
+import { argon2id } from 'hash-wasm';
+import { constantTimeEqual } from '../kernel/index.js';
 
 // OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
 const PARAMS = { parallelism: 1, iterations: 2, memorySize: 19456, hashLength: 32 } as const;
@@ -18,11 +19,20 @@ export function hashPassword(password: string): Promise<string> {
   return argon2id({ password, salt: randomBytes(16), ...PARAMS, outputType: 'encoded' });
 }
 
-/** Verifies a password against an argon2id hash; false on any malformed input. */
+const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+
+/**
+ * Verifies a password against an argon2id PHC string by recomputing the hash with its salt and
+ * parameters and comparing in constant time. False on any malformed input.
+ */
 export async function verifyPassword(password: string, hash: string): Promise<boolean> {
   if (password.length > MAX_LENGTH) return false;
+  const m = PHC.exec(hash);
+  if (m === null) return false;
+  const [, memorySize, iterations, parallelism, salt, expected] = m as unknown as [string, string, string, string, string, string];
   try {
-    return await argon2Verify({ password, hash });
+    const actual = await argon2id({ password, salt: Buffer.from(salt, 'base64'), memorySize: Number(memorySize), iterations: Number(iterations), parallelism: Number(parallelism), hashLength: Buffer.from(expected, 'base64').length, outputType: 'binary' });
+    return constantTimeEqual(actual, Buffer.from(expected, 'base64'));
   } catch {
     return false;
   }

@@ -45,5 +45,8 @@ export type AuthFailureReason = (typeof authFailureReasons)[number];
 /** The method name routes use in `auth` to accept built-in users. */
 export const BUILTIN_METHOD = 'builtin';
 
+/** The method name routes use in `auth` to accept client certificates. */
+export const MTLS_METHOD = 'mtls';
+
 /** The method name routes use in `auth` to accept API keys. */
 export const API_KEY_METHOD = 'api-key';

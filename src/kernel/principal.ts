@@ -1,3 +1,13 @@
+/** A TLS client certificate as the gateway saw it; verified against the configured client CA. */
+export interface ClientCertificate {
+  /** True when the chain verified against the client CA bundle. */
+  readonly authorized: boolean;
+  readonly subjectCommonName?: string;
+  /** URIs in subjectAltName, such as a SPIFFE ID. */
+  readonly sanUris: readonly string[];
+  readonly fingerprint256: string;
+}
+
 /**
  * Who sent a request, as authentication established it. Policy and audit consume it unchanged.
  */

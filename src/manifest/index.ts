@@ -7,6 +7,7 @@ export type {
   HttpMethod,
   IdentitySpec,
   BuiltinSpec,
+  MtlsSpec,
   IssuerSpec,
   Manifest,
   RouteSpec,

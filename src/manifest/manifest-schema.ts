@@ -146,6 +146,16 @@ const identity = {
         },
       },
     },
+    mtls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['ca'],
+      description: 'Client certificates (mutual TLS). Routes accept them only when their `auth` lists `mtls`.',
+      properties: {
+        ca: { type: 'string', minLength: 1, description: 'PEM bundle of the CAs that issue client certificates, relative to the manifest.' },
+        principalFrom: { enum: ['san-uri', 'subject'], default: 'san-uri', description: '`san-uri`: the first URI in subjectAltName (such as a SPIFFE ID); `subject`: the subject CN.' },
+      },
+    },
     apiKeys: {
       type: 'object',
       additionalProperties: false,
@@ -194,7 +204,7 @@ const route = {
       minItems: 1,
       uniqueItems: true,
       items: { type: 'string', pattern: NAME_PATTERN },
-      description: 'Authentication methods this private route accepts: `builtin`, issuer names and `api-key`. Default: every configured method.',
+      description: 'Authentication methods this private route accepts: `builtin`, issuer names, `api-key` and `mtls`. Default: every configured method except `mtls`, which a route must name.',
     },
   },
 } as const;
@@ -312,7 +322,7 @@ export const manifestSchema = {
 /** Top-level sections that later versions own; naming one gives a precise hint. */
 export const reservedSections = ['policies', 'audit', 'secrets', 'detect', 'privacy'] as const;
 /** Identity keys that later versions own. */
-export const reservedIdentityKeys = ['mtls'] as const;
+export const reservedIdentityKeys = [] as const;
 /** Route keys that later versions own. */
 export const reservedRouteKeys = ['allow', 'schema', 'rateLimit'] as const;
 /** Function keys that later versions own. */

@@ -61,9 +61,16 @@ export interface BuiltinSpec {
   readonly lockout: { readonly maxFailures: number; readonly lockSec: number };
 }
 
+export interface MtlsSpec {
+  /** Absolute path of the client CA bundle. */
+  readonly ca: string;
+  readonly principalFrom: 'san-uri' | 'subject';
+}
+
 export interface IdentitySpec {
   readonly issuers: readonly IssuerSpec[];
   readonly builtin: BuiltinSpec;
+  readonly mtls?: MtlsSpec;
   readonly apiKeys: { readonly enabled: boolean };
 }
 

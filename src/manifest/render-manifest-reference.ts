@@ -48,7 +48,7 @@ export function renderManifestReference(): string {
     '- Two routes may not match the same method and path: `/a/:id` and `/a/new` overlap for a shared method.',
     '- Paths under `/_palisade` are reserved.',
     '- A function `source` must exist inside the project directory.',
-    '- A private route accepts the methods in its `auth` list (`builtin`, issuer names, `api-key`); without `auth`, every configured method. With no method configured, private routes answer 401.',
+    '- A private route accepts the methods in its `auth` list (`builtin`, issuer names, `api-key`, `mtls`); without `auth`, every configured method except `mtls`, which a route must name. With no method configured, private routes answer 401.',
     '- Issuers must be https. `allowInsecureHttpIssuer: true` allows http only for a loopback issuer.',
     '- `policies`, `audit`, `secrets`, route `allow`/`schema`/`rateLimit` and function `secrets`/`invoke`/`egress` are not supported by this version and are rejected rather than ignored.',
     '',

@@ -80,7 +80,7 @@ describe('rejects, naming file, line, path and fix', () => {
   });
 
   test('a section this version does not enforce is rejected, not ignored', () => {
-    for (const section of ['policies: policies/*.cedar', 'identity: { mtls: { ca: ca.pem } }']) {
+    for (const section of ['policies: policies/*.cedar']) {
       const d = only(`${BASE}${section}\n`);
       assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_KEY', section);
       assert.match(d.hint ?? '', /not supported by this version/, section);
@@ -208,6 +208,16 @@ describe('identity', () => {
     assert.deepEqual(result.value?.routes[0]?.auth, ['builtin']);
     assert.deepEqual(result.value?.identity.builtin, { enabled: true, mfa: 'required', accessTokenTtlSec: 600, refreshTokenTtlSec: 2592000, lockout: { maxFailures: 5, lockSec: 900 } });
     assert.equal(only(`${BASE}identity: { builtin: { enabled: true, lockout: { maxFailures: 1000 } } }\n`).path, 'identity.builtin.lockout.maxFailures');
+  });
+
+  test('mtls is accepted only where a route names it', () => {
+    const text = `${BASE}  - { path: /internal, function: orders, auth: [mtls] }\nidentity: { mtls: { ca: ca.pem }, apiKeys: { enabled: true } }\n`;
+    const result = check(text);
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    assert.deepEqual(result.value?.routes[0]?.auth, ['api-key'], 'not in the default list');
+    assert.deepEqual(result.value?.routes[1]?.auth, ['mtls']);
+    assert.equal(result.value?.identity.mtls?.principalFrom, 'san-uri');
+    assert.equal(only(`${BASE}  - { path: /internal, function: orders, auth: [mtls] }\nidentity: { apiKeys: { enabled: true } }\n`).path, 'routes[1].auth[0]');
   });
 
   test('a route may narrow its methods', () => {

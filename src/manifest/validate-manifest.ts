@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { closest } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { API_KEY_METHOD, BUILTIN_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
+import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
 import { manifestSchema, reservedFunctionKeys, reservedIdentityKeys, reservedRouteKeys, reservedSections } from './manifest-schema.js';
 import { type BindingSpec, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
@@ -102,11 +102,20 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings });
   }
 
-  const identity: IdentitySpec = { issuers: raw.identity.issuers, builtin: raw.identity.builtin, apiKeys: raw.identity.apiKeys };
+  const mtlsRaw = raw.identity.mtls;
+  const identity: IdentitySpec = {
+    issuers: raw.identity.issuers,
+    builtin: raw.identity.builtin,
+    apiKeys: raw.identity.apiKeys,
+    ...(mtlsRaw === undefined ? {} : { mtls: { ca: resolve(projectDir, mtlsRaw.ca), principalFrom: mtlsRaw.principalFrom } }),
+  };
+  if (identity.mtls !== undefined && source.checkFiles !== false && !isFile(identity.mtls.ca)) {
+    push('PAL_MANIFEST_SOURCE_NOT_FOUND', ['identity', 'mtls', 'ca'], 'the client ca file does not exist', 'give a pem bundle relative to the manifest');
+  }
   const methods: string[] = raw.identity.builtin.enabled ? [BUILTIN_METHOD] : [];
   const seenIssuers = new Set<string>();
   raw.identity.issuers.forEach((iss, i) => {
-    if (seenIssuers.has(iss.name) || iss.name === API_KEY_METHOD || iss.name === BUILTIN_METHOD) push('PAL_MANIFEST_INVALID_VALUE', ['identity', 'issuers', i, 'name'], `issuer name \`${iss.name}\` is already used`, 'give each issuer a unique name other than `api-key` and `builtin`');
+    if (seenIssuers.has(iss.name) || iss.name === API_KEY_METHOD || iss.name === BUILTIN_METHOD || iss.name === MTLS_METHOD) push('PAL_MANIFEST_INVALID_VALUE', ['identity', 'issuers', i, 'name'], `issuer name \`${iss.name}\` is already used`, 'give each issuer a unique name other than `api-key` and `builtin`');
     seenIssuers.add(iss.name);
     methods.push(iss.name);
     let url: URL | undefined;
@@ -137,6 +146,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'auth'], 'a public route takes no `auth` list', 'remove `auth`, or remove `public: true` to make the route private');
     }
     for (const [j, m] of (r.auth ?? []).entries()) {
+      if (m === MTLS_METHOD && identity.mtls !== undefined) continue;
       if (!methods.includes(m)) {
         const hint = methods.length === 0 ? 'configure `identity.issuers` or `identity.apiKeys.enabled` first' : `configured methods: ${methods.map((x) => `\`${x}\``).join(', ')}; did you mean \`${closest(m, methods)}\`?`;
         push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'auth', j], `authentication method \`${m}\` is not configured`, hint);
@@ -192,7 +202,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
 interface RawManifest {
   name: string;
   gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number } };
-  identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean } };
+  identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean }; mtls?: { ca: string; principalFrom: 'san-uri' | 'subject' } };
   segments: Record<string, { workers: number }>;
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
   routes: Array<{ path: string; methods: HttpMethod[]; function: string; public: boolean; maxBodyBytes: number; auth?: string[] }>;

@@ -100,7 +100,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     };
     const workers = pool;
     const identity = manifest.identity;
-    const hasIdentity = identity.issuers.length > 0 || identity.apiKeys.enabled || identity.builtin.enabled;
+    const hasIdentity = identity.issuers.length > 0 || identity.apiKeys.enabled || identity.builtin.enabled || identity.mtls !== undefined;
     const revocations = new RevocationList(store.revocations, clock);
     await revocations.refresh(true);
     let builtin: BuiltinIssuer | undefined;
@@ -112,10 +112,11 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       ...(identity.apiKeys.enabled ? { verifyApiKey: createApiKeyVerifier(store.apiKeys, clock) } : {}),
       revocations,
       clock,
+      ...(identity.mtls === undefined ? {} : { mtls: { principalFrom: identity.mtls.principalFrom } }),
     });
     const deps: GatewayDeps = {
       invoker: { invoke: (fn, req) => workers.invoke(fn, req) },
-      authenticator: hasIdentity ? { authenticate: ({ headers, route }) => requestAuthenticator.authenticate(headers, route.auth) } : rejectAllAuthenticator,
+      authenticator: hasIdentity ? { authenticate: ({ headers, route, clientCertificate }) => requestAuthenticator.authenticate(headers, route.auth, clientCertificate) } : rejectAllAuthenticator,
       authorizer: hasIdentity ? routeAuthAuthorizer : denyAllAuthorizer,
       audit: createLogAuditSink(logger),
       logger,
@@ -124,7 +125,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     };
     let caFile: string | undefined;
     if (scheme === 'https') {
-      const tls = manifest.gateway.tls.mode === 'auto' ? await ensureLocalTls(stateDir, clock) : loadTlsFiles(manifest.gateway.tls.cert, manifest.gateway.tls.key);
+      const serverTls = manifest.gateway.tls.mode === 'auto' ? await ensureLocalTls(stateDir, clock) : loadTlsFiles(manifest.gateway.tls.cert, manifest.gateway.tls.key);
+      const tls = identity.mtls === undefined ? serverTls : { ...serverTls, clientCa: readFileSync(identity.mtls.ca, 'utf8') };
       caFile = tls.caFile;
       gateway = createGateway(config, tls, deps);
     } else {

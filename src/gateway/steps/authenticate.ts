@@ -1,4 +1,5 @@
-import { PalisadeError } from '../../kernel/index.js';
+import type { TLSSocket } from 'node:tls';
+import { PalisadeError, type ClientCertificate } from '../../kernel/index.js';
 import type { RequestContext } from '../request-context.js';
 
 /**
@@ -13,7 +14,7 @@ export async function authenticate(ctx: RequestContext): Promise<void> {
     ctx.reason = 'public-route';
     return;
   }
-  const result = await ctx.deps.authenticator.authenticate({ headers: ctx.req.headers, route, clientIp: ctx.clientIp });
+  const result = await ctx.deps.authenticator.authenticate({ headers: ctx.req.headers, route, clientIp: ctx.clientIp, clientCertificate: () => readClientCertificate(ctx.req.socket as TLSSocket) });
   if (!result.ok) {
     ctx.reason = result.reason === 'no-credentials' ? 'no-credentials' : 'invalid-credentials';
     ctx.authFailure = result.reason;
@@ -29,4 +30,17 @@ export class Unauthenticated extends PalisadeError {
     super('PAL_GATEWAY_UNAUTHENTICATED', 'authentication required');
     this.challenge = challenge;
   }
+}
+
+/** The peer certificate of a TLS connection, if the client sent one. */
+function readClientCertificate(socket: TLSSocket): ClientCertificate | undefined {
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cert = socket.getPeerCertificate();
+  if (cert === null || typeof cert !== 'object' || Object.keys(cert).length === 0) return undefined;
+  const sanUris = (cert.subjectaltname ?? '')
+    .split(', ')
+    .filter((s) => s.startsWith('URI:'))
+    .map((s) => s.slice(4));
+  const cn = cert.subject?.CN;
+  return { authorized: socket.authorized, sanUris, fingerprint256: cert.fingerprint256, ...(typeof cn === 'string' ? { subjectCommonName: cn } : {}) };
 }
