@@ -38,8 +38,11 @@ export interface Command {
 
 const INVALID_INPUT_PREFIXES = ['PAL_MANIFEST_', 'PAL_CLI_', 'PAL_RUNTIME_BUILD_FAILED', 'PAL_PROJECT_EXISTS', 'PAL_IDENTITY_KEY_NOT_FOUND', 'PAL_IDENTITY_USER_NOT_FOUND', 'PAL_IDENTITY_INVALID_ACCOUNT'];
 
+const DENIED: readonly ErrorCode[] = ['PAL_IDENTITY_LOGIN_FAILED', 'PAL_IDENTITY_THROTTLED'];
+
 /** Maps an error to the exit code the CLI contract promises. */
 export function exitCodeFor(code: ErrorCode): number {
+  if (DENIED.includes(code)) return exitCodes.denied;
   return INVALID_INPUT_PREFIXES.some((p) => code.startsWith(p)) ? exitCodes.invalidInput : exitCodes.failure;
 }
 

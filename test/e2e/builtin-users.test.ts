@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
@@ -9,8 +9,8 @@ import { cliPath, fetchTls, repoRoot, runCliSync, startUp, tempDir, type Running
 
 const PASSWORD = 'a long and private passphrase';
 
-function withStdin(args: string[], input: string) {
-  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: repoRoot, input, encoding: 'utf8' });
+function withStdin(args: string[], input: string, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [cliPath, ...args], { cwd: repoRoot, input, encoding: 'utf8', env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -89,6 +89,32 @@ describe('built-in users with MFA, end to end', () => {
     assert.equal(replay.status, 401);
     assert.equal(await reasonOf(String(replay.headers['x-request-id'])), 'mfa-replay');
     assert.equal(runCliSync(['users', 'enable', 'alice', dir]).status, 0);
+  });
+
+  test('palisade login stores tokens readable by the owner only; token inspect verifies without printing the token', async () => {
+    const home = tempDir();
+    const caFile = join(dir, '.palisade', 'tls', 'ca.pem');
+    // A user of its own: the other tests spent alice's current TOTP steps.
+    assert.equal(withStdin(['users', 'add', 'erin', dir, '--password-stdin'], PASSWORD).status, 0);
+    const erinSecret = (JSON.parse(runCliSync(['users', 'mfa', 'enroll', 'erin', dir, '--json']).stdout) as { secret: string }).secret;
+    const login = withStdin(['login', '--url', node.url, '--ca', caFile, '--username', 'erin', '--password-stdin', '--totp', currentTotp(erinSecret, Date.now())], PASSWORD, { PALISADE_HOME: home });
+    assert.equal(login.status, 0, login.stderr);
+    const path = join(home, 'credentials.json');
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const stored = JSON.parse(readFileSync(path, 'utf8')) as { accessToken: string };
+    assert.ok(!login.stdout.includes(stored.accessToken));
+    const inspect = withStdin(['token', 'inspect', '--ca', caFile], '', { PALISADE_HOME: home });
+    assert.equal(inspect.status, 0, inspect.stderr + inspect.stdout);
+    assert.match(inspect.stdout, /^valid token from/);
+    assert.match(inspect.stdout, /amr: \["pwd","otp"\]/);
+    assert.ok(!inspect.stdout.includes(stored.accessToken), 'the token is never printed');
+    const [h, p] = stored.accessToken.split('.');
+    const forged = `${h}.${p}.${'A'.repeat(86)}`;
+    const bad = withStdin(['token', 'inspect', '--stdin', '--ca', caFile], forged, { PALISADE_HOME: home });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stdout, /INVALID token \(bad-signature\)/);
+    const refused = withStdin(['login', '--url', node.url, '--ca', caFile, '--username', 'erin', '--password-stdin', '--totp', '000000'], PASSWORD, { PALISADE_HOME: home });
+    assert.equal(refused.status, 2, 'a refused login is a deny');
   });
 
   test('discovery and JWKS are published at the issuer', async () => {
