@@ -3,3 +3,4 @@ export { createOperatorLogger } from './create-operator-logger.js';
 export { createProjectApiKey, listProjectApiKeys, revokeProjectApiKey, rotateProjectApiKey, openProjectStore, type ApiKeyView } from './api-key-admin.js';
 export { userAdmin } from './user-admin.js';
 export { loginToGateway, inspectToken, readStoredCredentials, credentialsPath, type StoredCredentials, type TokenReport } from './cli-session.js';
+export { ensureDemoCredentials, type DemoCredentials } from './demo-credentials.js';

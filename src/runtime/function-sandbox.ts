@@ -335,13 +335,24 @@ export class FunctionSandbox {
   }
 }
 
+/**
+ * The exact bytes of a body in a fresh ArrayBuffer. What arrives over IPC is a Node Buffer: a
+ * view into the whole message, whose `.slice()` is another view. `.buffer` of either would hand
+ * the isolate every byte of the underlying memory, so copy through the Uint8Array constructor.
+ */
+export function exactBodyBuffer(body: Uint8Array): ArrayBuffer {
+  const copy = new Uint8Array(body.byteLength);
+  copy.set(body);
+  return copy.buffer;
+}
+
 function toIsolateRequest(req: InvokeRequest): Record<string, unknown> {
-  // Buffers are copied into the isolate, never shared.
+  // INVARIANT: buffers are copied into the isolate at their exact length, never shared.
   return {
     method: req.method,
     url: req.url,
     headers: req.headers.map(([k, v]) => [k, v]),
-    body: req.body === null ? null : req.body.slice().buffer,
+    body: req.body === null ? null : exactBodyBuffer(req.body),
     requestId: req.requestId,
   };
 }

@@ -104,6 +104,7 @@ const ATTACKS: Record<string, string> = {
       out.absent = ['process', 'require', 'fetch', 'XMLHttpRequest', 'Deno', 'Bun', 'setInterval'].filter((n) => typeof globalThis[n] !== 'undefined');
       return Response.json(out, { status: 201, headers: { 'x-fn': 'yes' } });
     } };`,
+  echo: `export default { async fetch(request) { const bytes = new Uint8Array(await request.arrayBuffer()); return Response.json({ length: bytes.length, text: new TextDecoder().decode(bytes) }); } };`,
   bystander: `export default { async fetch() { return Response.json({ ok: true, polluted: typeof ({}).polluted, includes: [1].includes(2) }); } };`,
 };
 
@@ -154,6 +155,21 @@ describe('sandbox containment (real worker processes)', () => {
     assert.ok(isPalisadeError(outcome), `expected a PalisadeError, got ${String(outcome)}`);
     assert.equal(outcome.code, code);
   };
+
+  test('a function receives exactly its body bytes, never the memory around them (regression)', async () => {
+    // The body as a view into a larger buffer that holds other data, as pooled buffers do.
+    const memory = Buffer.from(`SECRET-BEFORE|{"order":1}|SECRET-AFTER`);
+    const body = memory.subarray(14, 25);
+    const res = await pool.invoke('echo', { method: 'POST', url: 'https://localhost/echo', headers: [], body, requestId: 'r-echo' });
+    const out = JSON.parse(Buffer.from(res.body).toString('utf8')) as { length: number; text: string };
+    assert.deepEqual(out, { length: 11, text: '{"order":1}' });
+    for (let i = 0; i < 20; i++) {
+      const r = await pool.invoke('echo', { method: 'POST', url: 'https://localhost/echo', headers: [['x-secret', 'header-value-that-must-not-leak']], body: Buffer.from(`n${i}`), requestId: `r${i}` });
+      const text = Buffer.from(r.body).toString('utf8');
+      assert.ok(!text.includes('header-value-that-must-not-leak') && !text.includes('invoke') && !text.includes('requestId'), text);
+      assert.equal((JSON.parse(text) as { length: number }).length, `n${i}`.length);
+    }
+  });
 
   test('the promised Web APIs work inside the isolate, and nothing else is there', async () => {
     const r = await call('webApis');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fetchTls, repoRoot, startUp, type RunningCli } from '../helpers/cli.js';
+import { fetchTls, repoRoot, runCliSync, startUp, type RunningCli } from '../helpers/cli.js';
 
 // The README's example, started by the real CLI and called over real HTTPS.
 describe('examples/shop over https', () => {
@@ -53,11 +53,26 @@ describe('examples/shop over https', () => {
   test('private routes answer 401 and never run the function', async () => {
     const r = await fetchTls(node.url, node.ca, '/api/orders', { method: 'POST', body: '{"lines":[{"productId":"p-100","quantity":1}]}', headers: { 'content-type': 'application/json', authorization: 'Bearer forged.token.value' } });
     assert.equal(r.status, 401);
-    assert.equal(r.headers['www-authenticate'], 'Bearer realm="palisade"');
+    assert.equal(r.headers['www-authenticate'], 'Bearer realm="palisade", error="invalid_token"');
+    const bare = await fetchTls(node.url, node.ca, '/api/orders');
+    assert.equal(bare.status, 401);
+    assert.equal(bare.headers['www-authenticate'], 'Bearer realm="palisade"');
     const problem = JSON.parse(r.body) as { code: string; requestId: string };
     assert.equal(problem.code, 'PAL_GATEWAY_UNAUTHENTICATED');
     assert.ok(!node.stderr().includes('forged.token.value'), 'the token never reaches the log');
     assert.ok(!node.stderr().includes('productId'), 'the body never reaches the log');
+  });
+
+  test('a JSON body reaches the function exactly (an order is accepted over a private route)', async () => {
+    const key = runCliSync(['apikeys', 'create', join(repoRoot, 'examples', 'shop'), '--name', 'e2e', '--json']);
+    assert.equal(key.status, 0, key.stderr);
+    const { key: apiKey } = JSON.parse(key.stdout) as { key: string };
+    const r = await fetchTls(node.url, node.ca, '/api/orders', { method: 'POST', body: '{"lines":[{"productId":"p-100","quantity":2}]}', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` } });
+    assert.equal(r.status, 201, r.body);
+    const order = JSON.parse(r.body) as { id: string; lines: unknown[]; status: string };
+    assert.match(order.id, /^ord_[A-Za-z0-9_-]{12}$/, 'nanoid, the npm dependency, ran in the isolate');
+    assert.deepEqual(order.lines, [{ productId: 'p-100', quantity: 2 }]);
+    assert.equal(runCliSync(['apikeys', 'revoke', join(repoRoot, 'examples', 'shop'), '--id', apiKey.slice(4, 20)]).status, 0);
   });
 
   test('path tricks are rejected before routing', async () => {

@@ -1,5 +1,5 @@
 import { loadManifest } from '../../manifest/index.js';
-import { createOperatorLogger, startInsecureLoopbackHttpPlatform, startPlatform, type RunningPlatform } from '../../platform/index.js';
+import { createOperatorLogger, ensureDemoCredentials, startInsecureLoopbackHttpPlatform, startPlatform, type DemoCredentials, type RunningPlatform } from '../../platform/index.js';
 import { PalisadeError } from '../../kernel/index.js';
 import { exitCodes, type Command } from '../cli-io.js';
 
@@ -7,12 +7,13 @@ import { exitCodes, type Command } from '../cli-io.js';
 export const upCommand: Command = {
   name: 'up',
   summary: 'start the gateway and workers for a project',
-  usage: 'palisade up [DIR] [--host HOST] [--port PORT] [--allow-insecure-http] [--log-level LEVEL] [--json]',
+  usage: 'palisade up [DIR] [--host HOST] [--port PORT] [--allow-insecure-http] [--unsafe-demo-credentials] [--log-level LEVEL] [--json]',
   help: 'Validates DIR/palisade.yaml, bundles the functions, starts one worker process per segment\nand the HTTPS gateway. With `tls: auto` a local CA is created under DIR/.palisade/tls/.\nSIGTERM or SIGINT drains in-flight requests, then exits 0.',
   options: {
     host: { type: 'string', description: 'address to listen on (overrides gateway.listen)' },
     port: { type: 'string', description: 'port to listen on; 0 picks a free port' },
     'allow-insecure-http': { type: 'boolean', description: 'serve plain HTTP (loopback addresses only; weakens security)' },
+    'unsafe-demo-credentials': { type: 'boolean', description: 'create a demo user with MFA and a demo API key, keep them in plain text and print them (walkthroughs only; weakens security)' },
     'log-level': { type: 'string', description: 'debug | info | warn | error (default info)' },
     json: { type: 'boolean', description: 'print the startup summary as one JSON line' },
   },
@@ -24,8 +25,14 @@ export const upCommand: Command = {
     const logger = createOperatorLogger(level);
     const host = typeof ctx.flags.host === 'string' ? ctx.flags.host : undefined;
     const options = { manifest, logger, ...(host === undefined ? {} : { host }), ...(port === undefined ? {} : { port }) };
+    let demo: DemoCredentials | undefined;
+    if (ctx.flags['unsafe-demo-credentials'] === true) {
+      logger.warn('demo credentials are kept in plain text; never use --unsafe-demo-credentials in production', { code: 'PAL_MANIFEST_INSECURE_SETTING' });
+      demo = await ensureDemoCredentials(manifest);
+    }
     const node: RunningPlatform = ctx.flags['allow-insecure-http'] === true ? await startInsecureLoopbackHttpPlatform(options) : await startPlatform(options);
     printBanner(ctx, node, manifest.routes.filter((r) => r.public).map((r) => r.path), manifest.routes.filter((r) => !r.public).map((r) => r.path));
+    if (demo !== undefined && !ctx.json) printDemo(ctx, node, demo, manifest.routes.find((r) => !r.public)?.path);
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGTERM', stop);
@@ -56,6 +63,26 @@ function printBanner(ctx: Parameters<Command['run']>[0], node: RunningPlatform, 
   for (const p of publicPaths.slice(0, 3)) lines.push(`    curl${trust} ${node.url}${p.replace(/:([A-Za-z_]+)/g, '42')}`);
   for (const p of privatePaths.slice(0, 1)) lines.push(`    curl -i${trust} ${node.url}${p.replace(/:([A-Za-z_]+)/g, '42')}   # private: 401 until you authenticate`);
   lines.push('  stop with Ctrl-C (in-flight requests are drained)');
+  ctx.io.out(lines.join('\n'));
+}
+
+function printDemo(ctx: Parameters<Command['run']>[0], node: RunningPlatform, demo: DemoCredentials, privatePath: string | undefined): void {
+  const trust = node.caFile === undefined ? '' : ` --cacert ${node.caFile}`;
+  const path = (privatePath ?? '/').replace(/:([A-Za-z_]+)/g, '42');
+  const lines = ['', `demo credentials (plain text in ${demo.file}; for this walkthrough only):`];
+  if (demo.apiKey !== undefined) {
+    lines.push('  an API key (role customer):', `    curl${trust} -H 'authorization: Bearer ${demo.apiKey}' ${node.url}${path}`);
+  }
+  if (demo.username !== undefined && demo.password !== undefined) {
+    lines.push(`  a user with MFA: ${demo.username} / ${demo.password}`);
+    lines.push('  add the TOTP secret to an authenticator app (scan the QR code, or type the secret):');
+    if (demo.totpQr !== undefined) lines.push(demo.totpQr);
+    lines.push(`    secret: ${demo.totpSecret ?? ''}`);
+    lines.push('  then log in with the current 6-digit code and use the access token:');
+    lines.push(`    curl${trust} -X POST ${node.url}/_palisade/auth/login -H 'content-type: application/json' \\`);
+    lines.push(`      -d '{"username":"${demo.username}","password":"${demo.password}","totp":"<code>"}'`);
+    lines.push(`    curl${trust} -H 'authorization: Bearer <access_token>' ${node.url}${path}`);
+  }
   ctx.io.out(lines.join('\n'));
 }
 
