@@ -40,7 +40,7 @@ describe('palisade CLI', () => {
     assert.match(v.stdout.trim(), /^\d+\.\d+\.\d+$/);
     const h = runCliSync(['--help']);
     assert.equal(h.status, 0);
-    for (const c of ['init', 'validate', 'up']) {
+    for (const c of ['init', 'validate', 'up', 'users', 'apikeys', 'login', 'token']) {
       assert.match(h.stdout, new RegExp(`\\n  ${c} `));
       const ch = runCliSync([c, '--help']);
       assert.equal(ch.status, 0, c);
