@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { currentTotp } from '../../src/identity/index.js';
-import { cliPath, fetchTls, repoRoot, runCliSync, startUp, tempDir, type RunningCli } from '../helpers/cli.js';
+import { cliPath, decisionFor, fetchTls, repoRoot, runCliSync, startUp, tempDir, type RunningCli } from '../helpers/cli.js';
 
 const PASSWORD = 'a long and private passphrase';
 
@@ -35,14 +35,7 @@ describe('built-in users with MFA, end to end', () => {
   after(() => node.stop());
 
   const post = (path: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) => fetchTls(node.url, node.ca, `/_palisade/auth${path}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers });
-  const reasonOf = async (requestId: string) => {
-    for (let i = 0; i < 20; i++) {
-      const line = node.stderr().split('\n').find((l) => l.includes(requestId) && l.includes('"decision"'));
-      if (line !== undefined) return (JSON.parse(line) as { authFailure?: string }).authFailure;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return undefined;
-  };
+  const reasonOf = async (requestId: string) => (await decisionFor(node, requestId)).authFailure;
 
   test('a user created and enrolled by the CLI logs in with password + TOTP and calls a private route', async () => {
     const r = await post('/login', { username: 'alice', password: PASSWORD, totp: currentTotp(secret, Date.now()) });

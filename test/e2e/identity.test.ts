@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { openSqliteStore } from '../../src/store/index.js';
-import { fetchTls, runCliSync, startUp, tempDir, type RunningCli } from '../helpers/cli.js';
+import { decisionFor, fetchTls, runCliSync, startUp, tempDir, type RunningCli } from '../helpers/cli.js';
 import { AUDIENCE, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
 
 const HELLO = 'export default { async fetch(request: Request): Promise<Response> { return new Response("hello " + new URL(request.url).pathname); } };\n';
@@ -46,14 +46,7 @@ routes:
   });
 
   const call = (path: string, token?: string) => fetchTls(node.url, node.ca, path, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
-  const logLine = async (requestId: string) => {
-    for (let i = 0; i < 20; i++) {
-      const line = node.stderr().split('\n').find((l) => l.includes(requestId) && l.includes('"decision"'));
-      if (line !== undefined) return JSON.parse(line) as { status: number; reason: string; authFailure?: string };
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`no decision line for ${requestId}`);
-  };
+  const logLine = (requestId: string) => decisionFor(node, requestId);
   const refused = async (path: string, token: string | undefined, authFailure: string) => {
     const r = await call(path, token);
     assert.equal(r.status, 401, `${path}: ${r.body}`);

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startUp, tempDir, type RunningCli } from '../helpers/cli.js';
+import { decisionFor, startUp, tempDir, type RunningCli } from '../helpers/cli.js';
 import { createClientPki, type ClientPki } from '../helpers/client-pki.js';
 
 function call(node: RunningCli, path: string, client?: { cert: string; key: string }): Promise<{ status: number; body: string; requestId: string }> {
@@ -46,14 +46,7 @@ routes:
   });
   after(() => node.stop());
 
-  const authFailure = async (requestId: string) => {
-    for (let i = 0; i < 20; i++) {
-      const line = node.stderr().split('\n').find((l) => l.includes(requestId) && l.includes('"decision"'));
-      if (line !== undefined) return (JSON.parse(line) as { authFailure?: string }).authFailure;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return undefined;
-  };
+  const authFailure = async (requestId: string) => (await decisionFor(node, requestId)).authFailure;
 
   test('a certificate from the client CA authenticates; the principal comes from its SAN URI', async () => {
     const r = await call(node, '/internal', await pki.issue({ uri: 'spiffe://palisade.test/ns/prod/sa/billing' }));

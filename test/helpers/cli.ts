@@ -94,3 +94,13 @@ export function copyProject(from: string): string {
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'palisade-e2e-'));
 }
+
+/** The operator log's decision record for a request, polled until it is flushed (≤ 2 s). */
+export async function decisionFor(node: RunningCli, requestId: string): Promise<{ status: number; reason: string; authFailure?: string; action?: string }> {
+  for (let i = 0; i < 20; i++) {
+    const line = node.stderr().split('\n').find((l) => l.includes(requestId) && l.includes('"decision"'));
+    if (line !== undefined) return JSON.parse(line) as { status: number; reason: string; authFailure?: string };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no decision record for ${requestId}`);
+}
