@@ -56,7 +56,8 @@ function firstLine<T>(child: ChildProcess): Promise<T> {
 
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    // A child that died by a signal has exitCode null and signalCode set: it already exited.
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
     child.once('exit', () => {
       clearTimeout(t);
@@ -104,16 +105,27 @@ interface LoadResult {
   readonly non2xx: number;
   readonly rssMb: number | null;
   readonly rounds: readonly number[];
+  /** Rounds that completed without errors; the median is taken over these only. */
+  readonly cleanRounds: number;
+  /** Set when the server process died during the measurement (with its exit signal or code). */
+  readonly crashed?: string;
 }
 
-async function load(url: string, serverPid: number, options: { headers?: Record<string, string>; ca?: string } = {}): Promise<LoadResult> {
+async function load(url: string, server: ChildProcess, options: { headers?: Record<string, string>; ca?: string } = {}): Promise<LoadResult> {
   const base = { url, connections: config.connections, pipelining: 1, headers: options.headers ?? {}, ...(options.ca === undefined ? {} : { tlsOptions: { ca: options.ca, servername: 'localhost' } }) };
+  const dead = () => (server.exitCode !== null || server.signalCode !== null ? `exit ${String(server.signalCode ?? server.exitCode)}` : undefined);
   await autocannon({ ...base, duration: config.warmupS });
   const rounds: autocannon.Result[] = [];
-  for (let i = 0; i < config.rounds; i++) rounds.push(await autocannon({ ...base, duration: config.durationS }));
-  const rssMb = treeRssMb(serverPid);
-  const sorted = [...rounds].sort((a, b) => a.requests.average - b.requests.average);
+  let rssMb: number | null = null;
+  for (let i = 0; i < config.rounds && dead() === undefined; i++) {
+    rounds.push(await autocannon({ ...base, duration: config.durationS }));
+    if (dead() === undefined) rssMb = treeRssMb(server.pid ?? 0);
+  }
+  // A round with errors measured a failing server, not a working one: it does not count.
+  const clean = rounds.filter((r) => r.errors + r.timeouts === 0);
+  const sorted = [...(clean.length > 0 ? clean : rounds)].sort((a, b) => a.requests.average - b.requests.average);
   const median = sorted[Math.floor(sorted.length / 2)] as autocannon.Result;
+  const crashed = dead();
   return {
     rps: Math.round(median.requests.average),
     p50: median.latency.p50,
@@ -125,6 +137,8 @@ async function load(url: string, serverPid: number, options: { headers?: Record<
     non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
     rssMb,
     rounds: rounds.map((r) => Math.round(r.requests.average)),
+    cleanRounds: clean.length,
+    ...(crashed === undefined ? {} : { crashed }),
   };
 }
 
@@ -191,9 +205,9 @@ async function http(): Promise<Record<string, LoadResult>> {
       const url = info.url !== undefined ? `${info.url}${path}` : `${opts.scheme}://127.0.0.1:${String(info.port)}${path}`;
       const headers = info.token === undefined ? opts.headers : { ...opts.headers, authorization: `Bearer ${info.token}` };
       const ca = typeof info.caFile === 'string' ? readFileSync(info.caFile, 'utf8') : opts.ca;
-      out[name] = await load(url, child.pid ?? 0, { ...(headers === undefined ? {} : { headers }), ...(ca === undefined ? {} : { ca }) });
+      out[name] = await load(url, child, { ...(headers === undefined ? {} : { headers }), ...(ca === undefined ? {} : { ca }) });
       const res = out[name];
-      process.stderr.write(`  ${name}: ${res?.rps} req/s (rounds ${res?.rounds.join(', ')})${res !== undefined && res.errors + res.non2xx > 0 ? `; WARNING: ${res.errors} errors, ${res.non2xx} non-2xx responses` : ''}\n`);
+      process.stderr.write(`  ${name}: ${res?.rps} req/s (rounds ${res?.rounds.join(', ')}; ${res?.cleanRounds} clean)${res !== undefined && res.errors + res.non2xx > 0 ? `; WARNING: ${res.errors} errors, ${res.non2xx} non-2xx responses` : ''}${res?.crashed === undefined ? '' : `; SERVER CRASHED (${res.crashed})`}\n`);
     } finally {
       await stop(child);
     }
@@ -350,7 +364,8 @@ function rows(h: Record<string, LoadResult>, m: Record<string, { p50: number; p9
   r.push({ scenario: 'public route, http (loopback)', metric: 'req/s', palisade: fmt(pp?.rps), reference: `${fmt(rh?.rps)} (raw node:http)`, ratio: ratio(pp?.rps, rh?.rps) });
   r.push({ scenario: 'public route, http (loopback)', metric: 'mean latency ms (p99, 1 ms resolution)', palisade: `${fmt(pp?.mean, 2)} (${fmt(pp?.p99)})`, reference: `${fmt(rh?.mean, 2)} (${fmt(rh?.p99)}) raw node:http`, ratio: ratio(pp?.mean, rh?.mean) });
   const pv = h['palisade-private-http'];
-  r.push({ scenario: 'private route, valid JWT, http (loopback)', metric: 'req/s', palisade: fmt(pv?.rps), reference: `${fmt(st?.rps)} (fastify+jose+cedar+pino+isolate)`, ratio: ratio(pv?.rps, st?.rps) });
+  const stackNote = st?.crashed === undefined ? '' : `; the stack crashed (${st.crashed}), median of ${st.cleanRounds} clean rounds`;
+  r.push({ scenario: 'private route, valid JWT, http (loopback)', metric: 'req/s', palisade: fmt(pv?.rps), reference: `${fmt(st?.rps)} (fastify+jose+cedar+pino+isolate${stackNote})`, ratio: ratio(pv?.rps, st?.rps) });
   r.push({ scenario: 'private route, valid JWT, http (loopback)', metric: 'mean latency ms (p99, 1 ms resolution)', palisade: `${fmt(pv?.mean, 2)} (${fmt(pv?.p99)})`, reference: `${fmt(st?.mean, 2)} (${fmt(st?.p99)}) fastify+jose+cedar+pino+isolate`, ratio: ratio(pv?.mean, st?.mean) });
   r.push({ scenario: 'server RSS under load', metric: 'MiB', palisade: `${fmt(ph?.rssMb)} (gateway + 1 worker)`, reference: `${fmt(rs?.rssMb)} (raw node:https)`, ratio: ratio(ph?.rssMb, rs?.rssMb) });
   r.push({ scenario: 'isolate cold start, spare ready', metric: 'p50 ms', palisade: fmt(m['cold-with-spare']?.p50, 2), reference: `${fmt(m['bare-isolate-cold']?.p50, 2)} (bare isolated-vm isolate+context)`, ratio: ratio(m['cold-with-spare']?.p50, m['bare-isolate-cold']?.p50) });

@@ -105,6 +105,9 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     await revocations.refresh(true);
     let builtin: BuiltinIssuer | undefined;
     if (identity.builtin.enabled) builtin = await createBuiltinIssuer(store, identity.builtin, clock);
+    for (const i of identity.issuers) {
+      if (i.allowInsecureHttpIssuer) logger.warn('an identity issuer is reached over plain http (loopback only)', { code: 'PAL_MANIFEST_INSECURE_SETTING', address: i.issuer });
+    }
     const issuers: OidcIssuer[] = identity.issuers.map((i) => createOidcIssuer(i, { clock, jwksCooldownMs: i.jwksCooldownSec * 1000 }));
     if (builtin !== undefined) issuers.unshift(builtin);
     const requestAuthenticator = createAuthenticator({
