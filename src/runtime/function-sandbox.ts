@@ -210,10 +210,13 @@ export class FunctionSandbox {
     };
     cpuTimer = setTimeout(checkCpu, cpuMs);
     try {
+      // isolated-vm's `timeout` is wall time (isolated-vm issue #108), so it is only a backstop at
+      // the wall limit: CPU is enforced by the cpuTime watchdog above, which a busy machine
+      // cannot trip for a function that is merely waiting for a core.
       const out = (await live.run.apply(undefined, [toIsolateRequest(req)], {
         arguments: { copy: true },
         result: { promise: true, copy: true },
-        timeout: cpuMs,
+        timeout: timeoutMs,
       })) as unknown;
       const cpu = usedMs();
       if (verdict !== undefined) return this.#limitFailure(verdict, cpu);
@@ -232,7 +235,7 @@ export class FunctionSandbox {
       }
       if (/timed out/i.test(message)) {
         this.#recycle();
-        return this.#limitFailure('cpu-limit', cpu);
+        return this.#limitFailure(cpu > cpuMs ? 'cpu-limit' : 'timeout', cpu);
       }
       return { ok: false, failure: 'threw', detail: message, cpuMs: cpu };
     } finally {
@@ -316,7 +319,7 @@ export class FunctionSandbox {
         const ms = typeof delay === 'number' && Number.isFinite(delay) ? Math.min(Math.max(0, delay), this.#fn.limits.timeoutMs) : 0;
         const handle = setTimeout(() => {
           this.#timers.delete(id);
-          if (!live.isolate.isDisposed) live.fireTimer.apply(undefined, [id], { timeout: this.#fn.limits.cpuMs }).catch(() => undefined);
+          if (!live.isolate.isDisposed) live.fireTimer.apply(undefined, [id], { timeout: this.#fn.limits.timeoutMs }).catch(() => undefined);
         }, ms);
         this.#timers.set(id, handle);
       },
