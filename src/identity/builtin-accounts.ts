@@ -52,12 +52,13 @@ export async function addUser(stores: AccountStores, input: { username: string; 
   if ((await stores.users.findByUsername(input.username)) !== undefined) throw invalid(`user \`${input.username}\` already exists`);
   const id = randomUUID();
   await stores.users.insert({ id, username: input.username, passwordHash: await hashPassword(input.password), roles: [...input.roles], createdAt: clock.now() });
-  return view((await stores.users.findById(id)) as UserRecord, clock);
+  return view((await stores.users.findById(id)) as UserRecord, clock, null);
 }
 
 /** Lists users without secrets. */
 export async function listUsers(stores: AccountStores, clock: Clock): Promise<readonly UserView[]> {
-  return (await stores.users.list()).map((u) => view(u, clock));
+  const users = await stores.users.list();
+  return Promise.all(users.map(async (u) => view(u, clock, (await stores.users.loginFailures(u.username))?.lockedUntil ?? null)));
 }
 
 /** Sets a new password; every token issued before stops working. */
@@ -65,7 +66,8 @@ export async function setPassword(stores: AccountStores, username: string, passw
   const user = await require(stores, username);
   const weak = checkNewPassword(password, username);
   if (weak !== undefined) throw invalid(weak);
-  await stores.users.update(user.id, { passwordHash: await hashPassword(password), tokenEpoch: user.tokenEpoch + 1, failedLogins: 0, lockedUntil: null });
+  await stores.users.update(user.id, { passwordHash: await hashPassword(password), tokenEpoch: user.tokenEpoch + 1 });
+  await stores.users.clearLoginFailures(username);
   await stores.refreshTokens.revokeUser(user.id, clock.now());
 }
 
@@ -76,7 +78,8 @@ export async function setUserDisabled(stores: AccountStores, username: string, d
     await stores.users.update(user.id, { disabledAt: clock.now(), tokenEpoch: user.tokenEpoch + 1 });
     await stores.refreshTokens.revokeUser(user.id, clock.now());
   } else {
-    await stores.users.update(user.id, { disabledAt: null, failedLogins: 0, lockedUntil: null });
+    await stores.users.update(user.id, { disabledAt: null });
+    await stores.users.clearLoginFailures(username);
   }
 }
 
@@ -99,6 +102,6 @@ export async function resetMfa(stores: AccountStores, username: string, clock: C
   await stores.refreshTokens.revokeUser(user.id, clock.now());
 }
 
-function view(u: UserRecord, clock: Clock): UserView {
-  return { id: u.id, username: u.username, roles: u.roles, mfa: u.totpSecret !== null, disabled: u.disabledAt !== null, locked: u.lockedUntil !== null && u.lockedUntil > clock.now(), createdAt: new Date(u.createdAt).toISOString() };
+function view(u: UserRecord, clock: Clock, lockedUntil: number | null): UserView {
+  return { id: u.id, username: u.username, roles: u.roles, mfa: u.totpSecret !== null, disabled: u.disabledAt !== null, locked: lockedUntil !== null && lockedUntil > clock.now(), createdAt: new Date(u.createdAt).toISOString() };
 }

@@ -82,6 +82,15 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
     const now = clock.now();
     return (await stores.signingKeys.list()).filter((k) => k.retiredAt === null || now - k.retiredAt < overlapMs);
   };
+  // The verification key set, rebuilt at most once a second (and at once after a rotation here),
+  // so a burst of first-seen tokens does not read the store for every one.
+  let keySet: { set: ReturnType<typeof createLocalJWKSet>; builtAt: number } | undefined;
+  const verificationKeys = async () => {
+    if (keySet === undefined || clock.now() - keySet.builtAt >= 1000) {
+      keySet = { set: createLocalJWKSet({ keys: (await publishedKeys()).map((k) => JSON.parse(k.publicJwk) as JWK) }), builtAt: clock.now() };
+    }
+    return keySet.set;
+  };
 
   const rotateSigningKey = async (): Promise<string> => {
     const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
@@ -90,6 +99,7 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
     const active = (await stores.signingKeys.list()).filter((k) => k.retiredAt === null);
     await stores.signingKeys.insert({ kid, privateJwk: JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' }), publicJwk: JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' }), createdAt: now });
     for (const k of active) await stores.signingKeys.retire(k.kid, now);
+    keySet = undefined;
     return kid;
   };
 
@@ -132,8 +142,7 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
       issuer = url;
     },
     async verify(token): Promise<IssuerVerification> {
-      const keys = createLocalJWKSet({ keys: (await publishedKeys()).map((k) => JSON.parse(k.publicJwk) as JWK) });
-      const v = await verifyAccessToken(token, { expectedIssuer: issuer, expectedAudience: BUILTIN_AUDIENCE, algorithms: ['EdDSA'], keys, clockSkewSec: 30, maxTokenBytes: 4096, typ: 'at+jwt', requiredClaims: ['jti', 'auth_time'], now: clock.now() });
+      const v = await verifyAccessToken(token, { expectedIssuer: issuer, expectedAudience: BUILTIN_AUDIENCE, algorithms: ['EdDSA'], keys: await verificationKeys(), clockSkewSec: 30, maxTokenBytes: 4096, typ: 'at+jwt', requiredClaims: ['jti', 'auth_time'], now: clock.now() });
       if (!v.ok) return v;
       // A user disabled, or whose password or MFA was reset, loses every token issued before.
       const user = await stores.users.findById(v.claims.sub);
@@ -147,26 +156,26 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
     async login(input, clientIp) {
       const wait = throttle.retryAfterSec(clientIp);
       if (wait > 0) return { ok: false, status: 429, reason: 'throttled', retryAfterSec: wait };
-      const user = typeof input.username === 'string' && input.username.length <= 128 ? await stores.users.findByUsername(input.username) : undefined;
-      // Same work for unknown users: the argon2id verification always runs.
+      const username = typeof input.username === 'string' ? input.username.slice(0, 128) : '';
+      // INVARIANT: an unknown username takes the same path as a known one: the same failure
+      // record read and written, the same argon2id verification (against a dummy hash), the
+      // same lockout. Neither timing nor lockout reveals which usernames exist.
+      const failures = await stores.users.loginFailures(username);
+      const user = username === '' ? undefined : await stores.users.findByUsername(username);
       const passwordOk = await verifyPassword(String(input.password ?? ''), user?.passwordHash ?? (await dummyPasswordHash()));
       const now = clock.now();
-      if (user === undefined) {
-        throttle.recordFailure(clientIp);
-        return fail('bad-credentials');
-      }
-      if (user.lockedUntil !== null && user.lockedUntil > now) {
-        throttle.recordFailure(clientIp);
-        return fail('account-locked', user.id);
-      }
       const refuse = async (reason: AuthFailureReason): Promise<TokenOutcome> => {
         throttle.recordFailure(clientIp);
-        const failures = user.failedLogins + 1;
-        const lock = failures >= settings.lockout.maxFailures;
-        await stores.users.update(user.id, { failedLogins: lock ? 0 : failures, lockedUntil: lock ? now + settings.lockout.lockSec * 1000 : user.lockedUntil });
-        return fail(lock ? 'account-locked' : reason, user.id);
+        const count = (failures?.failures ?? 0) + 1;
+        const lock = count >= settings.lockout.maxFailures;
+        await stores.users.setLoginFailures(username, lock ? 0 : count, lock ? now + settings.lockout.lockSec * 1000 : failures?.lockedUntil ?? null, now);
+        return fail(lock ? 'account-locked' : reason, user?.id);
       };
-      if (!passwordOk) return refuse('bad-credentials');
+      if (failures?.lockedUntil !== undefined && failures.lockedUntil !== null && failures.lockedUntil > now) {
+        throttle.recordFailure(clientIp);
+        return fail('account-locked', user?.id);
+      }
+      if (user === undefined || !passwordOk) return refuse('bad-credentials');
       if (user.disabledAt !== null) return fail('user-disabled', user.id);
 
       const amr = ['pwd'];
@@ -188,7 +197,7 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
         return fail('mfa-enrollment-required', user.id);
       }
       throttle.recordSuccess(clientIp);
-      await stores.users.update(user.id, { failedLogins: 0, lockedUntil: null });
+      if (failures !== undefined) await stores.users.clearLoginFailures(username);
       const fresh = (await stores.users.findById(user.id)) ?? user;
       return { ok: true, userId: user.id, tokens: await issueTokens(fresh, amr, Math.floor(now / 1000), randomUUID()) };
     },

@@ -20,7 +20,8 @@ export function openProjectStore(manifest: Manifest): StateStore {
   return openSqliteStore(join(manifest.projectDir, '.palisade', 'state.db'));
 }
 
-async function withStore<T>(manifest: Manifest, fn: (store: StateStore) => Promise<T>): Promise<T> {
+/** Opens the project store for one operation and always closes it. */
+export async function withProjectStore<T>(manifest: Manifest, fn: (store: StateStore) => Promise<T>): Promise<T> {
   const store = openProjectStore(manifest);
   try {
     return await fn(store);
@@ -41,7 +42,7 @@ export function createProjectApiKey(manifest: Manifest, input: { name: string; r
   if (!manifest.identity.apiKeys.enabled) {
     throw new PalisadeError('PAL_MANIFEST_INVALID_VALUE', 'api keys are not enabled for this project; set `identity.apiKeys.enabled: true` in palisade.yaml');
   }
-  return withStore(manifest, async (store) => {
+  return withProjectStore(manifest, async (store) => {
     const created = createApiKey({ name: input.name, roles: input.roles, expiresAt: input.ttlMs === null ? null : clock.now() + input.ttlMs }, clock);
     await store.apiKeys.insert(created.record);
     return { key: created.plaintext, view: toView({ ...created.record, lastUsedAt: null, revokedAt: null }) };
@@ -50,19 +51,19 @@ export function createProjectApiKey(manifest: Manifest, input: { name: string; r
 
 /** Lists the project's API keys, without secrets. */
 export function listProjectApiKeys(manifest: Manifest): Promise<readonly ApiKeyView[]> {
-  return withStore(manifest, async (store) => (await store.apiKeys.list()).map(toView));
+  return withProjectStore(manifest, async (store) => (await store.apiKeys.list()).map(toView));
 }
 
 /** Revokes a key at once; throws `PAL_IDENTITY_KEY_NOT_FOUND` when there is no live key with that id. */
 export function revokeProjectApiKey(manifest: Manifest, id: string, clock: Clock = systemClock): Promise<void> {
-  return withStore(manifest, async (store) => {
+  return withProjectStore(manifest, async (store) => {
     if (!(await store.apiKeys.revoke(id, clock.now()))) throw new PalisadeError('PAL_IDENTITY_KEY_NOT_FOUND', `no active api key \`${id}\``);
   });
 }
 
 /** Replaces a key with a new one of the same name, roles and lifetime, and revokes the old one. */
 export function rotateProjectApiKey(manifest: Manifest, id: string, clock: Clock = systemClock): Promise<{ key: string; view: ApiKeyView }> {
-  return withStore(manifest, async (store) => {
+  return withProjectStore(manifest, async (store) => {
     const old = await store.apiKeys.find(id);
     if (old === undefined || old.revokedAt !== null) throw new PalisadeError('PAL_IDENTITY_KEY_NOT_FOUND', `no active api key \`${id}\``);
     const ttl = old.expiresAt === null ? null : old.expiresAt - old.createdAt;

@@ -1,7 +1,7 @@
 import { PalisadeError, systemClock, type Clock } from '../kernel/index.js';
 import type { Manifest } from '../manifest/index.js';
 import { addUser, enrollMfa, listUsers, resetMfa, setPassword, setUserDisabled, type MfaEnrollment, type UserView } from '../identity/index.js';
-import { openProjectStore } from './api-key-admin.js';
+import { withProjectStore } from './api-key-admin.js';
 
 function requireBuiltin(manifest: Manifest): void {
   if (!manifest.identity.builtin.enabled) {
@@ -9,14 +9,9 @@ function requireBuiltin(manifest: Manifest): void {
   }
 }
 
-async function withStore<T>(manifest: Manifest, fn: (store: ReturnType<typeof openProjectStore>) => Promise<T>): Promise<T> {
+function withStore<T>(manifest: Manifest, fn: Parameters<typeof withProjectStore<T>>[1]): Promise<T> {
   requireBuiltin(manifest);
-  const store = openProjectStore(manifest);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
+  return withProjectStore(manifest, fn);
 }
 
 /** Operations on a project's built-in users, for the CLI. */

@@ -56,8 +56,6 @@ export interface UserRecord {
   readonly totpSecret: string | null;
   /** The last TOTP time step accepted: a code is never accepted twice (RFC 6238 section 5.2). */
   readonly totpLastStep: number;
-  readonly failedLogins: number;
-  readonly lockedUntil: number | null;
   /** Bumped on disable, password change or MFA reset: tokens issued before are void. */
   readonly tokenEpoch: number;
 }
@@ -68,10 +66,18 @@ export interface UserStore {
   findByUsername(username: string): Promise<UserRecord | undefined>;
   findById(id: string): Promise<UserRecord | undefined>;
   list(): Promise<readonly UserRecord[]>;
-  update(id: string, fields: Partial<Pick<UserRecord, 'passwordHash' | 'roles' | 'disabledAt' | 'totpSecret' | 'totpLastStep' | 'failedLogins' | 'lockedUntil' | 'tokenEpoch'>>): Promise<void>;
+  update(id: string, fields: Partial<Pick<UserRecord, 'passwordHash' | 'roles' | 'disabledAt' | 'totpSecret' | 'totpLastStep' | 'tokenEpoch'>>): Promise<void>;
   replaceRecoveryCodes(userId: string, digests: readonly string[]): Promise<void>;
   /** Marks a recovery code used; false when unknown or already used. */
   consumeRecoveryCode(userId: string, digest: string, at: number): Promise<boolean>;
+  /**
+   * Failed logins by username, whether or not such a user exists, so that a refusal costs the
+   * same and locks the same for every name (no user enumeration through timing or lockout).
+   */
+  loginFailures(username: string): Promise<{ readonly failures: number; readonly lockedUntil: number | null } | undefined>;
+  /** Records the failure count and lock of a username; prunes entries idle for a day. */
+  setLoginFailures(username: string, failures: number, lockedUntil: number | null, at: number): Promise<void>;
+  clearLoginFailures(username: string): Promise<void>;
 }
 
 /** A refresh token as stored: its digest, its family, and whether it was spent. */

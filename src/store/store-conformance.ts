@@ -78,10 +78,10 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
       await store.users.insert({ id: 'u1', username: 'alice', passwordHash: '$argon2id$x', roles: ['customer'], createdAt: 1 });
       await assert.rejects(store.users.insert({ id: 'u2', username: 'alice', passwordHash: 'h', roles: [], createdAt: 1 }));
       const alice = await store.users.findByUsername('alice');
-      assert.deepEqual([alice?.id, alice?.roles, alice?.totpSecret, alice?.failedLogins, alice?.tokenEpoch], ['u1', ['customer'], null, 0, 0]);
-      await store.users.update('u1', { failedLogins: 3, lockedUntil: 99, roles: ['admin'], totpSecret: 'JBSWY3DP' });
+      assert.deepEqual([alice?.id, alice?.roles, alice?.totpSecret, alice?.tokenEpoch], ['u1', ['customer'], null, 0]);
+      await store.users.update('u1', { tokenEpoch: 3, roles: ['admin'], totpSecret: 'JBSWY3DP' });
       const updated = await store.users.findById('u1');
-      assert.deepEqual([updated?.failedLogins, updated?.lockedUntil, updated?.roles, updated?.totpSecret], [3, 99, ['admin'], 'JBSWY3DP']);
+      assert.deepEqual([updated?.tokenEpoch, updated?.roles, updated?.totpSecret], [3, ['admin'], 'JBSWY3DP']);
       await store.users.replaceRecoveryCodes('u1', ['c1', 'c2']);
       assert.equal(await store.users.consumeRecoveryCode('u1', 'c1', 5), true);
       assert.equal(await store.users.consumeRecoveryCode('u1', 'c1', 6), false, 'a recovery code works once');
@@ -89,6 +89,15 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
       await store.users.replaceRecoveryCodes('u1', ['c3']);
       assert.equal(await store.users.consumeRecoveryCode('u1', 'c2', 7), false, 'replaced codes are gone');
       assert.equal((await store.users.list()).length, 1);
+      assert.equal(await store.users.loginFailures('ghost'), undefined);
+      await store.users.setLoginFailures('ghost', 2, null, 100);
+      await store.users.setLoginFailures('ghost', 0, 900, 200);
+      assert.deepEqual(await store.users.loginFailures('ghost'), { failures: 0, lockedUntil: 900 });
+      await store.users.setLoginFailures('old', 1, null, 300);
+      await store.users.setLoginFailures('new', 1, null, 300 + 86_400_001);
+      assert.equal(await store.users.loginFailures('old'), undefined, 'idle entries are pruned');
+      await store.users.clearLoginFailures('ghost');
+      assert.equal(await store.users.loginFailures('ghost'), undefined);
     } finally {
       await store.close();
     }

@@ -74,4 +74,16 @@ export const sqliteMigrations: ReadonlyArray<{ readonly version: number; readonl
       );
     `,
   },
+  {
+    version: 4,
+    sql: `
+      CREATE TABLE login_failures (
+        username TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        locked_until INTEGER,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX login_failures_updated ON login_failures (updated_at);
+    `,
+  },
 ]);

@@ -65,7 +65,11 @@ export function openSqliteStore(path: string): StateStore {
   const keyIns = db.prepare('INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)');
   const keysAll = db.prepare('SELECT * FROM signing_keys ORDER BY created_at DESC, kid');
   const keyRetire = db.prepare('UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL');
-  const USER_COLUMNS: Record<string, string> = { passwordHash: 'password_hash', roles: 'roles', disabledAt: 'disabled_at', totpSecret: 'totp_secret', totpLastStep: 'totp_last_step', failedLogins: 'failed_logins', lockedUntil: 'locked_until', tokenEpoch: 'token_epoch' };
+  const lfGet = db.prepare('SELECT failures, locked_until FROM login_failures WHERE username = ?');
+  const lfSet = db.prepare('INSERT INTO login_failures (username, failures, locked_until, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until, updated_at = excluded.updated_at');
+  const lfPrune = db.prepare('DELETE FROM login_failures WHERE updated_at < ? AND (locked_until IS NULL OR locked_until < ?)');
+  const lfClear = db.prepare('DELETE FROM login_failures WHERE username = ?');
+  const USER_COLUMNS: Record<string, string> = { passwordHash: 'password_hash', roles: 'roles', disabledAt: 'disabled_at', totpSecret: 'totp_secret', totpLastStep: 'totp_last_step', tokenEpoch: 'token_epoch' };
 
   return {
     users: {
@@ -98,6 +102,17 @@ export function openSqliteStore(path: string): StateStore {
       },
       async consumeRecoveryCode(userId, digest, at) {
         return codeConsume.run(at, userId, digest).changes === 1;
+      },
+      async loginFailures(username) {
+        const row = lfGet.get(username) as { failures: number; locked_until: number | null } | undefined;
+        return row === undefined ? undefined : { failures: row.failures, lockedUntil: row.locked_until };
+      },
+      async setLoginFailures(username, failures, lockedUntil, at) {
+        lfSet.run(username, failures, lockedUntil, at);
+        lfPrune.run(at - 86_400_000, at);
+      },
+      async clearLoginFailures(username) {
+        lfClear.run(username);
       },
     },
     refreshTokens: {
@@ -188,8 +203,7 @@ interface UserRow {
   disabled_at: number | null;
   totp_secret: string | null;
   totp_last_step: number;
-  failed_logins: number;
-  locked_until: number | null;
+  // failed_logins and locked_until (schema 3) are unused since schema 4's login_failures.
   token_epoch: number;
 }
 
@@ -205,7 +219,7 @@ interface RefreshRow {
 }
 
 function toUser(r: UserRow): UserRecord {
-  return { id: r.id, username: r.username, passwordHash: r.password_hash, roles: JSON.parse(r.roles) as string[], createdAt: r.created_at, disabledAt: r.disabled_at, totpSecret: r.totp_secret, totpLastStep: r.totp_last_step, failedLogins: r.failed_logins, lockedUntil: r.locked_until, tokenEpoch: r.token_epoch };
+  return { id: r.id, username: r.username, passwordHash: r.password_hash, roles: JSON.parse(r.roles) as string[], createdAt: r.created_at, disabledAt: r.disabled_at, totpSecret: r.totp_secret, totpLastStep: r.totp_last_step, tokenEpoch: r.token_epoch };
 }
 
 interface ApiKeyRow {
