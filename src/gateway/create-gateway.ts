@@ -7,7 +7,7 @@ import { createProblemReply, type GatewayReply } from './problem-response.js';
 import type { GatewayDeps, GatewayState, RequestContext } from './request-context.js';
 import { requestPipeline } from './request-pipeline.js';
 import { createRouteTable } from './route-table.js';
-import { hstsHeader, isRelayableResponseHeader, securityHeaders } from './security-headers.js';
+import { hstsHeader, securityHeaders } from './security-headers.js';
 import { Unauthenticated } from './steps/authenticate.js';
 import { recordAudit } from './steps/record-audit.js';
 import { MethodNotAllowed } from './steps/resolve-route.js';
@@ -200,7 +200,6 @@ function send(res: ServerResponse, reply: GatewayReply, requestId: string, base:
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of reply.headers) {
     const key = name.toLowerCase();
-    if (!isRelayableResponseHeader(key) && !key.startsWith('www-authenticate') && key !== 'allow' && key !== 'connection' && key !== 'retry-after') continue;
     const prev = headers[key];
     headers[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
   }

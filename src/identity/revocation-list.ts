@@ -3,7 +3,7 @@ import type { RevocationStore } from '../store/index.js';
 
 /**
  * The revoked `jti`s in memory, refreshed from the store whenever another process (the CLI)
- * changed it; also the signal to drop cached verifications after any such change. The check runs at most every `pollMs`; a revocation through this node applies at once.
+ * changed it; also the signal to drop cached verifications after any such change. The check runs at most every `pollMs`.
  */
 export class RevocationList {
   #revoked = new Set<string>();
@@ -44,11 +44,5 @@ export class RevocationList {
 
   has(jti: string): boolean {
     return this.#revoked.has(jti);
-  }
-
-  /** Revokes through this node: in force at once, and persisted for the others. */
-  async revoke(jti: string, expiresAt: number): Promise<void> {
-    this.#revoked.add(jti);
-    await this.#store.revoke(jti, expiresAt);
   }
 }

@@ -321,8 +321,6 @@ export const manifestSchema = {
 
 /** Top-level sections that later versions own; naming one gives a precise hint. */
 export const reservedSections = ['policies', 'audit', 'secrets', 'detect', 'privacy'] as const;
-/** Identity keys that later versions own. */
-export const reservedIdentityKeys = [] as const;
 /** Route keys that later versions own. */
 export const reservedRouteKeys = ['allow', 'schema', 'rateLimit'] as const;
 /** Function keys that later versions own. */

@@ -4,7 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { closest } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
-import { manifestSchema, reservedFunctionKeys, reservedIdentityKeys, reservedRouteKeys, reservedSections } from './manifest-schema.js';
+import { manifestSchema, reservedFunctionKeys, reservedRouteKeys, reservedSections } from './manifest-schema.js';
 import { type BindingSpec, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
 
@@ -326,8 +326,7 @@ function hintForUnknownKey(key: string, parent: Array<string | number>, allowed:
   const isRoot = parent.length === 0;
   const isRoute = parent[0] === 'routes' && parent.length === 2;
   const isFunction = parent[0] === 'functions' && parent.length === 2;
-  const isIdentity = parent[0] === 'identity' && parent.length === 1;
-  if ((isIdentity && (reservedIdentityKeys as readonly string[]).includes(key)) || (isRoot && (reservedSections as readonly string[]).includes(key)) || (isRoute && (reservedRouteKeys as readonly string[]).includes(key)) || (isFunction && (reservedFunctionKeys as readonly string[]).includes(key))) {
+  if ((isRoot && (reservedSections as readonly string[]).includes(key)) || (isRoute && (reservedRouteKeys as readonly string[]).includes(key)) || (isFunction && (reservedFunctionKeys as readonly string[]).includes(key))) {
     return `\`${key}\` is not supported by this version of palisade; remove it (it would not be enforced)`;
   }
   if (allowed.length === 0) return 'remove the key';

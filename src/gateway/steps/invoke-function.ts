@@ -1,6 +1,6 @@
 import { PalisadeError } from '../../kernel/index.js';
 import type { RequestContext } from '../request-context.js';
-import { isRelayableRequestHeader } from '../security-headers.js';
+import { isRelayableRequestHeader, isRelayableResponseHeader } from '../security-headers.js';
 
 const HOST = /^(?:[A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}(?::[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?$/;
 
@@ -22,13 +22,16 @@ export async function invokeFunction(ctx: RequestContext): Promise<void> {
   const hostHeader = ctx.req.headers.host;
   const host = hostHeader !== undefined && HOST.test(hostHeader) ? hostHeader : ctx.state.defaultHost;
   try {
-    ctx.response = await ctx.deps.invoker.invoke(route.function, {
+    const response = await ctx.deps.invoker.invoke(route.function, {
       method: ctx.req.method ?? 'GET',
       url: `${ctx.state.scheme}://${host}${target.path}${target.search}`,
       headers,
       body: ctx.body,
       requestId: ctx.requestId,
     });
+    // A function may not set hop-by-hop, framing, banner or security headers; only its own
+    // headers are filtered here, the gateway's replies are sent as built.
+    ctx.response = { ...response, headers: response.headers.filter(([name]) => isRelayableResponseHeader(name)) };
   } catch (error) {
     const code = error instanceof PalisadeError ? error.code : 'PAL_INTERNAL';
     ctx.reason = code === 'PAL_RUNTIME_FUNCTION_THREW' ? 'function-error' : code === 'PAL_RUNTIME_UNAVAILABLE' || code === 'PAL_RUNTIME_WORKER_CRASHED' ? 'runtime-unavailable' : code === 'PAL_INTERNAL' ? 'internal-error' : 'runtime-limit';
