@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { currentTotp } from '../../src/identity/index.js';
-import { cliPath, decisionFor, fetchTls, repoRoot, runCliSync, startUp, tempDir, type RunningCli } from '../helpers/cli.js';
+import { cliPath, decisionFor, fetchTls, repoRoot, runCliSync, startUp, tempDir, type RunningCli, writeProject } from '../helpers/cli.js';
 
 const PASSWORD = 'a long and private passphrase';
 
@@ -20,10 +21,7 @@ describe('built-in users with MFA, end to end', () => {
   let secret: string;
 
   before(async () => {
-    dir = tempDir();
-    mkdirSync(join(dir, 'functions'));
-    writeFileSync(join(dir, 'functions', 'hello.ts'), 'export default { async fetch(): Promise<Response> { return new Response("private hello"); } };\n');
-    writeFileSync(join(dir, 'palisade.yaml'), 'name: users\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n');
+    dir = writeProject('name: users\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("private hello"); } };\n' });
     const add = withStdin(['users', 'add', 'alice', dir, '--role', 'customer', '--password-stdin'], `${PASSWORD}\n`);
     assert.equal(add.status, 0, add.stderr);
     assert.match(add.stdout, /enrol MFA/);
@@ -136,10 +134,7 @@ describe('built-in users with MFA, end to end', () => {
 
 describe('built-in tokens: refresh and revocation, end to end', () => {
   test('refresh rotates; a reused refresh token kills its family; disabling a user voids tokens at once', async () => {
-    const dir = tempDir();
-    mkdirSync(join(dir, 'functions'));
-    writeFileSync(join(dir, 'functions', 'hello.ts'), 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n');
-    writeFileSync(join(dir, 'palisade.yaml'), 'name: users2\nidentity:\n  builtin: { enabled: true, mfa: optional }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n');
+    const dir = writeProject('name: users2\nidentity:\n  builtin: { enabled: true, mfa: optional }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n' });
     assert.equal(withStdin(['users', 'add', 'bob', dir, '--password-stdin'], PASSWORD).status, 0);
     const node = await startUp(dir);
     try {
@@ -165,10 +160,7 @@ describe('built-in tokens: refresh and revocation, end to end', () => {
   });
 
   test('users commands refuse bad input clearly', () => {
-    const dir = tempDir();
-    mkdirSync(join(dir, 'functions'));
-    writeFileSync(join(dir, 'functions', 'hello.ts'), 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n');
-    writeFileSync(join(dir, 'palisade.yaml'), 'name: users3\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n');
+    const dir = writeProject('name: users3\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n' });
     const weak = withStdin(['users', 'add', 'carol', dir, '--password-stdin'], 'short');
     assert.equal(weak.status, 3);
     assert.match(weak.stderr, /PAL_IDENTITY_INVALID_ACCOUNT: a password needs at least 12 characters/);

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fetchTls, runCliSync, startUp, tempDir } from '../helpers/cli.js';
+import { fetchTls, runCliSync, startUp, tempDir, writeProject } from '../helpers/cli.js';
 import { ensureLocalTls } from '../../src/gateway/index.js';
 import { systemClock } from '../../src/kernel/index.js';
 import { copyFileSync, readFileSync } from 'node:fs';
@@ -18,13 +18,7 @@ ${extra}routes:
 const HELLO = 'export default { async fetch(): Promise<Response> { return new Response("hi"); } };\n';
 
 function project(manifest: string, files: Record<string, string> = { 'functions/hello.ts': HELLO }): string {
-  const dir = tempDir();
-  writeFileSync(join(dir, 'palisade.yaml'), manifest);
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(join(dir, file, '..'), { recursive: true });
-    writeFileSync(join(dir, file), text);
-  }
-  return dir;
+  return writeProject(manifest, files);
 }
 
 /** One clear line: no stack trace unless --debug. */

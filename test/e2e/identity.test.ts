@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { openSqliteStore } from '../../src/store/index.js';
-import { decisionFor, fetchTls, runCliSync, startUp, tempDir, type RunningCli } from '../helpers/cli.js';
+import { decisionFor, fetchTls, runCliSync, startUp, type RunningCli, writeProject } from '../helpers/cli.js';
 import { AUDIENCE, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
 
 const HELLO = 'export default { async fetch(request: Request): Promise<Response> { return new Response("hello " + new URL(request.url).pathname); } };\n';
@@ -16,10 +17,7 @@ describe('identity against a real OpenID provider (oidc-provider)', () => {
 
   before(async () => {
     provider = await startTestProvider();
-    dir = tempDir();
-    mkdirSync(join(dir, 'functions'));
-    writeFileSync(join(dir, 'functions', 'hello.ts'), HELLO);
-    writeFileSync(join(dir, 'palisade.yaml'), `name: idtest
+    dir = writeProject(`name: idtest
 identity:
   issuers:
     - name: corp
@@ -37,7 +35,7 @@ routes:
   - { path: /corp-only, function: hello, auth: [corp] }
   - { path: /keys-only, function: hello, auth: [api-key] }
   - { path: /public, function: hello, public: true }
-`);
+`, { 'functions/hello.ts': HELLO });
     node = await startUp(dir);
   });
   after(async () => {
@@ -163,10 +161,7 @@ routes:
 
 describe('identity configuration errors', () => {
   test('api keys cannot be created when the project does not enable them', () => {
-    const dir = tempDir();
-    mkdirSync(join(dir, 'functions'));
-    writeFileSync(join(dir, 'functions', 'hello.ts'), HELLO);
-    writeFileSync(join(dir, 'palisade.yaml'), 'name: nokeys\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /p, function: hello }\n');
+    const dir = writeProject('name: nokeys\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /p, function: hello }\n', { 'functions/hello.ts': HELLO });
     const r = runCliSync(['apikeys', 'create', dir, '--name', 'x']);
     assert.equal(r.status, 3);
     assert.match(r.stderr, /identity\.apiKeys\.enabled/);

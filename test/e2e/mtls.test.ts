@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { decisionFor, startUp, tempDir, type RunningCli } from '../helpers/cli.js';
+import { decisionFor, startUp, type RunningCli, writeProject } from '../helpers/cli.js';
 import { createClientPki, type ClientPki } from '../helpers/client-pki.js';
 
 function call(node: RunningCli, path: string, client?: { cert: string; key: string }): Promise<{ status: number; body: string; requestId: string }> {
@@ -27,11 +25,7 @@ describe('mTLS client certificates', () => {
   before(async () => {
     pki = await createClientPki();
     foreign = await createClientPki('Attacker CA');
-    const dir = tempDir();
-    mkdirSync(join(dir, 'functions'));
-    writeFileSync(join(dir, 'functions', 'hello.ts'), 'export default { async fetch(r: Request): Promise<Response> { return new Response("hello " + new URL(r.url).pathname); } };\n');
-    writeFileSync(join(dir, 'clients-ca.pem'), pki.caPem);
-    writeFileSync(join(dir, 'palisade.yaml'), `name: mtls
+    const dir = writeProject(`name: mtls
 identity:
   mtls: { ca: clients-ca.pem }
   apiKeys: { enabled: true }
@@ -41,7 +35,7 @@ routes:
   - { path: /internal, function: hello, auth: [mtls] }
   - { path: /keys, function: hello }
   - { path: /public, function: hello, public: true }
-`);
+`, { 'functions/hello.ts': 'export default { async fetch(r: Request): Promise<Response> { return new Response("hello " + new URL(r.url).pathname); } };\n', 'clients-ca.pem': pki.caPem });
     node = await startUp(dir);
   });
   after(() => node.stop());

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root. */
@@ -103,4 +103,15 @@ export async function decisionFor(node: RunningCli, requestId: string): Promise<
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no decision record for ${requestId}`);
+}
+
+/** Writes a project (palisade.yaml and the given files, paths relative to it) into a fresh directory. */
+export function writeProject(manifest: string, files: Readonly<Record<string, string>>): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'palisade.yaml'), manifest);
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  return dir;
 }
