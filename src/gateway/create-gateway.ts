@@ -1,17 +1,12 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isPalisadeError, PalisadeError, type ErrorCode } from '../kernel/index.js';
+import { PalisadeError } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
-import { createProblemReply, type GatewayReply } from './problem-response.js';
 import type { GatewayDeps, GatewayState, RequestContext } from './request-context.js';
-import { requestPipeline } from './request-pipeline.js';
+import { requestPipeline, runPipeline } from './request-pipeline.js';
 import { createRouteTable } from './route-table.js';
 import { hstsHeader, securityHeaders } from './security-headers.js';
-import { Unauthenticated } from './steps/authenticate.js';
-import { recordAudit } from './steps/record-audit.js';
-import { MethodNotAllowed } from './steps/resolve-route.js';
-import { Throttled } from './steps/serve-auth-endpoint.js';
 import type { TlsMaterial } from './ensure-local-tls.js';
 
 /** Protocol limits (manifest `gateway.limits`). */
@@ -102,52 +97,25 @@ function serverLimits(limits: GatewayLimits) {
 }
 
 function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' | 'http', makeServer: (h: Handler) => Server): Gateway {
-  const defaultHost = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
-  let state: GatewayState = Object.freeze({ routes: createRouteTable(config.routes), defaultHost, scheme });
+  const baseHeaders = Object.freeze(scheme === 'https' ? [...securityHeaders, hstsHeader] : [...securityHeaders]);
+  const originFor = (port: number) => `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  let state: GatewayState = Object.freeze({ routes: createRouteTable(config.routes), origin: originFor(config.port), scheme, baseHeaders });
   let draining = false;
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const baseHeaders = scheme === 'https' ? [...securityHeaders, hstsHeader] : [...securityHeaders];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     inFlight++;
-    const ctx: RequestContext = { req, startedAt: performance.now(), state, deps, requestId: '', clientIp: '', body: null, reason: 'internal-error' };
-    let reply: GatewayReply;
-    let code: ErrorCode | undefined;
+    const ctx: RequestContext = { req, res, startedAt: performance.now(), state, deps, draining, requestId: '', clientIp: '', body: null };
     try {
-      if (draining) {
-        ctx.reason = 'shutting-down';
-        throw new PalisadeError('PAL_GATEWAY_SHUTTING_DOWN', 'the gateway is shutting down');
-      }
-      for (const step of requestPipeline) {
-        await step(ctx);
-        if (ctx.response !== undefined) break;
-      }
-      const response = ctx.response;
-      if (response === undefined) throw new PalisadeError('PAL_INTERNAL', 'the pipeline produced no response');
-      reply = response;
+      await runPipeline(ctx, requestPipeline);
     } catch (error) {
-      if (ctx.requestId === '') ctx.requestId = 'unassigned';
-      code = isPalisadeError(error) ? error.code : 'PAL_INTERNAL';
-      if (!isPalisadeError(error) || error.status >= 500) {
-        deps.logger.error(isPalisadeError(error) ? error.message : 'unexpected error', { requestId: ctx.requestId, code, reason: describeCause(error) });
-      }
-      const extra: Array<readonly [string, string]> = [];
-      if (error instanceof Unauthenticated) extra.push(['www-authenticate', error.challenge]);
-      if (error instanceof MethodNotAllowed) extra.push(['allow', error.allow.join(', ')]);
-      if (error instanceof Throttled) extra.push(['retry-after', String(error.retryAfterSec)]);
-      if (draining) extra.push(['connection', 'close']);
-      reply = createProblemReply(error, ctx.requestId, extra);
+      // Unreachable by construction (deciding steps' errors become denials; finishing steps
+      // handle their own); kept so that nothing can leave a socket hanging.
+      deps.logger.error('request pipeline failed', { requestId: ctx.requestId, code: 'PAL_INTERNAL', reason: error instanceof Error ? error.message.slice(0, 500) : 'unknown' });
+      if (!res.headersSent) res.destroy();
     }
-    try {
-      await recordAudit(ctx, reply.status, code, ctx.action ?? (ctx.reason === 'health' ? 'health' : 'invoke'));
-    } catch (error) {
-      // Fail closed: an unrecorded decision is not released.
-      deps.logger.error('audit record failed; refusing the response', { requestId: ctx.requestId, code: 'PAL_INTERNAL', reason: describeCause(error) });
-      reply = createProblemReply(new PalisadeError('PAL_INTERNAL', 'audit unavailable'), ctx.requestId);
-    }
-    send(res, reply, ctx.requestId, baseHeaders, req.method === 'HEAD');
-    deps.logger.debug('request', { requestId: ctx.requestId, method: req.method ?? '', status: reply.status, durationMs: performance.now() - ctx.startedAt, reason: ctx.reason });
+    deps.logger.debug('request', { requestId: ctx.requestId, method: req.method ?? '', status: ctx.reply?.status ?? 0, durationMs: performance.now() - ctx.startedAt, reason: ctx.denial?.reason ?? ctx.granted ?? 'allowed' });
     inFlight--;
     if (draining && inFlight === 0) drained?.();
   };
@@ -172,7 +140,10 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
         server.once('error', onError);
         server.listen(config.port, config.host, () => {
           server.off('error', onError);
-          resolve(server.address() as AddressInfo);
+          const address = server.address() as AddressInfo;
+          // The configured origin, with the real port when listening on port 0.
+          state = Object.freeze({ ...state, origin: originFor(address.port) });
+          resolve(address);
         });
       });
     },
@@ -194,34 +165,4 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
     },
     inFlight: () => inFlight,
   };
-}
-
-function send(res: ServerResponse, reply: GatewayReply, requestId: string, base: ReadonlyArray<readonly [string, string]>, head: boolean): void {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of reply.headers) {
-    const key = name.toLowerCase();
-    const prev = headers[key];
-    headers[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
-  }
-  for (const [name, value] of base) headers[name] = value;
-  headers['x-request-id'] = requestId;
-  headers['content-length'] = String(reply.body.byteLength);
-  try {
-    res.writeHead(reply.status, headers);
-    res.end(head ? undefined : reply.body);
-  } catch {
-    // A header value the function produced that Node refuses (for example a newline): fail safe.
-    if (!res.headersSent) {
-      const problem = createProblemReply(new PalisadeError('PAL_RUNTIME_FUNCTION_THREW', 'the function returned an invalid response'), requestId);
-      res.writeHead(problem.status, { ...Object.fromEntries(base), 'x-request-id': requestId, 'content-type': 'application/problem+json', 'content-length': String(problem.body.byteLength) });
-      res.end(problem.body);
-    } else {
-      res.destroy();
-    }
-  }
-}
-
-function describeCause(error: unknown): string {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  return cause instanceof Error ? cause.message.slice(0, 500) : 'unknown';
 }

@@ -187,6 +187,31 @@ describe('gateway over plain http on loopback', () => {
 });
 
 describe('gateway decisions', () => {
+  test('built-in endpoint denials carry their own reason and headers (a bad path is bad-path, not internal-error)', async () => {
+    const events: AuditEvent[] = [];
+    const endpoints = { prefix: '/_palisade/auth', handle: async () => ({ kind: 'denied' as const, status: 429 as const, action: 'login' as const, authFailure: 'throttled' as const, retryAfterSec: 7 }) };
+    const gateway = createInsecureLoopbackHttpGateway({ host: '127.0.0.1', port: 0, routes, limits }, makeDeps(events, { endpoints }));
+    const { port } = await gateway.listen();
+    try {
+      const bad = await get(port, '/_palisade/auth/%2e%2e/x');
+      assert.equal(bad.status, 400);
+      const badEvent = events.find((e) => e.requestId === bad.headers['x-request-id']);
+      assert.equal(badEvent?.reason, 'bad-path');
+      assert.equal(badEvent?.outcome, 'deny');
+      const wrongType = await get(port, '/_palisade/auth/login', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+      assert.equal(events.find((e) => e.requestId === wrongType.headers['x-request-id'])?.reason, 'unsupported-media-type');
+      const throttled = await get(port, '/_palisade/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      assert.equal(throttled.status, 429);
+      assert.equal(throttled.headers['retry-after'], '7');
+      assert.equal(throttled.headers['x-frame-options'], 'DENY');
+      const event = events.find((e) => e.requestId === throttled.headers['x-request-id']);
+      assert.equal(event?.action, 'login');
+      assert.equal(event?.authFailure, 'throttled');
+    } finally {
+      await gateway.close(0);
+    }
+  });
+
   test('an authenticated caller without an allowing policy gets 403', async () => {
     const events: AuditEvent[] = [];
     const authenticator: Authenticator = { authenticate: async () => ({ ok: true, principal: { type: 'User', id: 'u1', roles: [], mfa: false, authMethod: 'builtin' } }) };

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { errorCatalog, isPalisadeError, type ErrorCode } from '../kernel/index.js';
+import { Denial } from './denial.js';
 
 /** A response the gateway builds itself. */
 export interface GatewayReply {
@@ -10,7 +11,9 @@ export interface GatewayReply {
 
 /**
  * Turns any error into an RFC 9457 `application/problem+json` reply. Only exposable messages
- * reach the client; a 5xx shows its catalog title and the request id, never internals.
+ * reach the client; a 5xx shows its catalog title and the request id, never internals. A
+ * {@link Denial} adds its own headers and, for validation failures, an `errors` list of
+ * `{ pointer, detail }`.
  *
  * @example
  * ```ts
@@ -30,10 +33,11 @@ export function createProblemReply(error: unknown, requestId: string, extraHeade
     code,
     instance: `urn:palisade:request:${requestId}`,
     requestId,
+    ...(error instanceof Denial && error.errors !== undefined ? { errors: error.errors } : {}),
   });
   return {
     status,
-    headers: [['content-type', 'application/problem+json'], ['cache-control', 'no-store'], ...extraHeaders],
+    headers: [['content-type', 'application/problem+json'], ['cache-control', 'no-store'], ...(error instanceof Denial ? error.headers : []), ...extraHeaders],
     body: Buffer.from(body),
   };
 }

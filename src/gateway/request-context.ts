@@ -1,7 +1,9 @@
-import type { IncomingMessage } from 'node:http';
-import type { AuditEvent, AuditSink, AuthFailureReason, Clock, DecisionReason, Logger, Principal } from '../kernel/index.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditEvent, AuditSink, Clock, Logger, Principal } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
-import type { Authenticator, Authorizer, BuiltinEndpoints, FunctionInvoker, FunctionResponse } from './ports.js';
+import type { Denial } from './denial.js';
+import type { Authenticator, Authorizer, BuiltinEndpoints, FunctionInvoker, FunctionRequest, FunctionResponse } from './ports.js';
+import type { GatewayReply } from './problem-response.js';
 import type { RequestTarget } from './request-target.js';
 import type { RouteTable } from './route-table.js';
 
@@ -20,32 +22,50 @@ export interface GatewayDeps {
 /** Frozen per-configuration state; swapped whole on reload. */
 export interface GatewayState {
   readonly routes: RouteTable;
-  /** The origin functions see in `request.url` when the Host header is unusable. */
-  readonly defaultHost: string;
+  /**
+   * The configured origin (`scheme://host:port`) functions see in `request.url`; the client's
+   * `Host` header never chooses it.
+   */
+  readonly origin: string;
   readonly scheme: 'https' | 'http';
+  /** Security headers on every response (HSTS over TLS only). */
+  readonly baseHeaders: ReadonlyArray<readonly [string, string]>;
 }
 
 /** The state of one request as it moves through the steps. */
 export interface RequestContext {
   readonly req: IncomingMessage;
+  readonly res: ServerResponse;
   readonly startedAt: number;
   readonly state: GatewayState;
   readonly deps: GatewayDeps;
+  /** True when the gateway was draining as the request arrived. */
+  readonly draining: boolean;
   requestId: string;
   clientIp: string;
   target?: RequestTarget;
   route?: RouteSpec;
   params?: Readonly<Record<string, string>>;
+  /** The authenticated caller; the invoke step hands it to the runtime. */
   principal?: Principal;
   body: Uint8Array | null;
+  /** The parsed JSON body, once `validateBody` ran on a JSON route. */
+  json?: unknown;
+  /** What the function receives: set by `prepareFunctionRequest`, sent by `invokeFunction`. */
+  functionRequest?: FunctionRequest;
+  /** The answer when allowed (function or built-in endpoint). Ends the deciding steps. */
   response?: FunctionResponse;
+  /** Why an allowed request was allowed; a refusal carries its own reason in `denial`. */
+  granted?: 'allowed' | 'public-route' | 'health';
+  /** The refusal, once a step denied. Ends the deciding steps. */
+  denial?: Denial;
+  /** Rate-limit headers (`ratelimit-*`) to add to the reply, allowed or not. */
+  rateLimitHeaders?: ReadonlyArray<readonly [string, string]>;
+  /** The reply as it will be sent: built by `buildReply`, replaced by `recordAudit` on failure. */
+  reply?: GatewayReply;
   /** The audit action, when not a function invocation. */
   action?: AuditEvent['action'];
-  /** Why authentication failed, for operators and audit only. */
-  authFailure?: AuthFailureReason;
-  /** Why the request was allowed or denied; recorded by the audit step. */
-  reason: DecisionReason;
 }
 
-/** One named step of the request path. A step denies by throwing a `PalisadeError`. */
+/** One named step of the request path. A step denies by throwing a `Denial`. */
 export type Step = (ctx: RequestContext) => void | Promise<void>;

@@ -1,28 +1,74 @@
-import type { Step } from './request-context.js';
+import { toDenial } from './denial.js';
+import type { RequestContext, Step } from './request-context.js';
 import { assignRequestId } from './steps/assign-request-id.js';
 import { authenticate } from './steps/authenticate.js';
 import { authorize } from './steps/authorize.js';
+import { buildReply } from './steps/build-reply.js';
 import { invokeFunction } from './steps/invoke-function.js';
 import { rateLimit } from './steps/rate-limit.js';
 import { readBody } from './steps/read-body.js';
+import { recordAudit } from './steps/record-audit.js';
+import { refuseWhileDraining } from './steps/refuse-while-draining.js';
 import { resolveRoute } from './steps/resolve-route.js';
+import { sendReply } from './steps/send-reply.js';
 import { serveAuthEndpoint } from './steps/serve-auth-endpoint.js';
 import { serveHealth } from './steps/serve-health.js';
 
+/** One entry of the table: a deciding step, or a finishing step that runs for every request. */
+export interface PipelineEntry {
+  readonly step: Step;
+  /** `decide`: skipped once a response or a denial exists. `finish`: always runs, in order. */
+  readonly phase: 'decide' | 'finish';
+}
+
+const decide = (step: Step): PipelineEntry => Object.freeze({ step, phase: 'decide' });
+const finish = (step: Step): PipelineEntry => Object.freeze({ step, phase: 'finish' });
+
 /**
- * The request path, in order (DESIGN.md "The path of one request"). A step that sets
- * `ctx.response` ends the table (the built-in health endpoint); any step denies by throwing;
- * the gateway then answers with problem+json. Responding (step 8: security headers) and audit
- * (step 9) happen for every request, allowed or not, in `create-gateway.ts`.
+ * The whole path of a request, top to bottom (DESIGN.md "The path of one request").
+ *
+ * Deciding steps run in order until one sets `ctx.response` (allowed: a function or a built-in
+ * endpoint answered) or throws a `Denial` (refused: the denial carries status, reason and
+ * headers). Finishing steps then run for every request, allowed or not: the reply is built with
+ * the security headers, the decision is recorded (fail closed), and the reply is released.
  */
-export const requestPipeline: readonly Step[] = Object.freeze([
-  assignRequestId,
-  serveHealth,
-  serveAuthEndpoint,
-  resolveRoute,
-  authenticate,
-  authorize,
-  readBody,
-  rateLimit,
-  invokeFunction,
+export const requestPipeline: readonly PipelineEntry[] = Object.freeze([
+  decide(assignRequestId),
+  decide(refuseWhileDraining),
+  decide(serveHealth),
+  decide(serveAuthEndpoint),
+  decide(resolveRoute),
+  decide(authenticate),
+  decide(authorize),
+  decide(readBody),
+  decide(rateLimit),
+  decide(invokeFunction),
+  finish(buildReply),
+  finish(recordAudit),
+  finish(sendReply),
 ]);
+
+/**
+ * Runs a table on one request. A deciding step that throws ends the deciding phase with the
+ * thrown value as a `Denial` (anything that is not one becomes an internal error). Finishing
+ * steps handle their own failures (`recordAudit` withholds the response when it cannot record).
+ *
+ * @example
+ * ```ts
+ * await runPipeline(ctx, requestPipeline);
+ * ```
+ */
+export async function runPipeline(ctx: RequestContext, table: readonly PipelineEntry[]): Promise<void> {
+  for (const entry of table) {
+    if (entry.phase === 'decide') {
+      if (ctx.response !== undefined || ctx.denial !== undefined) continue;
+      try {
+        await entry.step(ctx);
+      } catch (error) {
+        ctx.denial = toDenial(error);
+      }
+    } else {
+      await entry.step(ctx);
+    }
+  }
+}

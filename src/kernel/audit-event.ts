@@ -19,6 +19,14 @@ export const decisionReasons = [
   'runtime-limit',
   'runtime-unavailable',
   'internal-error',
+  'bad-host',
+  'bad-framing',
+  'body-not-allowed',
+  'unsupported-media-type',
+  'malformed-body',
+  'invalid-body',
+  'rate-limited',
+  'client-aborted',
 ] as const;
 
 /** One decision reason. */
@@ -32,7 +40,8 @@ export interface AuditEvent {
   readonly time: number;
   readonly requestId: string;
   readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery';
-  readonly outcome: 'allow' | 'deny' | 'error';
+  /** `aborted`: the client closed the connection before the response was released. */
+  readonly outcome: 'allow' | 'deny' | 'error' | 'aborted';
   readonly reason: DecisionReason;
   readonly status: number;
   readonly method: string;

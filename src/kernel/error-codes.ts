@@ -75,6 +75,11 @@ export const errorCatalog = {
     meaning: 'a function `source` file does not exist inside the project',
     fix: 'create the file or correct the path (relative to the manifest, inside the project)',
   },
+  PAL_MANIFEST_INVALID_BODY_SCHEMA: {
+    status: 400,
+    meaning: 'a route `schema` file cannot be read, is not JSON, or is not a valid JSON Schema (draft 2020-12 or draft-07 as ajv compiles it)',
+    fix: 'give a path relative to the manifest of a JSON file that ajv compiles; the message names the schema error',
+  },
   PAL_MANIFEST_INSECURE_SETTING: {
     status: 400,
     meaning: 'a setting weakens security in a way this context does not allow',
@@ -159,6 +164,41 @@ export const errorCatalog = {
     status: 503,
     meaning: 'the gateway is draining and accepts no new requests',
     fix: 'retry against another node or after the restart',
+  },
+  PAL_GATEWAY_BAD_REQUEST: {
+    status: 400,
+    meaning: 'the request is malformed: a missing, repeated or malformed `host` header (userinfo, bad port), an empty `transfer-encoding`, or a body on `GET`/`HEAD`',
+    fix: 'send one `host` header naming the server, `chunked` as the only transfer coding, and no body on `GET` or `HEAD`',
+  },
+  PAL_GATEWAY_NOT_IMPLEMENTED: {
+    status: 501,
+    meaning: 'the request uses a transfer coding other than `chunked` (RFC 9112 section 6.1)',
+    fix: 'send the body with `content-length` or `transfer-encoding: chunked` only',
+  },
+  PAL_GATEWAY_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    meaning: 'the body has a content type the route does not accept, or a content encoding (such as `gzip`) the route does not declare',
+    fix: 'send one of the route `contentTypes`; compress the body only when the route lists the encoding in `contentEncodings`',
+  },
+  PAL_GATEWAY_MALFORMED_BODY: {
+    status: 400,
+    meaning: 'the JSON body cannot be parsed, or exceeds the gateway limits on nesting depth or key count',
+    fix: 'send well-formed JSON within the documented depth and key limits',
+  },
+  PAL_GATEWAY_INVALID_BODY: {
+    status: 422,
+    meaning: 'the body does not match the route JSON Schema; the problem lists each error with its JSON pointer',
+    fix: 'correct the fields named in `errors[].pointer`',
+  },
+  PAL_GATEWAY_RATE_LIMITED: {
+    status: 429,
+    meaning: 'the caller exceeded a rate limit (the route `rateLimit` or the gateway per-address limit)',
+    fix: 'wait for the number of seconds in the `retry-after` header; `ratelimit-*` headers show the quota',
+  },
+  PAL_GATEWAY_CLIENT_ABORTED: {
+    status: 499,
+    meaning: 'the client closed the connection before the response was sent; recorded as its own outcome, never sent',
+    fix: 'nothing to fix on the server; the client gave up (check client timeouts)',
   },
   PAL_GATEWAY_LISTEN_FAILED: {
     status: 500,

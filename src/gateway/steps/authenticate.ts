@@ -1,5 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import { PalisadeError, type ClientCertificate } from '../../kernel/index.js';
+import { Denial } from '../denial.js';
 import type { RequestContext } from '../request-context.js';
 
 /**
@@ -11,25 +12,17 @@ export async function authenticate(ctx: RequestContext): Promise<void> {
   const route = ctx.route;
   if (route === undefined) throw new PalisadeError('PAL_INTERNAL', 'authenticate ran before resolveRoute');
   if (route.public) {
-    ctx.reason = 'public-route';
+    ctx.granted = 'public-route';
     return;
   }
   const result = await ctx.deps.authenticator.authenticate({ headers: ctx.req.headers, route, clientIp: ctx.clientIp, clientCertificate: () => readClientCertificate(ctx.req.socket as TLSSocket) });
   if (!result.ok) {
-    ctx.reason = result.reason === 'no-credentials' ? 'no-credentials' : 'invalid-credentials';
-    ctx.authFailure = result.reason;
-    throw new Unauthenticated(result.challenge);
+    throw new Denial('PAL_GATEWAY_UNAUTHENTICATED', result.reason === 'no-credentials' ? 'no-credentials' : 'invalid-credentials', 'authentication required', {
+      headers: [['www-authenticate', result.challenge]],
+      authFailure: result.reason,
+    });
   }
   ctx.principal = result.principal;
-}
-
-/** A 401 carrying its `www-authenticate` challenge. */
-export class Unauthenticated extends PalisadeError {
-  readonly challenge: string;
-  constructor(challenge: string) {
-    super('PAL_GATEWAY_UNAUTHENTICATED', 'authentication required');
-    this.challenge = challenge;
-  }
 }
 
 /** The peer certificate of a TLS connection, if the client sent one. */

@@ -1,4 +1,5 @@
 import { PalisadeError } from '../../kernel/index.js';
+import { Denial } from '../denial.js';
 import type { RequestContext } from '../request-context.js';
 
 /**
@@ -10,7 +11,7 @@ export async function authorize(ctx: RequestContext): Promise<void> {
   if (route === undefined) throw new PalisadeError('PAL_INTERNAL', 'authorize ran before resolveRoute');
   if (route.public) return;
   const principal = ctx.principal;
-  if (principal === undefined) throw new PalisadeError('PAL_GATEWAY_UNAUTHENTICATED', 'authentication required');
+  if (principal === undefined) throw new Denial('PAL_GATEWAY_UNAUTHENTICATED', 'no-credentials', 'authentication required');
   let allow = false;
   try {
     const decision = await ctx.deps.authorizer.authorize(principal, route, { clientIp: ctx.clientIp, time: ctx.deps.clock.now() });
@@ -19,9 +20,6 @@ export async function authorize(ctx: RequestContext): Promise<void> {
     ctx.deps.logger.error('authorizer failed; denying', { requestId: ctx.requestId, code: 'PAL_GATEWAY_FORBIDDEN' });
     void error;
   }
-  if (!allow) {
-    ctx.reason = 'policy-denied';
-    throw new PalisadeError('PAL_GATEWAY_FORBIDDEN', 'not allowed');
-  }
-  ctx.reason = 'allowed';
+  if (!allow) throw new Denial('PAL_GATEWAY_FORBIDDEN', 'policy-denied', 'not allowed');
+  ctx.granted = 'allowed';
 }

@@ -20,11 +20,12 @@ export async function invokeFunction(ctx: RequestContext): Promise<void> {
   }
   headers.push(['x-request-id', ctx.requestId]);
   const hostHeader = ctx.req.headers.host;
-  const host = hostHeader !== undefined && HOST.test(hostHeader) ? hostHeader : ctx.state.defaultHost;
-  try {
+  const origin = hostHeader !== undefined && HOST.test(hostHeader) ? `${ctx.state.scheme}://${hostHeader}` : ctx.state.origin;
+  // A runtime failure is a PalisadeError whose code implies the reason (`toDenial`).
+  {
     const response = await ctx.deps.invoker.invoke(route.function, {
       method: ctx.req.method ?? 'GET',
-      url: `${ctx.state.scheme}://${host}${target.path}${target.search}`,
+      url: `${origin}${target.path}${target.search}`,
       headers,
       body: ctx.body,
       requestId: ctx.requestId,
@@ -32,9 +33,5 @@ export async function invokeFunction(ctx: RequestContext): Promise<void> {
     // A function may not set hop-by-hop, framing, banner or security headers; only its own
     // headers are filtered here, the gateway's replies are sent as built.
     ctx.response = { ...response, headers: response.headers.filter(([name]) => isRelayableResponseHeader(name)) };
-  } catch (error) {
-    const code = error instanceof PalisadeError ? error.code : 'PAL_INTERNAL';
-    ctx.reason = code === 'PAL_RUNTIME_FUNCTION_THREW' ? 'function-error' : code === 'PAL_RUNTIME_UNAVAILABLE' || code === 'PAL_RUNTIME_WORKER_CRASHED' ? 'runtime-unavailable' : code === 'PAL_INTERNAL' ? 'internal-error' : 'runtime-limit';
-    throw error;
   }
 }

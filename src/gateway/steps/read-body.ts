@@ -1,4 +1,4 @@
-import { PalisadeError } from '../../kernel/index.js';
+import { Denial } from '../denial.js';
 import type { RequestContext } from '../request-context.js';
 
 /**
@@ -10,7 +10,6 @@ export async function readBody(ctx: RequestContext): Promise<void> {
   const req = ctx.req;
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
-    ctx.reason = 'body-too-large';
     throw tooLarge(limit);
   }
   const hasBody = declared !== undefined ? Number(declared) > 0 : req.headers['transfer-encoding'] !== undefined;
@@ -23,7 +22,6 @@ export async function readBody(ctx: RequestContext): Promise<void> {
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) {
-      ctx.reason = 'body-too-large';
       throw tooLarge(limit);
     }
     chunks.push(chunk);
@@ -31,6 +29,6 @@ export async function readBody(ctx: RequestContext): Promise<void> {
   ctx.body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
 }
 
-function tooLarge(limit: number): PalisadeError {
-  return new PalisadeError('PAL_GATEWAY_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`);
+function tooLarge(limit: number): Denial {
+  return new Denial('PAL_GATEWAY_BODY_TOO_LARGE', 'body-too-large', `request body exceeds ${limit} bytes`);
 }

@@ -1,27 +1,40 @@
-import type { AuditEvent, ErrorCode } from '../../kernel/index.js';
+import { PalisadeError, type AuditEvent } from '../../kernel/index.js';
+import { createProblemReply } from '../problem-response.js';
 import type { RequestContext } from '../request-context.js';
 
 /**
- * Step 9: records one audit event for the request's decision, before the response is released.
- * Until the audit capability provides a durable chain, the sink is the operator log.
+ * Step 9 (record): one audit event for the request's decision, before the response is released.
+ * Fail closed: when the event cannot be recorded, the reply becomes a 500 and the function's
+ * answer is withheld. Until the audit capability provides a durable chain, the sink is the
+ * operator log.
  */
-export async function recordAudit(ctx: RequestContext, status: number, code: ErrorCode | undefined, action: AuditEvent['action'] = 'invoke'): Promise<void> {
-  const outcome: AuditEvent['outcome'] = status >= 500 ? 'error' : code === undefined ? 'allow' : 'deny';
+export async function recordAudit(ctx: RequestContext): Promise<void> {
+  const reply = ctx.reply;
+  if (reply === undefined) return;
+  const denial = ctx.denial;
   const principal = ctx.principal;
+  const outcome: AuditEvent['outcome'] =
+    denial === undefined ? 'allow' : denial.reason === 'client-aborted' ? 'aborted' : denial.status >= 500 && denial.code !== 'PAL_GATEWAY_SHUTTING_DOWN' && denial.code !== 'PAL_GATEWAY_NOT_IMPLEMENTED' ? 'error' : 'deny';
   const event: AuditEvent = {
     time: ctx.deps.clock.now(),
     requestId: ctx.requestId,
-    action,
+    action: ctx.action ?? (ctx.granted === 'health' ? 'health' : 'invoke'),
     outcome,
-    reason: ctx.reason,
-    status,
+    reason: denial?.reason ?? ctx.granted ?? 'allowed',
+    status: reply.status,
     method: ctx.req.method ?? '',
     clientIp: ctx.clientIp,
     durationMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
     ...(ctx.route === undefined ? {} : { route: ctx.route.path, function: ctx.route.function }),
     ...(principal === undefined ? {} : { principal: { type: principal.type, id: principal.id, authMethod: principal.authMethod, mfa: principal.mfa } }),
-    ...(code === undefined ? {} : { code }),
-    ...(ctx.authFailure === undefined ? {} : { authFailure: ctx.authFailure }),
+    ...(denial === undefined ? {} : { code: denial.code }),
+    ...(denial?.authFailure === undefined ? {} : { authFailure: denial.authFailure }),
   };
-  await ctx.deps.audit.append(event);
+  try {
+    await ctx.deps.audit.append(event);
+  } catch (error) {
+    // Fail closed: an unrecorded decision is not released.
+    ctx.deps.logger.error('audit record failed; refusing the response', { requestId: ctx.requestId, code: 'PAL_INTERNAL', reason: error instanceof Error ? error.message.slice(0, 500) : 'unknown' });
+    ctx.reply = createProblemReply(new PalisadeError('PAL_INTERNAL', 'audit unavailable'), ctx.requestId);
+  }
 }

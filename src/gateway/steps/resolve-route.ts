@@ -1,4 +1,4 @@
-import { PalisadeError } from '../../kernel/index.js';
+import { Denial } from '../denial.js';
 import type { RequestContext } from '../request-context.js';
 import { checkRequestTarget } from '../request-target.js';
 
@@ -7,30 +7,13 @@ import { checkRequestTarget } from '../request-target.js';
  * 400 for a bad path, 404 for no route, 405 (with `allow`) for a wrong method.
  */
 export function resolveRoute(ctx: RequestContext): void {
-  try {
-    ctx.target = checkRequestTarget(ctx.req.url ?? '');
-  } catch (error) {
-    ctx.reason = 'bad-path';
-    throw error;
-  }
+  // checkRequestTarget throws PAL_GATEWAY_BAD_PATH, which is a `bad-path` denial.
+  ctx.target = checkRequestTarget(ctx.req.url ?? '');
   const match = ctx.state.routes.match(ctx.req.method ?? '', ctx.target.segments);
-  if (match.kind === 'not-found') {
-    ctx.reason = 'route-not-found';
-    throw new PalisadeError('PAL_GATEWAY_ROUTE_NOT_FOUND', 'no route matches this path');
-  }
+  if (match.kind === 'not-found') throw new Denial('PAL_GATEWAY_ROUTE_NOT_FOUND', 'route-not-found', 'no route matches this path');
   if (match.kind === 'method-not-allowed') {
-    ctx.reason = 'method-not-allowed';
-    throw new MethodNotAllowed(match.allow);
+    throw new Denial('PAL_GATEWAY_METHOD_NOT_ALLOWED', 'method-not-allowed', `method not allowed; use ${match.allow.join(', ')}`, { headers: [['allow', match.allow.join(', ')]] });
   }
   ctx.route = match.route;
   ctx.params = match.params;
-}
-
-/** A 405 that carries the methods for the `allow` header. */
-export class MethodNotAllowed extends PalisadeError {
-  readonly allow: readonly string[];
-  constructor(allow: readonly string[]) {
-    super('PAL_GATEWAY_METHOD_NOT_ALLOWED', `method not allowed; use ${allow.join(', ')}`);
-    this.allow = allow;
-  }
 }

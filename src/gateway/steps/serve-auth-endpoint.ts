@@ -1,4 +1,5 @@
-import { PalisadeError, safeJsonParse } from '../../kernel/index.js';
+import { safeJsonParse } from '../../kernel/index.js';
+import { Denial } from '../denial.js';
 import type { RequestContext } from '../request-context.js';
 import { checkRequestTarget } from '../request-target.js';
 
@@ -19,60 +20,46 @@ export async function serveAuthEndpoint(ctx: RequestContext): Promise<void> {
   const method = ctx.req.method ?? 'GET';
   let json: unknown;
   if (method === 'POST') {
-    if (!/^application\/json\b/i.test(ctx.req.headers['content-type'] ?? '')) throw badRequest('the body must be `application/json`');
+    if (!/^application\/json\b/i.test(ctx.req.headers['content-type'] ?? '')) throw badRequest('the body must be `application/json`', 'unsupported-media-type');
     const body = await readLimited(ctx);
     const parsed = safeJsonParse(body);
-    if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) throw badRequest('the body must be a json object');
+    if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) throw badRequest('the body must be a json object', 'malformed-body');
     json = parsed.value;
   }
   const outcome = await endpoints.handle({ method, path: target.path.slice(endpoints.prefix.length) || '/', json, clientIp: ctx.clientIp });
   ctx.action = outcome.action;
   if (outcome.kind === 'json') {
-    ctx.reason = 'allowed';
+    ctx.granted = 'allowed';
     ctx.response = { status: outcome.status, headers: [['content-type', 'application/json'], ['cache-control', 'no-store'], ['pragma', 'no-cache']], body: Buffer.from(JSON.stringify(outcome.body)) };
     return;
   }
-  if (outcome.authFailure !== undefined) ctx.authFailure = outcome.authFailure;
+  const authFailure = outcome.authFailure === undefined ? {} : { authFailure: outcome.authFailure };
   switch (outcome.status) {
     case 401:
-      ctx.reason = 'invalid-credentials';
-      throw new PalisadeError('PAL_IDENTITY_LOGIN_FAILED', 'invalid credentials');
+      throw new Denial('PAL_IDENTITY_LOGIN_FAILED', 'invalid-credentials', 'invalid credentials', authFailure);
     case 429:
-      ctx.reason = 'invalid-credentials';
-      throw new Throttled(outcome.retryAfterSec ?? 60);
+      throw new Denial('PAL_IDENTITY_THROTTLED', 'invalid-credentials', 'too many failed attempts; retry later', { ...authFailure, headers: [['retry-after', String(outcome.retryAfterSec ?? 60)]] });
     case 404:
-      ctx.reason = 'route-not-found';
-      throw new PalisadeError('PAL_GATEWAY_ROUTE_NOT_FOUND', 'no route matches this path');
+      throw new Denial('PAL_GATEWAY_ROUTE_NOT_FOUND', 'route-not-found', 'no route matches this path', authFailure);
     case 405:
-      ctx.reason = 'method-not-allowed';
-      throw new PalisadeError('PAL_GATEWAY_METHOD_NOT_ALLOWED', 'method not allowed');
+      throw new Denial('PAL_GATEWAY_METHOD_NOT_ALLOWED', 'method-not-allowed', 'method not allowed', authFailure);
     default:
-      ctx.reason = 'bad-path';
-      throw badRequest('the request is not valid for this endpoint');
+      throw new Denial('PAL_IDENTITY_BAD_REQUEST', 'bad-path', 'the request is not valid for this endpoint', authFailure);
   }
 }
 
-/** A 429 carrying its `retry-after`. */
-export class Throttled extends PalisadeError {
-  readonly retryAfterSec: number;
-  constructor(retryAfterSec: number) {
-    super('PAL_IDENTITY_THROTTLED', 'too many failed attempts; retry later');
-    this.retryAfterSec = retryAfterSec;
-  }
-}
-
-function badRequest(message: string): PalisadeError {
-  return new PalisadeError('PAL_IDENTITY_BAD_REQUEST', message);
+function badRequest(message: string, reason: 'unsupported-media-type' | 'malformed-body'): Denial {
+  return new Denial('PAL_IDENTITY_BAD_REQUEST', reason, message);
 }
 
 async function readLimited(ctx: RequestContext): Promise<string> {
   const declared = Number(ctx.req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new PalisadeError('PAL_GATEWAY_BODY_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+  if (declared > MAX_BODY_BYTES) throw new Denial('PAL_GATEWAY_BODY_TOO_LARGE', 'body-too-large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new PalisadeError('PAL_GATEWAY_BODY_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES) throw new Denial('PAL_GATEWAY_BODY_TOO_LARGE', 'body-too-large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

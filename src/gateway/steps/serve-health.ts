@@ -9,6 +9,6 @@ const BODY = Buffer.from('{"status":"ok"}');
  */
 export function serveHealth(ctx: RequestContext): void {
   if (ctx.req.url !== HEALTH_PATH || (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD')) return;
-  ctx.reason = 'health';
+  ctx.granted = 'health';
   ctx.response = { status: 200, headers: [['content-type', 'application/json'], ['cache-control', 'no-store']], body: BODY };
 }
