@@ -1,8 +1,11 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { PalisadeError } from '../kernel/index.js';
-import type { RouteSpec } from '../manifest/index.js';
+import { createRequestId, PalisadeError } from '../kernel/index.js';
+import { compileBodySchema, type BodyValidator, type RateLimitSpec, type RouteSpec } from '../manifest/index.js';
+import { Denial } from './denial.js';
+import { createProblemReply } from './problem-response.js';
+import { createRateLimiters, memoryRateLimitStore } from './rate-limiters.js';
 import type { GatewayDeps, GatewayState, RequestContext } from './request-context.js';
 import { requestPipeline, runPipeline } from './request-pipeline.js';
 import { createRouteTable } from './route-table.js';
@@ -14,6 +17,10 @@ export interface GatewayLimits {
   readonly maxHeaderBytes: number;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** Deepest JSON nesting parsed for schema validation (default 32). */
+  readonly maxJsonDepth?: number;
+  /** Most JSON keys plus items parsed for schema validation (default 10000). */
+  readonly maxJsonKeys?: number;
 }
 
 /** Configuration of a gateway; everything in it can be swapped by `reload`. */
@@ -22,6 +29,10 @@ export interface GatewayConfig {
   readonly port: number;
   readonly routes: readonly RouteSpec[];
   readonly limits: GatewayLimits;
+  /** The origin functions see in `request.url` (`https://api.example.com`); default: the listen address. */
+  readonly origin?: string;
+  /** The gateway-wide limit per client address. */
+  readonly rateLimit?: RateLimitSpec;
 }
 
 /** A running gateway. */
@@ -90,6 +101,8 @@ function serverLimits(limits: GatewayLimits) {
     maxHeaderSize: limits.maxHeaderBytes,
     requestTimeout: limits.requestTimeoutMs,
     headersTimeout: limits.headersTimeoutMs,
+    // The checkHttpFraming step answers a missing Host itself, with the security headers.
+    requireHostHeader: false,
     // Slowloris: Node checks the two timeouts above only this often (30 s by default).
     connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     keepAliveTimeout: 5000,
@@ -98,8 +111,15 @@ function serverLimits(limits: GatewayLimits) {
 
 function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' | 'http', makeServer: (h: Handler) => Server): Gateway {
   const baseHeaders = Object.freeze(scheme === 'https' ? [...securityHeaders, hstsHeader] : [...securityHeaders]);
-  const originFor = (port: number) => `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  let state: GatewayState = Object.freeze({ routes: createRouteTable(config.routes), origin: originFor(config.port), scheme, baseHeaders });
+  const originFor = (port: number) => config.origin ?? `${scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const store = deps.rateLimitStore ?? memoryRateLimitStore;
+  const jsonLimits = Object.freeze({ maxJsonDepth: config.limits.maxJsonDepth ?? 32, maxJsonKeys: config.limits.maxJsonKeys ?? 10_000 });
+  // Everything a configuration needs is built before it is swapped in: a bad one throws here.
+  const buildState = (routes: readonly RouteSpec[], origin: string): GatewayState => {
+    warnUnsafeRoutes(routes, deps);
+    return Object.freeze({ routes: createRouteTable(routes), origin, scheme, baseHeaders, limiters: createRateLimiters(store, routes, config.rateLimit), bodyValidators: compileBodyValidators(routes), jsonLimits });
+  };
+  let state: GatewayState = buildState(config.routes, originFor(config.port));
   let draining = false;
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -124,10 +144,15 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
     void handle(req, res);
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    // Malformed requests, oversized heads (431) and slow clients (408) never reach a step.
+    // Malformed requests, oversized heads (431) and slow clients (408) never reach a step; they
+    // still get problem+json with the security headers and a request id.
     if (!socket.writable) return socket.destroy();
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    const denial = parserDenial(error.code);
+    const requestId = createRequestId();
+    const reply = createProblemReply(denial, requestId);
+    const head = [`HTTP/1.1 ${denial.status} ${STATUS_CODES[denial.status] ?? 'Bad Request'}`, ...[...reply.headers, ...baseHeaders, ['x-request-id', requestId], ['connection', 'close'], ['content-length', String(reply.body.byteLength)]].map(([k, v]) => `${k}: ${v}`)];
+    deps.logger.debug('request refused by the http parser', { requestId, code: denial.code, status: denial.status, reason: error.code ?? 'unknown' });
+    socket.end(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), reply.body]));
   });
 
   return {
@@ -148,7 +173,7 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
       });
     },
     reload(routes) {
-      state = Object.freeze({ ...state, routes: createRouteTable(routes) });
+      state = buildState(routes, state.origin);
     },
     async close(drainMs = 10_000) {
       draining = true;
@@ -165,4 +190,37 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
     },
     inFlight: () => inFlight,
   };
+}
+
+/** The denial for an error of Node's HTTP parser (before any step could run). */
+function parserDenial(code: string | undefined): Denial {
+  if (code === 'HPE_HEADER_OVERFLOW') return new Denial('PAL_GATEWAY_BAD_REQUEST', 'bad-framing', 'the request head is too large', { status: 431 });
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new Denial('PAL_GATEWAY_REQUEST_TIMEOUT', 'bad-framing', 'the request took too long to arrive');
+  return new Denial('PAL_GATEWAY_BAD_REQUEST', 'bad-framing', 'the request is not valid http');
+}
+
+/** Compiles every route's body schemas; throws on one that does not compile (validated manifests never do). */
+function compileBodyValidators(routes: readonly RouteSpec[]): ReadonlyMap<RouteSpec, ReadonlyMap<string, BodyValidator>> {
+  const out = new Map<RouteSpec, ReadonlyMap<string, BodyValidator>>();
+  for (const route of routes) {
+    if (route.schema === undefined) continue;
+    const byMethod = new Map<string, BodyValidator>();
+    for (const [method, spec] of Object.entries(route.schema)) {
+      if (spec === undefined) continue;
+      const compiled = compileBodySchema(spec.schema);
+      if (!compiled.ok) throw new PalisadeError('PAL_MANIFEST_INVALID_BODY_SCHEMA', `route \`${route.path}\` schema for ${method}: ${compiled.message}`, { expose: true });
+      byMethod.set(method, compiled.validate);
+    }
+    out.set(route, byMethod);
+  }
+  return out;
+}
+
+/** CONVENTIONS §12: a weakening setting logs a warning with a code at start. */
+function warnUnsafeRoutes(routes: readonly RouteSpec[], deps: GatewayDeps): void {
+  for (const route of routes) {
+    if (route.unsafeForwardCredentials !== undefined) {
+      deps.logger.warn('route forwards caller credentials to its function (unsafeForwardCredentials)', { code: 'PAL_MANIFEST_INSECURE_SETTING', route: route.path, reason: route.unsafeForwardCredentials.join(',') });
+    }
+  }
 }

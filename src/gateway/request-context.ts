@@ -4,6 +4,8 @@ import type { RouteSpec } from '../manifest/index.js';
 import type { Denial } from './denial.js';
 import type { Authenticator, Authorizer, BuiltinEndpoints, FunctionInvoker, FunctionRequest, FunctionResponse } from './ports.js';
 import type { GatewayReply } from './problem-response.js';
+import type { RateLimiters, RateLimitStore } from './rate-limiters.js';
+import type { BodyValidator } from '../manifest/index.js';
 import type { RequestTarget } from './request-target.js';
 import type { RouteTable } from './route-table.js';
 
@@ -17,6 +19,8 @@ export interface GatewayDeps {
   readonly clock: Clock;
   /** Built-in endpoints (identity), when configured. */
   readonly endpoints?: BuiltinEndpoints;
+  /** Where rate-limit counters live; default: this process's memory (one node). */
+  readonly rateLimitStore?: RateLimitStore;
 }
 
 /** Frozen per-configuration state; swapped whole on reload. */
@@ -30,6 +34,11 @@ export interface GatewayState {
   readonly scheme: 'https' | 'http';
   /** Security headers on every response (HSTS over TLS only). */
   readonly baseHeaders: ReadonlyArray<readonly [string, string]>;
+  /** Rate limiters: the gateway's per-address limit and each route's `rateLimit`. */
+  readonly limiters: RateLimiters;
+  /** Body validators per route and method, compiled once at load. */
+  readonly bodyValidators: ReadonlyMap<RouteSpec, ReadonlyMap<string, BodyValidator>>;
+  readonly jsonLimits: { readonly maxJsonDepth: number; readonly maxJsonKeys: number };
 }
 
 /** The state of one request as it moves through the steps. */

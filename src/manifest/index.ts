@@ -1,6 +1,12 @@
 export { manifestSchema } from './manifest-schema.js';
+export { compileBodySchema, type BodyError, type BodyValidator, type CompileBodySchemaResult } from './body-schema.js';
+export { credentialHeaders } from './manifest-types.js';
 export type {
   BindingSpec,
+  BodySchemaSpec,
+  ContentEncoding,
+  CredentialHeader,
+  RateLimitSpec,
   FunctionLimits,
   FunctionSpec,
   GatewaySpec,

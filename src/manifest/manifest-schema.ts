@@ -166,6 +166,28 @@ const identity = {
   },
 } as const;
 
+const RATE_PATTERN = '^[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour)$';
+
+/** A rate: `100/min`, or `{ rate, burst, by }`. */
+const rateLimit = {
+  description: 'A rate limit: `N/s`, `N/min` or `N/hour` (fixed windows), or `{ rate, burst, by }`. Over the limit: 429 with `retry-after` and `ratelimit-*` headers.',
+  oneOf: [
+    { type: 'string', pattern: RATE_PATTERN },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['rate'],
+      properties: {
+        rate: { type: 'string', pattern: RATE_PATTERN, description: 'Requests per window, such as `100/min`.' },
+        burst: { type: 'integer', minimum: 0, maximum: 1000000, description: 'Extra requests allowed once the window is spent (default 0); the burst pool refills over ten windows.' },
+        by: { enum: ['principal', 'address'], description: 'Count per caller (`principal`, the default on private routes: issuer and subject) or per client address (`address`, the default and only choice on public routes; IPv6 per /64).' },
+      },
+    },
+  ],
+} as const;
+
+const MEDIA_TYPE = "^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$";
+
 const route = {
   type: 'object',
   description: 'A route: method(s) and path to a function. Private unless `public: true`.',
@@ -206,6 +228,35 @@ const route = {
       items: { type: 'string', pattern: NAME_PATTERN },
       description: 'Authentication methods this private route accepts: `builtin`, issuer names, `api-key` and `mtls`. Default: every configured method except `mtls`, which a route must name.',
     },
+    schema: {
+      type: 'object',
+      description: 'A JSON Schema file per method (relative to the manifest), such as `{ POST: schemas/order.json }`. Compiled once at load (ajv, with formats); a body that does not match gets 422 problem+json listing each error with its JSON pointer, before any function runs. Implies `contentTypes: [application/json]`.',
+      propertyNames: { enum: ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] },
+      additionalProperties: { type: 'string', minLength: 1 },
+      minProperties: 1,
+    },
+    contentTypes: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', pattern: MEDIA_TYPE },
+      description: 'Media types (lowercase, no parameters) a request body may have; any other gets 415. Default: any type, or `application/json` when the route has a `schema`.',
+    },
+    contentEncodings: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { enum: ['gzip', 'deflate', 'br'] },
+      description: 'Content codings the route accepts; the gateway decodes them (the decoded size counts against `maxBodyBytes`) and the function sees the plain body. Any other `content-encoding` gets 415.',
+    },
+    rateLimit,
+    unsafeForwardCredentials: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { enum: ['authorization', 'cookie', 'proxy-authorization', 'x-api-key'] },
+      description: 'Weakens security: credential headers passed on to the function. By default the gateway removes them, so a compromised dependency cannot harvest callers\' credentials; functions get `ctx.principal` instead. Listed in docs/security/defaults.md; logged at start.',
+    },
   },
 } as const;
 
@@ -236,6 +287,26 @@ const gateway = {
       default: 'auto',
       oneOf: [{ const: 'auto' }, tlsFiles],
     },
+    origin: {
+      type: 'string',
+      pattern: '^https?://(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$',
+      description: 'The origin functions see in `request.url`, such as `https://api.example.com`. The client\'s `Host` header never chooses it. Default: the listen address.',
+    },
+    rateLimit: {
+      description: 'A limit per client address across all routes (IPv6 per /64), checked before anything else: `N/s`, `N/min`, `N/hour`, or `{ rate, burst }`, such as `6000/min`. Default: none.',
+      oneOf: [
+        { type: 'string', pattern: RATE_PATTERN },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['rate'],
+          properties: {
+            rate: { type: 'string', pattern: RATE_PATTERN, description: 'Requests per window per address.' },
+            burst: { type: 'integer', minimum: 0, maximum: 1000000, description: 'Extra requests allowed once the window is spent (default 0).' },
+          },
+        },
+      ],
+    },
     limits: {
       type: 'object',
       description: 'Protocol limits that bound slow or oversized clients.',
@@ -262,6 +333,20 @@ const gateway = {
           maximum: 600000,
           default: 30000,
           description: 'Time a client has to send the whole request.',
+        },
+        maxJsonDepth: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 256,
+          default: 32,
+          description: 'Deepest nesting of arrays and objects in a JSON body the gateway parses (routes with a `schema`); checked before parsing.',
+        },
+        maxJsonKeys: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 1000000,
+          default: 10000,
+          description: 'Most object keys plus array items in a JSON body the gateway parses; checked before parsing.',
         },
       },
     },
@@ -322,6 +407,6 @@ export const manifestSchema = {
 /** Top-level sections that later versions own; naming one gives a precise hint. */
 export const reservedSections = ['policies', 'audit', 'secrets', 'detect', 'privacy'] as const;
 /** Route keys that later versions own. */
-export const reservedRouteKeys = ['allow', 'schema', 'rateLimit'] as const;
+export const reservedRouteKeys = ['allow'] as const;
 /** Function keys that later versions own. */
 export const reservedFunctionKeys = ['secrets', 'invoke', 'egress'] as const;

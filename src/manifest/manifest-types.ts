@@ -33,6 +33,16 @@ export interface RouteSpec {
   readonly maxBodyBytes: number;
   /** Authentication methods accepted (issuer names, `api-key`); empty for public routes. */
   readonly auth: readonly string[];
+  /** JSON Schema per method (`schema:`); a body that does not match gets 422 before any function runs. */
+  readonly schema?: Readonly<Partial<Record<HttpMethod, BodySchemaSpec>>>;
+  /** Media types accepted for a body (`contentTypes:`); absent: any (JSON when a schema is set). */
+  readonly contentTypes?: readonly string[];
+  /** Content codings accepted and decoded by the gateway (`contentEncodings:`); absent: none. */
+  readonly contentEncodings?: readonly ContentEncoding[];
+  /** The route's rate limit (`rateLimit:`). */
+  readonly rateLimit?: RateLimitSpec;
+  /** Credential headers passed on to the function anyway (`unsafeForwardCredentials:`). */
+  readonly unsafeForwardCredentials?: readonly CredentialHeader[];
 }
 
 /** One external OpenID Connect issuer, defaults applied. */
@@ -84,10 +94,16 @@ export interface GatewaySpec {
   readonly host: string;
   readonly port: number;
   readonly tls: TlsSpec;
+  /** The origin functions see in `request.url` (`gateway.origin`); absent: the listen address. */
+  readonly origin?: string;
+  /** The gateway-wide limit per client address (`gateway.rateLimit`). */
+  readonly rateLimit?: RateLimitSpec;
   readonly limits: {
     readonly maxHeaderBytes: number;
     readonly headersTimeoutMs: number;
     readonly requestTimeoutMs: number;
+    readonly maxJsonDepth: number;
+    readonly maxJsonKeys: number;
   };
 }
 
@@ -116,3 +132,28 @@ export interface Manifest {
   readonly functions: ReadonlyMap<string, FunctionSpec>;
   readonly routes: readonly RouteSpec[];
 }
+
+/** A rate limit: `points` requests per `durationSec`, plus a `burst` pool, counted per `by`. */
+export interface RateLimitSpec {
+  readonly points: number;
+  readonly durationSec: number;
+  readonly burst: number;
+  /** `principal` (issuer-qualified caller id; the address on public routes) or `address`. */
+  readonly by: 'principal' | 'address';
+}
+
+/** A route's JSON Schema for one method's body: the file it came from and its parsed content. */
+export interface BodySchemaSpec {
+  /** Absolute path of the schema file. */
+  readonly file: string;
+  readonly schema: unknown;
+}
+
+/** Content codings a route may accept (the gateway decodes them, bounded by `maxBodyBytes`). */
+export type ContentEncoding = 'gzip' | 'deflate' | 'br';
+
+/** Credential-bearing request headers the gateway removes unless a route opts in. */
+export const credentialHeaders = ['authorization', 'cookie', 'proxy-authorization', 'x-api-key'] as const;
+
+/** One credential-bearing request header. */
+export type CredentialHeader = (typeof credentialHeaders)[number];

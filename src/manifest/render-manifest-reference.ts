@@ -50,7 +50,11 @@ export function renderManifestReference(): string {
     '- A function `source` must exist inside the project directory.',
     '- A private route accepts the methods in its `auth` list (`builtin`, issuer names, `api-key`, `mtls`); without `auth`, every configured method except `mtls`, which a route must name. With no method configured, private routes answer 401.',
     '- Issuers must be https. `allowInsecureHttpIssuer: true` allows http only for a loopback issuer.',
-    '- `policies`, `audit`, `secrets`, route `allow`/`schema`/`rateLimit` and function `secrets`/`invoke`/`egress` are not supported by this version and are rejected rather than ignored.',
+    '- A route `schema` names a JSON Schema file per method the route accepts (not `GET`/`HEAD`), inside the project; the file must be JSON that ajv compiles in strict mode (unknown keywords and formats are errors). `palisade validate` names the file, the YAML path and the fix.',
+    '- A route with a `schema` accepts only JSON media types and takes no `contentEncodings`.',
+    '- `rateLimit` on a public route counts per address; `by: principal` needs a private route.',
+    '- `unsafeForwardCredentials` weakens security: it is listed in docs/security/defaults.md and logged at start.',
+    '- `policies`, `audit`, `secrets`, route `allow` and function `secrets`/`invoke`/`egress` are not supported by this version and are rejected rather than ignored.',
     '',
   ].join('\n');
 }

@@ -85,7 +85,7 @@ describe('rejects, naming file, line, path and fix', () => {
       assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_KEY', section);
       assert.match(d.hint ?? '', /not supported by this version/, section);
     }
-    const r = only(BASE.replace('function: orders }', 'function: orders, rateLimit: 100/min }'));
+    const r = only(BASE.replace('function: orders }', 'function: orders, allow: { roles: [a] } }'));
     assert.match(r.hint ?? '', /not supported by this version/);
   });
 
@@ -277,5 +277,64 @@ describe('source files', () => {
     const result = validateManifestText({ text: BASE.replace('functions/orders.ts', '../../etc/passwd'), file: 'palisade.yaml', projectDir: dir });
     assert.equal(result.errors[0]?.code, 'PAL_MANIFEST_SOURCE_NOT_FOUND');
     assert.match(result.errors[0]?.message ?? '', /outside the project/);
+  });
+});
+
+describe('request validation and rate-limit keys', () => {
+  const project = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'palisade-schema-'));
+    mkdirSync(join(dir, 'functions'));
+    mkdirSync(join(dir, 'schemas'));
+    writeFileSync(join(dir, 'functions', 'orders.ts'), 'export default { fetch() { return new Response("ok"); } };');
+    return dir;
+  };
+  const manifest = (route: string, gateway = '') => `name: shop\n${gateway}functions:\n  orders:\n    source: functions/orders.ts\nroutes:\n  - { path: /api/orders, methods: [GET, POST], function: orders${route} }\n`;
+  const run = (dir: string, text: string) => validateManifestText({ text, file: join(dir, 'palisade.yaml'), projectDir: dir });
+
+  test('a route schema is loaded, rate limits are parsed, and a schema implies json', () => {
+    const dir = project();
+    writeFileSync(join(dir, 'schemas', 'order.json'), JSON.stringify({ type: 'object', required: ['sku'], properties: { sku: { type: 'string' }, email: { type: 'string', format: 'email' } } }));
+    const result = run(dir, manifest(', schema: { POST: schemas/order.json }, rateLimit: { rate: 100/min, burst: 20 }', 'gateway: { rateLimit: 50/s, origin: "https://api.example.com" }\n'));
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    const route = result.value?.routes[0];
+    assert.deepEqual(route?.rateLimit, { points: 100, durationSec: 60, burst: 20, by: 'principal' });
+    assert.deepEqual(route?.contentTypes, ['application/json']);
+    assert.equal((route?.schema?.POST?.schema as { required: string[] }).required[0], 'sku');
+    assert.deepEqual(result.value?.gateway.rateLimit, { points: 50, durationSec: 1, burst: 0, by: 'address' });
+    assert.equal(result.value?.gateway.origin, 'https://api.example.com');
+    assert.equal(result.value?.gateway.limits.maxJsonDepth, 32);
+  });
+
+  test('bad schema files fail validation with the file, the path and a fix', () => {
+    const dir = project();
+    writeFileSync(join(dir, 'schemas', 'broken.json'), '{ "type": ');
+    writeFileSync(join(dir, 'schemas', 'typo.json'), JSON.stringify({ type: 'object', propertees: {} }));
+    writeFileSync(join(dir, 'schemas', 'format.json'), JSON.stringify({ type: 'string', format: 'no-such-format' }));
+    for (const [file, pattern] of [['schemas/missing.json', /does not exist/], ['schemas/broken.json', /not valid json/], ['schemas/typo.json', /not a valid json schema: .*propertees/], ['schemas/format.json', /not a valid json schema: .*no-such-format/], ['../outside.json', /outside the project/]] as const) {
+      const result = run(dir, manifest(`, schema: { POST: ${file} }`));
+      assert.equal(result.ok, false, file);
+      const d = result.errors[0] as Diagnostic;
+      assert.equal(d.code, 'PAL_MANIFEST_INVALID_BODY_SCHEMA', file);
+      assert.equal(d.path, 'routes[0].schema.POST', file);
+      assert.match(d.message, pattern, file);
+      assert.ok((d.hint ?? '').length > 0, file);
+      assert.match(formatDiagnostic(d), /palisade\.yaml:6:/, file);
+    }
+  });
+
+  test('a schema for a method the route does not accept, or on GET, is refused', () => {
+    const dir = project();
+    writeFileSync(join(dir, 'schemas', 'o.json'), '{}');
+    assert.equal(run(dir, manifest(', schema: { PUT: schemas/o.json }')).errors[0]?.path, 'routes[0].schema.PUT');
+    assert.equal(run(dir, manifest(', schema: { GET: schemas/o.json }')).errors[0]?.code, 'PAL_MANIFEST_INVALID_VALUE');
+  });
+
+  test('malformed rate limits and credential opt-ins are refused', () => {
+    for (const bad of [', rateLimit: 100/fortnight', ', rateLimit: 0/min', ', rateLimit: { rate: 10/s, burst: -1 }', ', unsafeForwardCredentials: [x-secret]', ', contentEncodings: [compress]', ', contentTypes: [json]']) {
+      assert.equal(check(manifest(bad)).ok, false, bad);
+    }
+    const ok = check(manifest(', unsafeForwardCredentials: [authorization], contentEncodings: [gzip], contentTypes: [text/plain]'));
+    assert.equal(ok.ok, true, ok.errors.map(formatDiagnostic).join('\n'));
+    assert.deepEqual(ok.value?.routes[0]?.unsafeForwardCredentials, ['authorization']);
   });
 });

@@ -1,11 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { closest } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
+import { compileBodySchema } from './body-schema.js';
 import { manifestSchema, reservedFunctionKeys, reservedRouteKeys, reservedSections } from './manifest-schema.js';
-import { type BindingSpec, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
+import { type BindingSpec, type BodySchemaSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
@@ -135,6 +136,40 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
   });
   if (raw.identity.apiKeys.enabled) methods.push(API_KEY_METHOD);
 
+  const loadRouteSchemas = (r: RawRoute, index: number): Partial<Record<HttpMethod, BodySchemaSpec>> | undefined => {
+    if (r.schema === undefined) return undefined;
+    const out: Partial<Record<HttpMethod, BodySchemaSpec>> = {};
+    for (const [method, file] of Object.entries(r.schema) as Array<[HttpMethod, string]>) {
+      const at = ['routes', index, 'schema', method];
+      if (!r.methods.includes(method)) {
+        push('PAL_MANIFEST_INVALID_VALUE', at, `the route does not accept \`${method}\``, `add \`${method}\` to \`methods\`, or remove this schema`);
+        continue;
+      }
+      const absolute = resolve(projectDir, file);
+      const rel = relative(projectDir, absolute);
+      if (rel.startsWith('..') || isAbsolute(rel)) {
+        push('PAL_MANIFEST_INVALID_BODY_SCHEMA', at, `schema \`${file}\` is outside the project directory`, 'keep schema files inside the project');
+        continue;
+      }
+      if (source.checkFiles === false) continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(readFileSync(absolute, 'utf8'));
+      } catch (error) {
+        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        push('PAL_MANIFEST_INVALID_BODY_SCHEMA', at, missing ? `schema file \`${file}\` does not exist` : `schema file \`${file}\` is not valid json`, missing ? `create \`${rel}\` or correct the path (relative to the manifest)` : 'fix the json syntax of the schema file');
+        continue;
+      }
+      const compiled = compileBodySchema(parsed);
+      if (!compiled.ok) {
+        push('PAL_MANIFEST_INVALID_BODY_SCHEMA', at, `schema file \`${file}\` is not a valid json schema: ${compiled.message}`, 'fix the schema (ajv strict mode: known keywords and formats only); see https://json-schema.org');
+        continue;
+      }
+      out[method] = { file: absolute, schema: parsed };
+    }
+    return out;
+  };
+
   const routes: RouteSpec[] = [];
   const patterns: Array<{ route: RouteSpec; pattern: RoutePattern }> = [];
   raw.routes.forEach((r, index) => {
@@ -152,7 +187,34 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
         push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'auth', j], `authentication method \`${m}\` is not configured`, hint);
       }
     }
-    const route: RouteSpec = { index, path: r.path, methods: r.methods, function: r.function, public: r.public, maxBodyBytes: r.maxBodyBytes, auth: r.public ? [] : r.auth ?? methods };
+    const schema = loadRouteSchemas(r, index);
+    const contentTypes = r.contentTypes ?? (schema === undefined ? undefined : ['application/json']);
+    if (schema !== undefined && r.contentTypes !== undefined) {
+      r.contentTypes.forEach((t, j) => {
+        if (!isJsonMediaType(t)) push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'contentTypes', j], `content type \`${t}\` is not json, but the route validates bodies with a json schema`, 'use `application/json` or a `+json` type, or remove `schema`');
+      });
+    }
+    if (schema !== undefined && r.contentEncodings !== undefined) {
+      push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'contentEncodings'], 'a route with a `schema` takes no `contentEncodings`', 'send json bodies uncompressed, or remove `schema`');
+    }
+    const rateLimit = r.rateLimit === undefined ? undefined : parseRateLimit(r.rateLimit, r.public);
+    if (r.public && typeof r.rateLimit === 'object' && r.rateLimit.by === 'principal') {
+      push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'rateLimit', 'by'], 'a public route has no principal to count by', 'use `by: address`, or make the route private');
+    }
+    const route: RouteSpec = {
+      index,
+      path: r.path,
+      methods: r.methods,
+      function: r.function,
+      public: r.public,
+      maxBodyBytes: r.maxBodyBytes,
+      auth: r.public ? [] : r.auth ?? methods,
+      ...(schema === undefined ? {} : { schema }),
+      ...(contentTypes === undefined ? {} : { contentTypes }),
+      ...(r.contentEncodings === undefined ? {} : { contentEncodings: r.contentEncodings }),
+      ...(rateLimit === undefined ? {} : { rateLimit }),
+      ...(r.unsafeForwardCredentials === undefined ? {} : { unsafeForwardCredentials: r.unsafeForwardCredentials }),
+    };
     routes.push(route);
     const parsed = parseRoutePattern(r.path);
     if (!parsed.ok) {
@@ -190,7 +252,14 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     name: raw.name,
     projectDir,
     file: resolve(source.file),
-    gateway: { host: listen?.host ?? '127.0.0.1', port: listen?.port ?? 8443, tls, limits: raw.gateway.limits },
+    gateway: {
+      host: listen?.host ?? '127.0.0.1',
+      port: listen?.port ?? 8443,
+      tls,
+      limits: raw.gateway.limits,
+      ...(raw.gateway.origin === undefined ? {} : { origin: raw.gateway.origin }),
+      ...(raw.gateway.rateLimit === undefined ? {} : { rateLimit: parseRateLimit(raw.gateway.rateLimit, true) }),
+    },
     identity,
     segments,
     functions,
@@ -201,11 +270,41 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
 
 interface RawManifest {
   name: string;
-  gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number } };
+  gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; origin?: string; rateLimit?: RawRateLimit; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; maxJsonDepth: number; maxJsonKeys: number } };
   identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean }; mtls?: { ca: string; principalFrom: 'san-uri' | 'subject' } };
   segments: Record<string, { workers: number }>;
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
-  routes: Array<{ path: string; methods: HttpMethod[]; function: string; public: boolean; maxBodyBytes: number; auth?: string[] }>;
+  routes: RawRoute[];
+}
+
+type RawRateLimit = string | { rate: string; burst?: number; by?: 'principal' | 'address' };
+
+interface RawRoute {
+  path: string;
+  methods: HttpMethod[];
+  function: string;
+  public: boolean;
+  maxBodyBytes: number;
+  auth?: string[];
+  schema?: Record<string, string>;
+  contentTypes?: string[];
+  contentEncodings?: ContentEncoding[];
+  rateLimit?: RawRateLimit;
+  unsafeForwardCredentials?: CredentialHeader[];
+}
+
+const RATE_UNITS: Readonly<Record<string, number>> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600 };
+
+/** Parses a schema-checked rate limit (`100/min` or `{ rate, burst, by }`). */
+function parseRateLimit(raw: RawRateLimit, isPublic: boolean): RateLimitSpec {
+  const rate = typeof raw === 'string' ? raw : raw.rate;
+  const [count = '1', unit = 's'] = rate.split('/');
+  const by = typeof raw === 'object' && raw.by !== undefined ? raw.by : isPublic ? 'address' : 'principal';
+  return { points: Number(count), durationSec: RATE_UNITS[unit] ?? 1, burst: typeof raw === 'string' ? 0 : raw.burst ?? 0, by };
+}
+
+function isJsonMediaType(type: string): boolean {
+  return type === 'application/json' || type.endsWith('+json');
 }
 
 /** Parses `host:port`; undefined when the port is out of range. */

@@ -97,6 +97,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       port: options.port ?? manifest.gateway.port,
       routes: manifest.routes,
       limits: manifest.gateway.limits,
+      ...(manifest.gateway.origin === undefined ? {} : { origin: manifest.gateway.origin }),
+      ...(manifest.gateway.rateLimit === undefined ? {} : { rateLimit: manifest.gateway.rateLimit }),
     };
     const workers = pool;
     const identity = manifest.identity;
