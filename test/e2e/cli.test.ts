@@ -78,6 +78,22 @@ describe('palisade CLI', () => {
     assert.ok(out.errors.some((e) => e.code === 'PAL_MANIFEST_UNKNOWN_KEY' && e.path === 'functions.hello.sorce' && e.location.line === 4));
   });
 
+  test('a bad route schema file fails validate with the file, the yaml path and the fix, exit 3', () => {
+    const manifest = MANIFEST().replace('{ path: /hello, function: hello, public: true }', '{ path: /hello, methods: [POST], function: hello, public: true, schema: { POST: schemas/order.json } }');
+    const dir = project(manifest, { 'functions/hello.ts': HELLO, 'schemas/order.json': JSON.stringify({ type: 'object', requird: ['sku'] }) });
+    const r = runCliSync(['validate', dir]);
+    assert.equal(r.status, 3);
+    const out = `${r.stdout}${r.stderr}`;
+    assertCleanError(out, 'PAL_MANIFEST_INVALID_BODY_SCHEMA');
+    assert.match(out, /palisade\.yaml:6:\d+/);
+    assert.match(out, /routes\[0\]\.schema\.POST/);
+    assert.match(out, /schemas\/order\.json/);
+    assert.match(out, /unknown keyword: "requird"/);
+    assert.match(out, /hint: /);
+    const good = project(manifest, { 'functions/hello.ts': HELLO, 'schemas/order.json': JSON.stringify({ type: 'object', required: ['sku'] }) });
+    assert.equal(runCliSync(['validate', good]).status, 0);
+  });
+
   test('malformed YAML: one clear line with the position, exit 3', () => {
     const dir = project('name: demo\nfunctions: {\n');
     for (const cmd of ['validate', 'up']) {
