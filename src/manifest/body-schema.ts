@@ -36,7 +36,8 @@ export function compileBodySchema(schema: unknown, maxErrors = 20): CompileBodyS
   if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
     return { ok: false, message: 'a json schema must be an object (or a boolean)' };
   }
-  const options = { allErrors: true, strict: true, allowUnionTypes: true, validateFormats: true } as const;
+  // Strict about the schema itself (unknown keywords, unknown formats), not about style.
+  const options = { allErrors: true, strict: true, strictRequired: false, strictTypes: false, strictTuples: false, allowUnionTypes: true, validateFormats: true } as const;
   const uses2020 = typeof schema === 'object' && (schema as { $schema?: unknown }).$schema === DRAFT_2020;
   const ajv = uses2020 ? new Ajv2020(options) : new Ajv(options);
   addFormats(ajv);
