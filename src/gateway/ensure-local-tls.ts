@@ -3,6 +3,8 @@ import { webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { GeneralName, GeneralSubtree, GeneralSubtrees, id_ce_nameConstraints, NameConstraints } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import { PalisadeError, type Clock } from '../kernel/index.js';
 
@@ -29,6 +31,10 @@ const RENEW_BEFORE_DAYS = 30;
  * under `<stateDir>/tls/`. Private keys are written with mode 0600 in a 0700 directory.
  *
  * The CA lives 5 years, the server certificate 90 days, renewed when under 30 days remain.
+ * The CA is name-constrained (RFC 5280 section 4.2.1.10, critical) to exactly the names it
+ * serves: trusted system-wide, a leaked `ca-key.pem` still cannot mint a certificate that a
+ * verifier honouring name constraints accepts for any other domain. A CA created without these
+ * constraints, or for other names, is replaced (clients must trust the new `ca.pem`).
  *
  * @example
  * ```ts
@@ -43,16 +49,19 @@ export async function ensureLocalTls(stateDir: string, clock: Clock, extraHosts:
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
     x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-    let ca: { cert: x509.X509Certificate; keys: CryptoKeyPair };
+    const hosts = ['localhost', '127.0.0.1', '::1', ...extraHosts];
+    const constraints = nameConstraintsFor(hosts);
+    let ca: { cert: x509.X509Certificate; keys: CryptoKeyPair } | undefined;
     if (existsSync(files.caCert) && existsSync(files.caKey)) {
-      ca = { cert: new x509.X509Certificate(readFileSync(files.caCert, 'utf8')), keys: await importKeyPair(readFileSync(files.caKey, 'utf8'), readFileSync(files.caCert, 'utf8')) };
-    } else {
-      ca = await createCa(clock);
+      const cert = new x509.X509Certificate(readFileSync(files.caCert, 'utf8'));
+      if (hasNameConstraints(cert, constraints)) ca = { cert, keys: await importKeyPair(readFileSync(files.caKey, 'utf8'), readFileSync(files.caCert, 'utf8')) };
+    }
+    if (ca === undefined) {
+      ca = await createCa(clock, constraints);
       writePem(files.caKey, await exportPkcs8(ca.keys.privateKey), 0o600);
       writePem(files.caCert, ca.cert.toString('pem'), 0o644);
     }
-    const hosts = ['localhost', '127.0.0.1', '::1', ...extraHosts];
-    if (!serverCertUsable(files.cert, files.key, hosts, clock)) {
+    if (!serverCertUsable(files.cert, files.key, hosts, clock, ca.cert.toString('pem'))) {
       const server = await createServerCert(ca, hosts, clock);
       writePem(files.key, await exportPkcs8(server.keys.privateKey), 0o600);
       writePem(files.cert, `${server.cert.toString('pem')}\n${ca.cert.toString('pem')}\n`, 0o644);
@@ -90,7 +99,22 @@ export function loadTlsFiles(certFile: string, keyFile: string, caFile?: string)
   return caFile === undefined ? { cert, key } : { cert, key, caFile };
 }
 
-async function createCa(clock: Clock): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
+/** DER of a NameConstraints extension permitting exactly these DNS names and single IPs. */
+function nameConstraintsFor(hosts: readonly string[]): ArrayBuffer {
+  const subtrees = hosts.map((h) => new GeneralSubtree({ base: new GeneralName(isIp(h) ? { iPAddress: `${h}/${h.includes(':') ? 128 : 32}` } : { dNSName: h }) }));
+  return AsnConvert.serialize(new NameConstraints({ permittedSubtrees: new GeneralSubtrees(subtrees) }));
+}
+
+function hasNameConstraints(cert: x509.X509Certificate, expected: ArrayBuffer): boolean {
+  const ext = cert.getExtension(id_ce_nameConstraints);
+  return ext !== null && ext.critical && Buffer.from(ext.value).equals(Buffer.from(expected));
+}
+
+function isIp(host: string): boolean {
+  return host.includes(':') || /^[0-9.]+$/.test(host);
+}
+
+async function createCa(clock: Clock, nameConstraints: ArrayBuffer): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
   const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
   const now = clock.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -104,6 +128,8 @@ async function createCa(clock: Clock): Promise<{ cert: x509.X509Certificate; key
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      // RFC 5280 section 4.2.1.10: name constraints MUST be critical.
+      new x509.Extension(id_ce_nameConstraints, true, nameConstraints),
     ],
   });
   return { cert, keys };
@@ -134,10 +160,11 @@ async function createServerCert(ca: { cert: x509.X509Certificate; keys: CryptoKe
   return { cert, keys };
 }
 
-function serverCertUsable(certFile: string, keyFile: string, hosts: readonly string[], clock: Clock): boolean {
+function serverCertUsable(certFile: string, keyFile: string, hosts: readonly string[], clock: Clock, caPem: string): boolean {
   if (!existsSync(certFile) || !existsSync(keyFile)) return false;
   try {
     const cert = new NodeX509(readFileSync(certFile));
+    if (!cert.verify(new NodeX509(caPem).publicKey)) return false;
     const renewAt = Date.parse(cert.validTo) - RENEW_BEFORE_DAYS * DAY_MS;
     if (clock.now() >= renewAt) return false;
     return hosts.every((h) => (h.includes(':') || /^[0-9.]+$/.test(h) ? cert.checkIP(h) !== undefined : cert.checkHost(h) !== undefined));
