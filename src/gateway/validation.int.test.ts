@@ -96,7 +96,7 @@ describe('route body validation', () => {
 
   test('malformed JSON, prototype keys, invalid utf-8 and an empty body get 400', async () => {
     const before = invoked;
-    for (const body of ['{"sku":', '{"__proto__":{"admin":true},"sku":"a","qty":1}', Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), '']) {
+    for (const body of ['{"sku":', '{"__proto__":{"admin":true},"sku":"a","qty":1}', '{"sku":"a","qty":1,"lines":[{"__proto\\u005f_":{"admin":true}}]}', '{"sku":"a","qty":1,"lines":[[{"constructor":{}}]]}', Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), '']) {
       const r = await post(port, '/orders', body);
       assert.equal(r.status, 400, String(body));
       assert.equal(r.json.code, 'PAL_GATEWAY_MALFORMED_BODY');
