@@ -21,3 +21,5 @@ export type { GatewayDeps } from './request-context.js';
 export { checkRequestTarget, type RequestTarget } from './request-target.js';
 export { createRouteTable, type RouteTable, type RouteMatch } from './route-table.js';
 export { createProblemReply } from './problem-response.js';
+export { Denial, toDenial, type DenialOptions, type ProblemError } from './denial.js';
+export { memoryRateLimitStore, type RateLimitStore, type RateLimiter, type RateLimitVerdict } from './rate-limiters.js';

@@ -293,7 +293,7 @@ const gateway = {
       description: 'The origin functions see in `request.url`, such as `https://api.example.com`. The client\'s `Host` header never chooses it. Default: the listen address.',
     },
     rateLimit: {
-      description: 'A limit per client address across all routes (IPv6 per /64), checked before anything else: `N/s`, `N/min`, `N/hour`, or `{ rate, burst }`, such as `6000/min`. Default: none.',
+      description: 'A limit per client address across all routes (IPv6 per /64), checked before routing and authentication (the health endpoint is not counted): `N/s`, `N/min`, `N/hour`, or `{ rate, burst }`, such as `6000/min`. Default: none.',
       oneOf: [
         { type: 'string', pattern: RATE_PATTERN },
         {
