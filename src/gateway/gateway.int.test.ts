@@ -318,11 +318,29 @@ describe('gateway over https', () => {
     }), /self-signed|unable to verify|certificate/i);
   });
 
-  test('TLS 1.1 is refused', async () => {
-    await assert.rejects(new Promise((resolve, reject) => {
-      const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }, () => resolve(socket));
-      socket.on('error', reject);
-    }));
+  test('TLS 1.1 is refused (by the server: the same client completes TLS 1.1 with a server that allows it)', async () => {
+    // Node's client refuses TLS 1.1 by itself at the default security level; SECLEVEL=0 makes it
+    // offer TLS 1.1 for real, so this test fails if the gateway ever accepts it.
+    const legacy = { ciphers: 'DEFAULT@SECLEVEL=0', minVersion: 'TLSv1' as const, maxVersion: 'TLSv1.1' as const };
+    const handshake = (p: number) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: p, ca, servername: 'localhost', ...legacy }, () => {
+          const version = socket.getProtocol() ?? '';
+          socket.end();
+          resolve(version);
+        });
+        socket.on('error', reject);
+      });
+    const tls = await ensureLocalTls(stateDir, systemClock);
+    const { createServer: createTlsServer } = await import('node:tls');
+    const permissive = createTlsServer({ cert: tls.cert, key: tls.key, ...legacy }, (s) => s.end());
+    await new Promise<void>((r) => permissive.listen(0, '127.0.0.1', r));
+    try {
+      assert.equal(await handshake((permissive.address() as AddressInfo).port), 'TLSv1.1', 'control: the client really offers TLS 1.1');
+    } finally {
+      await new Promise((r) => permissive.close(r));
+    }
+    await assert.rejects(handshake(port), /protocol version|unsupported protocol|alert/i);
   });
 
   test('the generated private keys are readable by the owner only', async () => {
