@@ -75,6 +75,28 @@ describe('examples/shop over https', () => {
     assert.equal(runCliSync(['apikeys', 'revoke', join(repoRoot, 'examples', 'shop'), '--id', apiKey.slice(4, 20)]).status, 0);
   });
 
+  test('an order that does not match the route schema gets 422 from the gateway; a GET with a body gets 400, not 500', async () => {
+    const key = runCliSync(['apikeys', 'create', join(repoRoot, 'examples', 'shop'), '--name', 'e2e-schema', '--json']);
+    assert.equal(key.status, 0, key.stderr);
+    const { key: apiKey } = JSON.parse(key.stdout) as { key: string };
+    try {
+      const r = await fetchTls(node.url, node.ca, '/api/orders', { method: 'POST', body: '{"lines":[{"productId":"x","quantity":0}]}', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` } });
+      assert.equal(r.status, 422, r.body);
+      const problem = JSON.parse(r.body) as { code: string; errors: Array<{ pointer: string }> };
+      assert.equal(problem.code, 'PAL_GATEWAY_INVALID_BODY');
+      assert.deepEqual(problem.errors.map((e) => e.pointer).sort(), ['/lines/0/productId', '/lines/0/quantity']);
+      assert.equal(r.headers['ratelimit-limit'], '140', 'the route limit (120 + burst 20) is announced on every answer');
+      const typed = await fetchTls(node.url, node.ca, '/api/orders', { method: 'POST', body: '{"lines":[]}', headers: { 'content-type': 'text/plain', authorization: `Bearer ${apiKey}` } });
+      assert.equal(typed.status, 415);
+      // The isolate's Request constructor throws on a GET body: the gateway refuses it first.
+      const get = await fetchTls(node.url, node.ca, '/api/products', { method: 'GET', body: 'surprise', headers: { 'content-type': 'text/plain' } });
+      assert.equal(get.status, 400, get.body);
+      assert.equal((JSON.parse(get.body) as { code: string }).code, 'PAL_GATEWAY_BAD_REQUEST');
+    } finally {
+      runCliSync(['apikeys', 'revoke', join(repoRoot, 'examples', 'shop'), '--id', apiKey.slice(4, 20)]);
+    }
+  });
+
   test('path tricks are rejected before routing', async () => {
     for (const path of ['/api/products/../orders', '/api/products/%2e%2e/orders', '/api%2fproducts', '//api/products']) {
       const r = await fetchTls(node.url, node.ca, path);
