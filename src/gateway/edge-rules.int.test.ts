@@ -262,6 +262,16 @@ describe('what a function receives', () => {
     assert.deepEqual(f.all('x-real-ip'), []);
   });
 
+  test('a route that forwards credentials is announced at start with a code', () => {
+    const warnings: Array<{ msg: string; fields: unknown }> = [];
+    const logger = { ...silentLogger, warn: (msg: string, fields?: unknown) => void warnings.push({ msg, fields }) };
+    const g = createInsecureLoopbackHttpGateway({ host: '127.0.0.1', port: 0, routes, limits }, { ...makeDeps([], { calls: [] }), logger });
+    void g;
+    const forwarding = warnings.filter((w) => /unsafeForwardCredentials/.test(w.msg));
+    assert.equal(forwarding.length, 1);
+    assert.deepEqual(forwarding[0]?.fields, { code: 'PAL_MANIFEST_INSECURE_SETTING', route: '/creds', reason: 'authorization' });
+  });
+
   test('request.url and Host use the configured origin, not the client Host', async () => {
     const f = await echo('/echo?q=1', { host: 'attacker.example' });
     assert.equal(f.url, 'https://api.example.com/echo?q=1');
