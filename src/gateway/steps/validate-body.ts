@@ -55,6 +55,9 @@ function parseJsonBody(text: string): { ok: true; value: unknown } | { ok: false
   } catch {
     return { ok: false, reason: 'syntax' };
   }
+  // A forbidden key is in the text literally or spelled with `\u` escapes (the only JSON escape
+  // that can spell a letter or `_`); without either, there is nothing to walk for.
+  if (!text.includes('\\u') && !text.includes('__proto__') && !text.includes('constructor') && !text.includes('prototype')) return { ok: true, value };
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const node = stack.pop();
