@@ -1,0 +1,112 @@
+/**
+ * Secret detection: known credential formats anywhere, and high-entropy literals under names
+ * that suggest a secret. Values are masked before they leave this module.
+ */
+
+/** A known credential format. */
+interface SecretPattern {
+  readonly name: string;
+  readonly pattern: RegExp;
+}
+
+const KNOWN_FORMATS: readonly SecretPattern[] = [
+  { name: 'AWS access key id', pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b/g },
+  { name: 'private key', pattern: /-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----/g },
+  { name: 'GitHub token', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b/g },
+  { name: 'Slack token', pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g },
+  { name: 'Stripe live key', pattern: /\b[rs]k_live_[A-Za-z0-9]{20,}\b/g },
+  { name: 'Google API key', pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g },
+  { name: 'SendGrid API key', pattern: /\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b/g },
+  { name: 'npm token', pattern: /\bnpm_[A-Za-z0-9]{36}\b/g },
+  { name: 'JSON Web Token', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
+];
+
+/** Names that suggest a secret value. */
+const SUSPICIOUS_NAME = /(pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|private[_-]?key|credential|auth[_-]?key|access[_-]?key|client[_-]?secret|signing[_-]?key|db[_-]?url|connection[_-]?string)/i;
+/** Names that hold metadata about a secret, not the secret. */
+const METADATA_NAME = /(arn|_id|id$|name$|_name|policy|length|rotation|ttl|version|type|enabled|path|file|header|url$|uri$|expir|count|kms)/i;
+/** Values that point at a secret instead of holding it. */
+const REFERENCE_VALUE = /^(\$\{|\{\{resolve:|arn:|!Ref|!Sub|!GetAtt|!ImportValue|ssm:|secretsmanager:|env\.|process\.env|var\.|local\.)/;
+
+/** Shannon entropy in bits per character. */
+export function shannonEntropy(value: string): number {
+  if (value.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const ch of value) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / value.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+
+/**
+ * Masks a secret for display: the first four characters of long values, then asterisks.
+ * INVARIANT: the full value never appears in a finding, a report or a log.
+ *
+ * @example
+ * ```ts
+ * maskSecret('AKIAABCDEFGHIJKLMNOP'); // 'AKIA****************'
+ * ```
+ */
+export function maskSecret(value: string): string {
+  if (value.length < 12) return '*'.repeat(Math.max(8, value.length));
+  return `${value.slice(0, 4)}${'*'.repeat(Math.min(value.length - 4, 16))}`;
+}
+
+/** A secret found in text. */
+export interface SecretHit {
+  readonly kind: string;
+  readonly masked: string;
+  readonly line: number;
+  /** The key the value sits under, when the line has one. */
+  readonly name?: string;
+  /** `known-format` or `high-entropy`. */
+  readonly detector: 'known-format' | 'high-entropy';
+}
+
+/** True when a literal value under `name` looks like a secret by name and entropy. */
+export function isSuspiciousAssignment(name: string, value: string): boolean {
+  if (!SUSPICIOUS_NAME.test(name) || METADATA_NAME.test(name)) return false;
+  const v = value.trim();
+  if (v.length < 8 || REFERENCE_VALUE.test(v) || v.includes('${') || /\s/.test(v)) return false;
+  return shannonEntropy(v) >= 3;
+}
+
+/** Known credential formats inside one value. */
+export function findKnownFormats(value: string): { kind: string; match: string }[] {
+  const out: { kind: string; match: string }[] = [];
+  for (const { name, pattern } of KNOWN_FORMATS) {
+    for (const m of value.matchAll(pattern)) out.push({ kind: name, match: m[0] });
+  }
+  return out;
+}
+
+// `key: value`, `key = "value"`, `"key": "value"`, `KEY=value`.
+const ASSIGNMENT = /^\s*(?:-\s*)?["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^"'#\s,][^"'\s,]*)["']?\s*,?\s*(?:#.*)?$/;
+
+/**
+ * Finds secrets in every line of a file.
+ *
+ * @example
+ * ```ts
+ * detectSecrets('key: AKIAABCDEFGHIJKLMNOP')[0]?.masked; // 'AKIA****************'
+ * ```
+ */
+export function detectSecrets(text: string): SecretHit[] {
+  const hits: SecretHit[] = [];
+  const lines = text.split('\n');
+  lines.forEach((lineText, index) => {
+    const line = index + 1;
+    if (lineText.length > 4096) return; // minified blobs: not a place for credentials we can report on a line
+    const assignment = ASSIGNMENT.exec(lineText);
+    const name = assignment?.[1];
+    const known = findKnownFormats(lineText);
+    for (const k of known) hits.push({ kind: k.kind, masked: maskSecret(k.match), line, detector: 'known-format', ...(name === undefined ? {} : { name }) });
+    if (known.length === 0 && name !== undefined && assignment?.[2] !== undefined && isSuspiciousAssignment(name, assignment[2])) {
+      hits.push({ kind: 'high-entropy value', masked: maskSecret(assignment[2]), line, name, detector: 'high-entropy' });
+    }
+  });
+  return hits;
+}
