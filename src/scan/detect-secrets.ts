@@ -83,8 +83,13 @@ export function findKnownFormats(value: string): { kind: string; match: string }
   return out;
 }
 
-// `key: value`, `key = "value"`, `"key": "value"`, `KEY=value`.
-const ASSIGNMENT = /^\s*(?:-\s*)?["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^"'#\s,][^"'\s,]*)["']?\s*,?\s*(?:#.*)?$/;
+// `key: value`, `key = "value"`, `"key": "value"`, `KEY=value`, several per line in flow mappings.
+const PAIR = /["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*(?:"([^"]*)"|'([^']*)'|([^\s,{}[\]"']+))/g;
+const INLINE_OPENER = /^\s*(?:-\s*)?["']?([A-Za-z0-9_.-]+)["']?\s*:\s*\{/;
+
+const OPENER = /^\s*["']?([A-Za-z0-9_.-]+)["']?\s*:\s*\{?\s*$/;
+const HCL_BLOCK = /^\s*[A-Za-z_]+\s+"([^"]+)"\s*\{\s*$/;
+const GENERIC_NAME = /^(value|default)$/i;
 
 /**
  * Finds secrets in every line of a file.
@@ -97,15 +102,29 @@ const ASSIGNMENT = /^\s*(?:-\s*)?["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^"'
 export function detectSecrets(text: string): SecretHit[] {
   const hits: SecretHit[] = [];
   const lines = text.split('\n');
+  // `Default:`/`"value":`/`default =` take the name of the mapping or block they sit in.
+  let opener: string | undefined;
   lines.forEach((lineText, index) => {
     const line = index + 1;
     if (lineText.length > 4096) return; // minified blobs: not a place for credentials we can report on a line
-    const assignment = ASSIGNMENT.exec(lineText);
-    const name = assignment?.[1];
+    const open = OPENER.exec(lineText) ?? HCL_BLOCK.exec(lineText) ?? INLINE_OPENER.exec(lineText);
+    if (open?.[1] !== undefined) opener = open[1];
+    const pairs = [...lineText.matchAll(PAIR)].map((m) => ({ own: m[1] ?? '', value: m[2] ?? m[3] ?? m[4] ?? '' }));
+    const nameOf = (own: string) => (GENERIC_NAME.test(own) && opener !== undefined ? opener : own);
+    const firstName = pairs[0] === undefined ? undefined : nameOf(pairs[0].own);
     const known = findKnownFormats(lineText);
-    for (const k of known) hits.push({ kind: k.kind, masked: maskSecret(k.match), line, detector: 'known-format', ...(name === undefined ? {} : { name }) });
-    if (known.length === 0 && name !== undefined && assignment?.[2] !== undefined && isSuspiciousAssignment(name, assignment[2])) {
-      hits.push({ kind: 'high-entropy value', masked: maskSecret(assignment[2]), line, name, detector: 'high-entropy' });
+    for (const k of known) {
+      const pair = pairs.find((p) => p.value.includes(k.match));
+      const name = pair === undefined ? firstName : nameOf(pair.own);
+      hits.push({ kind: k.kind, masked: maskSecret(k.match), line, detector: 'known-format', ...(name === undefined ? {} : { name }) });
+    }
+    if (known.length > 0) return;
+    for (const pair of pairs) {
+      const name = nameOf(pair.own);
+      if (isSuspiciousAssignment(name, pair.value)) {
+        hits.push({ kind: 'high-entropy value', masked: maskSecret(pair.value), line, name, detector: 'high-entropy' });
+        break;
+      }
     }
   });
   return hits;

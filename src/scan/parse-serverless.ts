@@ -101,6 +101,7 @@ export function parseServerless(file: string, text: string, parsed: ParsedYaml):
   }
 
   if (hasHttp) {
+    resources.push({ type: 'AWS::ApiGateway::RestApi', id: 'ApiGatewayRestApi', properties: { Name: typeof doc.service === 'string' ? doc.service : 'api' }, ...at(['provider']) });
     const logs = isRecord(provider.logs) ? provider.logs : {};
     const accessLogs = logs.restApi !== undefined && logs.restApi !== false;
     resources.push({
