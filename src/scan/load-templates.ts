@@ -74,6 +74,7 @@ function failureOf(file: string, error: unknown): ParseFailure {
 export async function parseTemplateText(file: string, text: string, readSource: (relativePath: string) => string | undefined = () => undefined): Promise<Template | undefined> {
   const name = basename(file);
   if (/\.tf$/i.test(name)) return parseTerraform(file, text);
+  if (/\.json$/i.test(name)) checkJson(text);
   const parsed = parseCloudFormationYaml(text);
   if (name === MANIFEST_FILE) return parsePalisade(file, text, parsed, readSource);
   if ((SERVERLESS_FILES as readonly string[]).includes(name)) return parseServerless(file, text, parsed);
@@ -82,7 +83,7 @@ export async function parseTemplateText(file: string, text: string, readSource: 
   return undefined;
 }
 
-const TEMPLATE_MARKERS = /AWSTemplateFormatVersion|^\s*"?Resources"?\s*:|"planned_values"|"format_version"|^\s*"?functions"?\s*:/m;
+const TEMPLATE_MARKERS = /AWSTemplateFormatVersion|^\s*Resources\s*:|"Resources"\s*:|"planned_values"|"format_version"|^\s*"?functions"?\s*:/m;
 
 function looksLikeTemplate(full: string): boolean {
   const name = basename(full);
@@ -91,6 +92,18 @@ function looksLikeTemplate(full: string): boolean {
     return TEMPLATE_MARKERS.test(readFileSync(full, 'utf8').slice(0, 65536));
   } catch {
     return true;
+  }
+}
+
+/** JSON files are held to JSON's grammar (YAML would accept trailing commas and more). */
+function checkJson(text: string): void {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : 'invalid json';
+    const position = /position (\d+)/.exec(message)?.[1];
+    const line = /line (\d+)/.exec(message)?.[1] ?? (position === undefined ? undefined : String(text.slice(0, Number(position)).split('\n').length));
+    throw new YamlSyntaxError(`invalid json: ${message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+.*$/, '')}`, line === undefined ? undefined : Number(line));
   }
 }
 
