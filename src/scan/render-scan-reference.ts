@@ -73,8 +73,8 @@ palisade scan --baseline .palisade-baseline.json
 | \`--baseline FILE\` | accept the findings listed in FILE (see below) |
 
 Exit codes: \`0\` no active finding at or above \`--fail-on\` and every file parsed; \`2\` findings at or
-above \`--fail-on\`; \`3\` invalid input (a path that does not exist, a bad option, an invalid baseline,
-or a template that could not be parsed); \`1\` a failure of the tool itself. A malformed template is
+above \`--fail-on\`; otherwise \`3\` for invalid input (a template that could not be parsed, a path that
+does not exist, a bad option, an invalid baseline); \`1\` a failure of the tool itself. A malformed template is
 reported with its file and line (\`PAL_SCAN_PARSE_FAILED\`) and the scan goes on with the other files.
 
 Directories are searched for \`*.yaml\`, \`*.yml\`, \`*.json\`, \`*.template\` and \`*.tf\`, skipping
