@@ -90,6 +90,7 @@ const INLINE_OPENER = /^\s*(?:-\s*)?["']?([A-Za-z0-9_.-]+)["']?\s*:\s*\{/;
 const OPENER = /^\s*["']?([A-Za-z0-9_.-]+)["']?\s*:\s*\{?\s*$/;
 const HCL_BLOCK = /^\s*[A-Za-z_]+\s+"([^"]+)"\s*\{\s*$/;
 const GENERIC_NAME = /^(value|default)$/i;
+const GENERIC_IN_LINE = /["']?(value|default)["']?\s*[:=]/i;
 
 /**
  * Finds secrets in every line of a file.
@@ -100,7 +101,22 @@ const GENERIC_NAME = /^(value|default)$/i;
  * ```
  */
 export function detectSecrets(text: string): SecretHit[] {
+  const cached = memo.get(text);
+  if (cached !== undefined) return cached;
+  const hits = scanLines(text);
+  // Two rules read the same file's secrets; keep the last few results.
+  if (memo.size > 8) memo.clear();
+  memo.set(text, hits);
+  return hits;
+}
+
+const memo = new Map<string, SecretHit[]>();
+/** Any known format anywhere: a file without one skips the per-line search. */
+const ANY_KNOWN = new RegExp(KNOWN_FORMATS.map((k) => k.pattern.source).join('|'));
+
+function scanLines(text: string): SecretHit[] {
   const hits: SecretHit[] = [];
+  const hasKnown = ANY_KNOWN.test(text);
   const lines = text.split('\n');
   // `Default:`/`"value":`/`default =` take the name of the mapping or block they sit in.
   let opener: string | undefined;
@@ -109,10 +125,13 @@ export function detectSecrets(text: string): SecretHit[] {
     if (lineText.length > 4096) return; // minified blobs: not a place for credentials we can report on a line
     const open = OPENER.exec(lineText) ?? HCL_BLOCK.exec(lineText) ?? INLINE_OPENER.exec(lineText);
     if (open?.[1] !== undefined) opener = open[1];
+    const lineHasKnown = hasKnown && ANY_KNOWN.test(lineText);
+    // Only lines with a known format or a secret-like name (own or inherited) need the pair search.
+    if (!lineHasKnown && !SUSPICIOUS_NAME.test(lineText) && !(opener !== undefined && SUSPICIOUS_NAME.test(opener) && GENERIC_IN_LINE.test(lineText))) return;
     const pairs = [...lineText.matchAll(PAIR)].map((m) => ({ own: m[1] ?? '', value: m[2] ?? m[3] ?? m[4] ?? '' }));
     const nameOf = (own: string) => (GENERIC_NAME.test(own) && opener !== undefined ? opener : own);
     const firstName = pairs[0] === undefined ? undefined : nameOf(pairs[0].own);
-    const known = findKnownFormats(lineText);
+    const known = lineHasKnown ? findKnownFormats(lineText) : [];
     for (const k of known) {
       const pair = pairs.find((p) => p.value.includes(k.match));
       const name = pair === undefined ? firstName : nameOf(pair.own);

@@ -7,7 +7,7 @@ import { isCloudFormation, parseCloudFormation } from './parse-cloudformation.js
 import { parsePalisade } from './parse-palisade.js';
 import { parseServerless, SERVERLESS_FILES } from './parse-serverless.js';
 import { HclSyntaxError, isTerraformPlan, parseTerraform, parseTerraformPlan } from './parse-terraform.js';
-import { parseCloudFormationYaml, YamlSyntaxError } from './parse-yaml.js';
+import { parseCloudFormationYaml, parseJsonWithLines, YamlSyntaxError } from './parse-yaml.js';
 import { isRecord } from './values.js';
 
 /** Directories never walked into. */
@@ -74,8 +74,7 @@ function failureOf(file: string, error: unknown): ParseFailure {
 export async function parseTemplateText(file: string, text: string, readSource: (relativePath: string) => string | undefined = () => undefined): Promise<Template | undefined> {
   const name = basename(file);
   if (/\.tf$/i.test(name)) return parseTerraform(file, text);
-  if (/\.json$/i.test(name)) checkJson(text);
-  const parsed = parseCloudFormationYaml(text);
+  const parsed = /\.json$/i.test(name) ? parseJsonWithLines(text) : parseCloudFormationYaml(text);
   if (name === MANIFEST_FILE) return parsePalisade(file, text, parsed, readSource);
   if ((SERVERLESS_FILES as readonly string[]).includes(name)) return parseServerless(file, text, parsed);
   if (isTerraformPlan(parsed.value) && isRecord(parsed.value)) return parseTerraformPlan(file, text, parsed.value);
@@ -95,18 +94,6 @@ function looksLikeTemplate(full: string): boolean {
   }
 }
 
-/** JSON files are held to JSON's grammar (YAML would accept trailing commas and more). */
-function checkJson(text: string): void {
-  try {
-    JSON.parse(text);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : 'invalid json';
-    const position = /position (\d+)/.exec(message)?.[1];
-    const line = /line (\d+)/.exec(message)?.[1] ?? (position === undefined ? undefined : String(text.slice(0, Number(position)).split('\n').length));
-    throw new YamlSyntaxError(`invalid json: ${message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+.*$/, '')}`, line === undefined ? undefined : Number(line));
-  }
-}
-
 /** Reads a function source named by a manifest, only inside the project directory. */
 function sourceReader(manifestFile: string): (relativePath: string) => string | undefined {
   const projectDir = resolve(dirname(manifestFile));
@@ -122,6 +109,28 @@ function sourceReader(manifestFile: string): (relativePath: string) => string | 
   };
 }
 
+
+/** The outcome of loading one file. */
+export type FileOutcome = { readonly template?: Template; readonly failure?: ParseFailure };
+
+/**
+ * Reads and parses one file. A malformed file becomes a failure; a file that is not a template
+ * gives neither.
+ */
+export async function loadFile(full: string, file: string): Promise<FileOutcome> {
+  try {
+    const size = statSync(full).size;
+    if (size > MAX_TEMPLATE_BYTES) return { failure: { file, message: `file is larger than ${MAX_TEMPLATE_BYTES} bytes` } };
+    const text = readFileSync(full, 'utf8');
+    const template = await parseTemplateText(file, text, sourceReader(full));
+    return template === undefined ? {} : { template };
+  } catch (error) {
+    // A malformed file is reported when it is a template by name or by content; other
+    // YAML/JSON files (JSON with comments, CI configs) are not this scanner's business.
+    return looksLikeTemplate(full) ? { failure: failureOf(file, error) } : {};
+  }
+}
+
 /**
  * Finds and parses every template under `paths`. A malformed file becomes a failure with a
  * clear message and the scan goes on; a missing path throws `PAL_SCAN_PATH_NOT_FOUND`.
@@ -132,24 +141,19 @@ function sourceReader(manifestFile: string): (relativePath: string) => string | 
  * ```
  */
 export async function loadTemplates(paths: readonly string[], cwd = process.cwd()): Promise<LoadResult> {
+  const files = discoverFiles(paths).map((full) => ({ full, file: relative(cwd, full) || full }));
+  const outcomes = await loadInThread(files);
   const templates: Template[] = [];
   const failures: ParseFailure[] = [];
-  for (const full of discoverFiles(paths)) {
-    const file = relative(cwd, full) || full;
-    try {
-      const size = statSync(full).size;
-      if (size > MAX_TEMPLATE_BYTES) {
-        failures.push({ file, message: `file is larger than ${MAX_TEMPLATE_BYTES} bytes` });
-        continue;
-      }
-      const text = readFileSync(full, 'utf8');
-      const template = await parseTemplateText(file, text, sourceReader(full));
-      if (template !== undefined) templates.push(template);
-    } catch (error) {
-      // A malformed file is reported when it is a template by name or by content; other
-      // YAML/JSON files (JSON with comments, CI configs) are not this scanner's business.
-      if (looksLikeTemplate(full)) failures.push(failureOf(file, error));
-    }
+  for (const o of outcomes) {
+    if (o.template !== undefined) templates.push(o.template);
+    if (o.failure !== undefined) failures.push(o.failure);
   }
   return { templates, failures };
+}
+
+async function loadInThread(files: readonly { full: string; file: string }[]): Promise<FileOutcome[]> {
+  const out: FileOutcome[] = [];
+  for (const f of files) out.push(await loadFile(f.full, f.file));
+  return out;
 }

@@ -114,3 +114,54 @@ function toJs(node: unknown, doc: Document, budget: { aliases: number }): unknow
   }
   return { [longForm]: value };
 }
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Parses JSON strictly (JSON's grammar, not YAML's), dropping prototype keys, with the line of a
+ * mapping key found by searching the text after its parent key. Throws {@link YamlSyntaxError}.
+ *
+ * @example
+ * ```ts
+ * parseJsonWithLines('{"Resources": {"Q": {}}}').lineOf(['Resources', 'Q']); // 1
+ * ```
+ */
+export function parseJsonWithLines(text: string): ParsedYaml {
+  let value: unknown;
+  try {
+    // INVARIANT: prototype keys never become object properties.
+    value = JSON.parse(text, (key, v: unknown) => (FORBIDDEN_KEYS.has(key) ? undefined : v));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : 'invalid json';
+    const position = /position (\d+)/.exec(message)?.[1];
+    const line = /line (\d+)/.exec(message)?.[1] ?? (position === undefined ? undefined : String(text.slice(0, Number(position)).split('\n').length));
+    throw new YamlSyntaxError(`invalid json: ${message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+.*$/, '')}`, line === undefined ? undefined : Number(line));
+  }
+  let newlines: number[] | undefined;
+  const lineAt = (offset: number) => {
+    newlines ??= [...text.matchAll(/\n/g)].map((m) => m.index);
+    let lo = 0;
+    let hi = newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((newlines[mid] ?? 0) < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
+  return {
+    value,
+    lineOf(path) {
+      let from = 0;
+      for (const step of path) {
+        if (typeof step !== 'string') continue;
+        const re = new RegExp(`"${step.replace(/[.*+?^${}()|[\]\\"]/g, '\\$&')}"\\s*:`, 'g');
+        re.lastIndex = from;
+        const m = re.exec(text);
+        if (m === null) return undefined;
+        from = m.index;
+      }
+      return lineAt(from);
+    },
+  };
+}

@@ -21,6 +21,7 @@ const IGNORE = /(?:#|\/\/)\s*palisade:ignore\s+(PAL-[A-Z0-9]+-\d{3})\b[ \t]*(.*)
  */
 export function parseInlineSuppressions(text: string): InlineSuppression[] {
   const out: InlineSuppression[] = [];
+  if (!text.includes('palisade:ignore')) return out;
   const lines = text.split('\n');
   lines.forEach((lineText, index) => {
     const m = IGNORE.exec(lineText);

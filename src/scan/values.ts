@@ -97,7 +97,15 @@ export function collectText(value: unknown, out: string[] = []): string[] {
  */
 export function refersTo(value: unknown, target: Resource): boolean {
   const name = target.id;
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const pattern = new RegExp(`(^|[^A-Za-z0-9_])(Ref\\.)?${escaped}($|[^A-Za-z0-9_-])`);
-  return collectText(value).some((text) => pattern.test(text));
+  let pattern = referencePatterns.get(name);
+  if (pattern === undefined) {
+    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    pattern = new RegExp(`(^|[^A-Za-z0-9_])(Ref\\.)?${escaped}($|[^A-Za-z0-9_-])`);
+    if (referencePatterns.size > 10_000) referencePatterns.clear();
+    referencePatterns.set(name, pattern);
+  }
+  const p = pattern;
+  return collectText(value).some((text) => text.includes(name) && p.test(text));
 }
+
+const referencePatterns = new Map<string, RegExp>();

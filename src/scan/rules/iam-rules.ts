@@ -85,9 +85,16 @@ function policyRule(check: (statements: Statement[]) => string | undefined): Rec
 
 /** True when an IAM action pattern (with `*` and `?`) covers `action` (case-insensitive, as IAM does). */
 export function actionMatches(pattern: string, action: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  let re = patternCache.get(pattern);
+  if (re === undefined) {
+    re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    if (patternCache.size > 10_000) patternCache.clear();
+    patternCache.set(pattern, re);
+  }
   return re.test(action);
 }
+
+const patternCache = new Map<string, RegExp>();
 
 function allows(statement: Statement, action: string): boolean {
   if (statement.effect !== 'Allow' || statement.actions === undefined) return false;
