@@ -62,7 +62,7 @@ export const lambdaEnvironmentCredentials: Rule = defineResourceRule(
     id: 'PAL-LAMBDA-001',
     title: 'Lambda environment variables hold credentials',
     severity: 'critical',
-    description: 'An environment variable holds a literal credential (a known key format, or a high-entropy value under a secret-like name). Environment variables are readable by anyone who can read the function configuration and end up in logs and crash dumps.',
+    description: 'An environment variable holds a literal credential (a known key format, or a high-entropy value under a secret-like name). Environment variables are readable by anyone who can read the function configuration and end up in logs and crash dumps. Checkov CKV_AWS_45 looks for known formats only; this rule also reports high-entropy values under secret-like names.',
     remediation: 'Store the value in AWS Secrets Manager or SSM Parameter Store (SecureString) and read it at run time, or pass a dynamic reference (`{{resolve:secretsmanager:…}}`); rotate the exposed credential.',
     frameworks: { cis: ['CIS AWS Compute 12.3'], owaspServerless: ['SAS-7'], palisade: ['secrets-never-leak'] },
     checkov: ['CKV_AWS_45'],
