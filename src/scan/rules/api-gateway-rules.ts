@@ -2,6 +2,7 @@ import type { Resource, Rule, RuleHit, Template } from '../model.js';
 import { asList, get, isPresent, isRecord, isTrueOrUnresolved, isUnresolved, refersTo, valueIn } from '../values.js';
 import { defineResourceRule } from './define-rule.js';
 
+/** PAL-APIGW-001: API Gateway method has no authorizer. */
 export const apiGatewayAuthorizer: Rule = defineResourceRule(
   {
     id: 'PAL-APIGW-001',
@@ -18,6 +19,7 @@ export const apiGatewayAuthorizer: Rule = defineResourceRule(
   },
 );
 
+/** PAL-APIGW-002: API Gateway stage has no access logging. */
 export const apiGatewayAccessLogging: Rule = defineResourceRule(
   {
     id: 'PAL-APIGW-002',
@@ -44,6 +46,7 @@ function apiOf(stage: Resource, template: Template): Resource | undefined {
   return template.resources.find((r) => (r.type === 'AWS::ApiGateway::RestApi' || r.type === 'aws_api_gateway_rest_api') && refersTo(apiRef, r));
 }
 
+/** PAL-APIGW-003: API Gateway stage is not protected by a WAF. */
 export const apiGatewayWaf: Rule = {
   id: 'PAL-APIGW-003',
   title: 'API Gateway stage is not protected by a WAF',
@@ -69,6 +72,7 @@ export const apiGatewayWaf: Rule = {
 /** Security policies that allow TLS 1.2 at least (API Gateway custom domain policies). */
 const MODERN_TLS = ['TLS_1_2', 'SecurityPolicy_TLS13_1_3_2025_09', 'SecurityPolicy_TLS13_1_3_FIPS_2025_09', 'SecurityPolicy_TLS13_1_2_PFS_PQ_2025_09', 'SecurityPolicy_TLS13_1_2_FIPS_PQ_2025_09', 'SecurityPolicy_TLS13_1_2_PQ_2025_09', 'SecurityPolicy_TLS13_1_2_2021_06', 'SecurityPolicy_TLS13_2025_EDGE'];
 
+/** PAL-APIGW-004: API Gateway custom domain allows TLS below 1.2. */
 export const apiGatewayTls: Rule = defineResourceRule(
   {
     id: 'PAL-APIGW-004',
@@ -95,6 +99,7 @@ function cfnCacheUnencrypted(p: Readonly<Record<string, unknown>>): string | und
   return undefined;
 }
 
+/** PAL-APIGW-005: API Gateway cache is not encrypted. */
 export const apiGatewayCacheEncryption: Rule = defineResourceRule(
   {
     id: 'PAL-APIGW-005',

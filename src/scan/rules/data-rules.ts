@@ -4,6 +4,7 @@ import { defineResourceRule } from './define-rule.js';
 
 const SECRET_TYPES: Readonly<Record<string, true>> = { 'AWS::SecretsManager::Secret': true, aws_secretsmanager_secret: true };
 
+/** PAL-SECRETSMANAGER-001: Secrets Manager secret has no automatic rotation. */
 export const secretRotation: Rule = {
   id: 'PAL-SECRETSMANAGER-001',
   title: 'Secrets Manager secret has no automatic rotation',
@@ -28,6 +29,7 @@ export const secretRotation: Rule = {
 /** Key specs that support automatic rotation (symmetric encryption keys only). */
 const rotatableKeySpec = (spec: unknown) => spec === undefined || spec === 'SYMMETRIC_DEFAULT' || isUnresolved(spec);
 
+/** PAL-KMS-001: KMS key has no automatic rotation. */
 export const kmsRotation: Rule = defineResourceRule(
   {
     id: 'PAL-KMS-001',
@@ -44,6 +46,7 @@ export const kmsRotation: Rule = defineResourceRule(
   },
 );
 
+/** PAL-SQS-001: SQS queue is not encrypted. */
 export const sqsEncryption: Rule = defineResourceRule(
   {
     id: 'PAL-SQS-001',
@@ -60,6 +63,7 @@ export const sqsEncryption: Rule = defineResourceRule(
   },
 );
 
+/** PAL-SNS-001: SNS topic is not encrypted. */
 export const snsEncryption: Rule = defineResourceRule(
   {
     id: 'PAL-SNS-001',
@@ -76,6 +80,7 @@ export const snsEncryption: Rule = defineResourceRule(
   },
 );
 
+/** PAL-DYNAMODB-001: DynamoDB table is not encrypted with a customer managed key. */
 export const dynamoDbEncryption: Rule = defineResourceRule(
   {
     id: 'PAL-DYNAMODB-001',
@@ -92,6 +97,7 @@ export const dynamoDbEncryption: Rule = defineResourceRule(
   },
 );
 
+/** PAL-LOGS-001: CloudWatch log group has no retention. */
 export const logRetention: Rule = defineResourceRule(
   {
     id: 'PAL-LOGS-001',
@@ -108,6 +114,7 @@ export const logRetention: Rule = defineResourceRule(
   },
 );
 
+/** PAL-LOGS-002: CloudWatch log group is not encrypted with a KMS key. */
 export const logEncryption: Rule = defineResourceRule(
   {
     id: 'PAL-LOGS-002',
@@ -131,6 +138,7 @@ function sfnLogging(level: unknown, destinations: unknown): string | undefined {
   return undefined;
 }
 
+/** PAL-SFN-001: Step Functions state machine has no logging. */
 export const stepFunctionsLogging: Rule = defineResourceRule(
   {
     id: 'PAL-SFN-001',

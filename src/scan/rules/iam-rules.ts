@@ -104,6 +104,7 @@ function allows(statement: Statement, action: string): boolean {
 
 const allResources = (s: Statement) => s.resources !== undefined && s.resources.includes('*');
 
+/** PAL-IAM-001: IAM policy allows every action (`*`). */
 export const iamStarAction: Rule = defineResourceRule(
   {
     id: 'PAL-IAM-001',
@@ -120,6 +121,7 @@ export const iamStarAction: Rule = defineResourceRule(
 /** Actions that support only `Resource: "*"` (AWS service authorization reference), commonly granted to functions. */
 const STAR_ONLY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets', 'xray:GetSamplingStatisticSummaries', 'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses', 'cloudwatch:PutMetricData', 'sts:GetCallerIdentity', 's3:ListAllMyBuckets', 'kms:ListKeys', 'kms:ListAliases'];
 
+/** PAL-IAM-002: IAM policy allows actions on every resource (`*`). */
 export const iamStarResource: Rule = defineResourceRule(
   {
     id: 'PAL-IAM-002',
@@ -136,6 +138,7 @@ export const iamStarResource: Rule = defineResourceRule(
   }),
 );
 
+/** PAL-IAM-003: IAM policy allows `iam:PassRole` on every role. */
 export const iamPassRoleStar: Rule = defineResourceRule(
   {
     id: 'PAL-IAM-003',
@@ -183,6 +186,7 @@ export function escalationMethod(statements: readonly Statement[]): string | und
   return undefined;
 }
 
+/** PAL-IAM-004: IAM policy allows privilege escalation. */
 export const iamPrivilegeEscalation: Rule = defineResourceRule(
   {
     id: 'PAL-IAM-004',
@@ -221,6 +225,7 @@ function adminGrant(role: Resource, template: Template): string | undefined {
   return undefined;
 }
 
+/** PAL-IAM-005: Function runs with an administrator policy. */
 export const iamAdminFunction: Rule = {
   id: 'PAL-IAM-005',
   title: 'Function runs with an administrator policy',

@@ -57,6 +57,7 @@ export const DEPRECATED_RUNTIMES = [
   'ruby2.5', 'ruby2.7', 'ruby3.2', 'java8', 'go1.x', 'provided', 'provided.al2',
 ] as const;
 
+/** PAL-LAMBDA-001: Lambda environment variables hold credentials. */
 export const lambdaEnvironmentCredentials: Rule = defineResourceRule(
   {
     id: 'PAL-LAMBDA-001',
@@ -81,6 +82,7 @@ export const lambdaEnvironmentCredentials: Rule = defineResourceRule(
   }),
 );
 
+/** PAL-LAMBDA-002: Lambda environment variables not encrypted with a customer managed key. */
 export const lambdaEnvironmentEncryption: Rule = defineResourceRule(
   {
     id: 'PAL-LAMBDA-002',
@@ -98,6 +100,7 @@ export const lambdaEnvironmentEncryption: Rule = defineResourceRule(
   }),
 );
 
+/** PAL-LAMBDA-003: Lambda function has no dead-letter queue. */
 export const lambdaDeadLetterQueue: Rule = defineResourceRule(
   {
     id: 'PAL-LAMBDA-003',
@@ -111,6 +114,7 @@ export const lambdaDeadLetterQueue: Rule = defineResourceRule(
   lambdaChecks((props, paths) => (isPresent(get(props, paths.dlq)) ? undefined : 'no dead-letter queue is configured')),
 );
 
+/** PAL-LAMBDA-004: Lambda function has no reserved concurrency. */
 export const lambdaReservedConcurrency: Rule = defineResourceRule(
   {
     id: 'PAL-LAMBDA-004',
@@ -124,6 +128,7 @@ export const lambdaReservedConcurrency: Rule = defineResourceRule(
   lambdaChecks((props, paths) => (isPresent(get(props, paths.concurrency)) ? undefined : 'no reserved concurrency limits the function')),
 );
 
+/** PAL-LAMBDA-005: Lambda function uses a deprecated runtime. */
 export const lambdaDeprecatedRuntime: Rule = defineResourceRule(
   {
     id: 'PAL-LAMBDA-005',
@@ -140,6 +145,7 @@ export const lambdaDeprecatedRuntime: Rule = defineResourceRule(
   }),
 );
 
+/** PAL-LAMBDA-006: Lambda function URL allows unauthenticated access. */
 export const lambdaUrlWithoutAuth: Rule = defineResourceRule(
   {
     id: 'PAL-LAMBDA-006',
@@ -157,6 +163,7 @@ export const lambdaUrlWithoutAuth: Rule = defineResourceRule(
   },
 );
 
+/** PAL-LAMBDA-007: Lambda function does not validate code signatures. */
 export const lambdaCodeSigning: Rule = defineResourceRule(
   {
     id: 'PAL-LAMBDA-007',
@@ -170,6 +177,7 @@ export const lambdaCodeSigning: Rule = defineResourceRule(
   lambdaChecks((props, paths) => (isPresent(get(props, paths.codeSigning)) ? undefined : 'no `CodeSigningConfigArn` is set')),
 );
 
+/** PAL-LAMBDA-008: Lambda function has no X-Ray tracing. */
 export const lambdaTracing: Rule = defineResourceRule(
   {
     id: 'PAL-LAMBDA-008',
@@ -183,6 +191,7 @@ export const lambdaTracing: Rule = defineResourceRule(
   lambdaChecks((props, paths) => (valueIn(get(props, paths.tracing), ['Active', 'PassThrough']) ? undefined : 'X-Ray tracing is not enabled')),
 );
 
+/** PAL-LAMBDA-009: Lambda function is not in a VPC. */
 export const lambdaInVpc: Rule = defineResourceRule(
   {
     id: 'PAL-LAMBDA-009',

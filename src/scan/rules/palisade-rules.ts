@@ -8,6 +8,7 @@ function palisadeRule(meta: Omit<Rule, 'check' | 'appliesTo'>, check: (view: Vie
 
 const at = (line: number | undefined) => (line === undefined ? {} : { line });
 
+/** PAL-PALISADE-001: Public route. */
 export const palisadePublicRoute: Rule = palisadeRule(
   {
     id: 'PAL-PALISADE-001',
@@ -23,6 +24,7 @@ export const palisadePublicRoute: Rule = palisadeRule(
 
 const ADMIN_ROLE = /admin|root|superuser|operator/i;
 
+/** PAL-PALISADE-002: Administrative route does not require MFA. */
 export const palisadeAdminWithoutMfa: Rule = palisadeRule(
   {
     id: 'PAL-PALISADE-002',
@@ -36,6 +38,7 @@ export const palisadeAdminWithoutMfa: Rule = palisadeRule(
   (v) => v.routes.filter((r) => r.allow !== undefined && r.allow.roles.some((role) => ADMIN_ROLE.test(role)) && r.allow.mfa !== true).map((r) => ({ resource: `routes[${r.index}]`, message: `route \`${r.path}\` allows \`${(r.allow?.roles ?? []).filter((x) => ADMIN_ROLE.test(x)).join(', ')}\` without \`mfa: true\``, key: r.path, ...at(r.line) })),
 );
 
+/** PAL-PALISADE-003: Audit is asynchronous. */
 export const palisadeAsyncAudit: Rule = palisadeRule(
   {
     id: 'PAL-PALISADE-003',
@@ -49,6 +52,7 @@ export const palisadeAsyncAudit: Rule = palisadeRule(
   (v) => (v.audit?.mode === 'async' ? [{ resource: 'audit', message: '`audit.mode` is `async`', ...at(v.audit.line) }] : []),
 );
 
+/** PAL-PALISADE-004: Function egress allows a wildcard. */
 export const palisadeWildcardEgress: Rule = palisadeRule(
   {
     id: 'PAL-PALISADE-004',
@@ -62,6 +66,7 @@ export const palisadeWildcardEgress: Rule = palisadeRule(
   (v) => v.functions.flatMap((f) => f.egress.filter((e) => e.includes('*')).map((e) => ({ resource: `functions.${f.name}`, message: `egress \`${e}\` is a wildcard`, key: e, ...at(f.line) }))),
 );
 
+/** PAL-PALISADE-005: Function may invoke a function in another segment. */
 export const palisadeCrossSegment: Rule = palisadeRule(
   {
     id: 'PAL-PALISADE-005',
@@ -88,6 +93,7 @@ function mentions(source: string, secret: string): boolean {
   return new RegExp(`(\\.${esc}\\b|['"\`]${esc}['"\`])`).test(source);
 }
 
+/** PAL-PALISADE-006: Secret granted but unused by the function's code. */
 export const palisadeUnusedSecret: Rule = palisadeRule(
   {
     id: 'PAL-PALISADE-006',

@@ -1,6 +1,7 @@
 import { detectSecrets } from '../detect-secrets.js';
 import { templateKinds, type Rule, type RuleMeta } from '../model.js';
 
+/** PAL-SECRET-001: Credential in a known format. */
 export const knownSecretFormat: Rule = {
   id: 'PAL-SECRET-001',
   title: 'Credential in a known format',
@@ -17,6 +18,7 @@ export const knownSecretFormat: Rule = {
   },
 };
 
+/** PAL-SECRET-002: High-entropy literal under a secret-like name. */
 export const highEntropySecret: Rule = {
   id: 'PAL-SECRET-002',
   title: 'High-entropy literal under a secret-like name',
