@@ -1,13 +1,15 @@
-// Writes the generated artefacts: the editor JSON Schema, the manifest reference and the error
-// reference. Tests fail when the committed files differ from what this produces.
+// Writes the generated artefacts: the editor JSON Schema, the manifest reference, the error
+// reference and the scan rule reference. Tests fail when the committed files differ from what this produces.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderErrorReference } from '../src/kernel/index.js';
 import { renderJsonSchema, renderManifestReference } from '../src/manifest/index.js';
+import { renderScanReference } from '../src/scan/index.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 writeFileSync(join(root, 'schema', 'palisade.schema.json'), renderJsonSchema());
 writeFileSync(join(root, 'docs', 'manifest.md'), renderManifestReference());
 writeFileSync(join(root, 'docs', 'reference', 'errors.md'), renderErrorReference());
-console.log('wrote schema/palisade.schema.json, docs/manifest.md, docs/reference/errors.md');
+writeFileSync(join(root, 'docs', 'scan.md'), renderScanReference());
+console.log('wrote schema/palisade.schema.json, docs/manifest.md, docs/reference/errors.md, docs/scan.md');

@@ -255,6 +255,21 @@ export const errorCatalog = {
     meaning: '`palisade init` would overwrite an existing project file',
     fix: 'run `palisade init` in an empty directory',
   },
+  PAL_SCAN_PATH_NOT_FOUND: {
+    status: 400,
+    meaning: 'a path given to `palisade scan` does not exist or cannot be read',
+    fix: 'pass existing files or directories; paths are relative to the current directory',
+  },
+  PAL_SCAN_PARSE_FAILED: {
+    status: 400,
+    meaning: 'a template could not be parsed (malformed YAML, JSON or HCL); the scan goes on with the other files',
+    fix: 'correct the syntax at the reported line, or exclude the file from the scan',
+  },
+  PAL_SCAN_BASELINE_INVALID: {
+    status: 400,
+    meaning: 'the `--baseline` file is missing, not JSON, or does not match the baseline format',
+    fix: 'see the baseline format in `docs/scan.md`; every entry needs `ruleId`, `fingerprint` and a `reason`',
+  },
 } as const satisfies Record<string, { status: number; meaning: string; fix: string }>;
 
 /** A stable Palisade error code, such as `PAL_GATEWAY_BAD_PATH`. */
