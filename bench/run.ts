@@ -10,7 +10,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import ivm from 'isolated-vm';
+import ivm from '../src/runtime/load-isolated-vm.js';
 import { ensureLocalTls } from '../src/gateway/index.js';
 import { systemClock, silentLogger } from '../src/kernel/index.js';
 import { buildPrelude, compilePrelude, createWorkerPool, FunctionSandbox, SparePool, type WorkerFunction } from '../src/runtime/index.js';
