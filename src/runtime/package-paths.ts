@@ -14,8 +14,9 @@ export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '
  * `engines` does not match (7 on Node 20) or whose build fails (5 on Node 24).
  */
 export const ISOLATED_VM_PACKAGES = [
-  { name: 'isolated-vm-7', minNodeMajor: 24, loads: ['node-gyp-build'] },
-  { name: 'isolated-vm-5', minNodeMajor: 20, loads: [] },
+  // node-gyp-build picks the prebuilt binary; it checks for /etc/alpine-release (musl or glibc build).
+  { name: 'isolated-vm-7', minNodeMajor: 24, loads: ['node-gyp-build'], files: ['/etc/alpine-release'] },
+  { name: 'isolated-vm-5', minNodeMajor: 20, loads: [], files: [] },
 ] as const;
 
 /** Where the isolated-vm build for this Node lives. */
@@ -26,8 +27,11 @@ export interface IsolatedVmLocation {
   readonly version: string;
   /** The package folder, with symlinks resolved. */
   readonly dir: string;
-  /** Every folder the worker must be allowed to read to load it: the package and what its entry point requires. */
-  readonly readDirs: readonly string[];
+  /**
+   * What the worker must be allowed to read to load it, as `--allow-fs-read` values: the package
+   * and what its entry point requires (`DIR/*`), and single files it probes.
+   */
+  readonly readPaths: readonly string[];
 }
 
 const requireHere = createRequire(import.meta.url);
@@ -51,7 +55,7 @@ let located: IsolatedVmLocation | undefined;
  * @throws PalisadeError `PAL_RUNTIME_ENGINE_MISSING` when no fitting build is installed.
  * @example
  * ```ts
- * isolatedVmLocation().readDirs; // ['/app/node_modules/isolated-vm-5']
+ * isolatedVmLocation().readPaths; // ['/app/node_modules/isolated-vm-5/*']
  * ```
  */
 export function isolatedVmLocation(): IsolatedVmLocation {
@@ -64,8 +68,9 @@ export function isolatedVmLocation(): IsolatedVmLocation {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: unknown };
     const requireThere = createRequire(join(dir, 'package.json'));
     // Only what isolated-vm's entry point requires (not its install-time helpers).
-    const deps = candidate.loads.map((d: string) => packageDir(d, requireThere));
-    located = { name: candidate.name, version: String(pkg.version), dir, readDirs: [dir, ...deps.filter((d): d is string => d !== undefined)] };
+    const deps = (candidate.loads as readonly string[]).map((d) => packageDir(d, requireThere));
+    const dirs = [dir, ...deps.filter((d): d is string => d !== undefined)];
+    located = { name: candidate.name, version: String(pkg.version), dir, readPaths: [...dirs.map((d) => join(d, '*')), ...candidate.files] };
     return located;
   }
   throw new PalisadeError(

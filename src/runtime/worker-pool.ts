@@ -79,7 +79,7 @@ const READY_WAIT_MS = 2000;
  */
 export function workerExecArgv(): string[] {
   // isolated-vm wherever npm put it (hoisted or nested), resolved like Node's own resolver does.
-  const reads = [join(packageRoot, 'dist', '*'), ...isolatedVmLocation().readDirs.map((d) => join(d, '*')), join(packageRoot, 'package.json')];
+  const reads = [join(packageRoot, 'dist', '*'), ...isolatedVmLocation().readPaths, join(packageRoot, 'package.json')];
   // One flag per path: Node 20 reads only the first entry of a comma-separated list.
   return [permissionFlag(), '--allow-addons', ...reads.map((r) => `--allow-fs-read=${r}`), '--no-node-snapshot', '--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning'];
 }
