@@ -43,8 +43,21 @@ async function shrunkBufferChild(): Promise<void> {
   iso.dispose();
 }
 
+async function snapshotChild(): Promise<void> {
+  const prelude = await buildPrelude();
+  const snapshot = ivm.Isolate.createSnapshot([{ code: prelude }]);
+  const coldStartFromSnapshotMs = await time(Math.min(N, 50), async () => {
+    const iso = new ivm.Isolate({ memoryLimit: 64, snapshot });
+    const ctx = await iso.createContext();
+    await ctx.eval('typeof Response', { timeout: 5000 });
+    iso.dispose();
+  });
+  process.stdout.write(`${JSON.stringify({ snapshotBytes: snapshot.copy().byteLength, coldStartFromSnapshotMs })}\n`);
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === '--shrunk-buffer') return shrunkBufferChild();
+  if (process.argv[2] === '--snapshot') return snapshotChild();
   const location = isolatedVmLocation();
   const prelude = await buildPrelude();
   const out: Record<string, unknown> = { node: process.version, isolatedVm: `${location.name} (${location.version})`, execArgv: process.execArgv };
@@ -56,18 +69,10 @@ async function main(): Promise<void> {
     await ctx.eval(prelude, { timeout: 5000 });
     iso.dispose();
   });
-  try {
-    const snapshot = ivm.Isolate.createSnapshot([{ code: prelude }]);
-    out.snapshotBytes = snapshot.copy().byteLength;
-    out.coldStartFromSnapshotMs = await time(Math.min(N, 50), async () => {
-      const iso = new ivm.Isolate({ memoryLimit: 64, snapshot });
-      const ctx = await iso.createContext();
-      await ctx.eval('typeof Response', { timeout: 5000 });
-      iso.dispose();
-    });
-  } catch (e) {
-    out.snapshot = `unavailable: ${(e as Error).message}`;
-  }
+  // A startup snapshot of the prelude, in a child process: restoring one can abort the process.
+  const snap = spawnSync(process.execPath, ['--no-node-snapshot', here, '--snapshot'], { encoding: 'utf8', timeout: 120_000 });
+  const snapLine = snap.stdout.trim().split('\n').pop() ?? '';
+  out.snapshot = snap.status === 0 && snapLine.startsWith('{') ? (JSON.parse(snapLine) as unknown) : { exitCode: snap.status, signal: snap.signal, stderr: snap.stderr.split('\n').find((l) => l.trim() !== '') ?? '' };
   out.bareIsolateColdMs = await time(N, async () => {
     const iso = new ivm.Isolate({ memoryLimit: 64 });
     const ctx = await iso.createContext();
