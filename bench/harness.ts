@@ -308,6 +308,11 @@ export const HELLO_SOURCE = "export default { async fetch() { return Response.js
 export interface BenchContext {
   readonly quick: boolean;
   readonly config: typeof config;
+  /** The run's load settings, also flat (connections, seconds per round, rounds, warm-up seconds). */
+  readonly connections: number;
+  readonly durationS: number;
+  readonly rounds: number;
+  readonly warmupS: number;
   /** The repository root and the compiled CLI. */
   readonly root: string;
   readonly cli: string;
@@ -317,9 +322,18 @@ export interface BenchContext {
   log(line: string): void;
 }
 
+/** A row as a scenario may return it: numbers are formatted by the runner (`ratio` as `1.23×`). */
+export interface ScenarioRowInput {
+  readonly scenario: string;
+  readonly metric: string;
+  readonly palisade: string | number;
+  readonly reference: string | number;
+  readonly ratio: string | number;
+}
+
 /** What a scenario returns: rows for the table and any raw data for bench/results/*.json. */
 export interface BenchScenarioResult {
-  readonly rows: readonly Row[];
+  readonly rows: readonly ScenarioRowInput[];
   readonly data?: unknown;
 }
 
@@ -329,5 +343,11 @@ export interface BenchScenario {
   readonly name: string;
   /** `false` to skip it in `--quick` runs (default: it runs). */
   readonly quick?: boolean;
-  run(ctx: BenchContext): Promise<BenchScenarioResult>;
+  run(ctx: BenchContext): Promise<BenchScenarioResult | readonly ScenarioRowInput[]>;
+}
+
+/** A table row from what a scenario returned. */
+export function toRow(r: ScenarioRowInput): Row {
+  const num = (v: string | number) => (typeof v === 'string' ? v : fmt(v, Math.abs(v) >= 100 ? 0 : 2));
+  return { scenario: r.scenario, metric: r.metric, palisade: num(r.palisade), reference: num(r.reference), ratio: typeof r.ratio === 'string' ? r.ratio : Number.isNaN(r.ratio) ? 'n/a' : `${r.ratio.toFixed(2)}×` };
 }

@@ -19,7 +19,7 @@ import { buildPrelude, compilePrelude, createWorkerPool, FunctionSandbox, SpareP
 import { createAuthenticator, principalFromClaims, RevocationList, verifyAccessToken, type OidcIssuer } from '../src/identity/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
-import { cli, config, coreCount, firstLine, fmt, HELLO_SOURCE, launch, launchBinary, load, loadTool, loadToolNote, pinning, quick, ratio, reportLoad, root, stop, type BenchScenario, type BenchScenarioResult, type LoadResult, type Row } from './harness.js';
+import { cli, config, coreCount, firstLine, fmt, HELLO_SOURCE, launch, launchBinary, load, loadTool, loadToolNote, pinning, quick, ratio, reportLoad, root, stop, toRow, type BenchScenario, type BenchScenarioResult, type LoadResult, type Row, type ScenarioRowInput } from './harness.js';
 
 const updateReadme = process.argv.includes('--update-readme');
 
@@ -341,19 +341,26 @@ function table(r: Row[]): string {
 }
 
 // ---------- scenario modules (bench/scenarios/*.ts) ----------
-/** Runs every module in bench/scenarios/ (compiled to dist/bench/scenarios/), in name order. */
+/**
+ * Runs every module in bench/scenarios/ (compiled to dist/bench/scenarios/), in name order. A
+ * module is a scenario when its default export is a `BenchScenario` or when it exports a
+ * `run(ctx)` function (its name is then the file name); any other module there is a helper and
+ * is skipped. `run` may return `{ rows, data }` or just the rows.
+ */
 async function scenarios(): Promise<{ rows: Row[]; data: Record<string, unknown> }> {
   const dir = join(root, 'dist', 'bench', 'scenarios');
   const rowsOut: Row[] = [];
   const data: Record<string, unknown> = {};
   if (!existsSync(dir)) return { rows: rowsOut, data };
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) {
-    const mod = (await import(pathToFileURL(join(dir, file)).href)) as { default?: Partial<BenchScenario> };
-    const s = mod.default;
-    if (s === undefined || typeof s.name !== 'string' || typeof s.run !== 'function') {
-      process.stderr.write(`  bench/scenarios/${file}: skipped, its default export is not a BenchScenario (see bench/README.md)\n`);
-      continue;
-    }
+    const mod = (await import(pathToFileURL(join(dir, file)).href)) as { default?: Partial<BenchScenario>; run?: BenchScenario['run']; name?: unknown };
+    const s: BenchScenario | undefined =
+      mod.default !== undefined && typeof mod.default.name === 'string' && typeof mod.default.run === 'function'
+        ? (mod.default as BenchScenario)
+        : typeof mod.run === 'function'
+          ? { name: file.replace(/\.js$/, ''), run: mod.run }
+          : undefined;
+    if (s === undefined) continue; // a helper module of the scenarios
     if (quick && s.quick === false) {
       process.stderr.write(`  ${s.name}: skipped in --quick\n`);
       continue;
@@ -361,9 +368,11 @@ async function scenarios(): Promise<{ rows: Row[]; data: Record<string, unknown>
     process.stderr.write(`scenario ${s.name} (bench/scenarios/${file})…\n`);
     const workDir = mkdtempSync(join(tmpdir(), `palisade-bench-${s.name.replace(/[^a-z0-9-]/gi, '_')}-`));
     try {
-      const result: BenchScenarioResult = await s.run({ quick, config, root, cli, workDir, log: (line) => process.stderr.write(`  ${line}\n`) });
-      rowsOut.push(...result.rows);
-      data[s.name] = result.data ?? null;
+      const ctx = { quick, config, connections: config.connections, durationS: config.durationS, rounds: config.rounds, warmupS: config.warmupS, root, cli, workDir, log: (line: string) => process.stderr.write(`  ${line}\n`) };
+      const result = await s.run(ctx);
+      const { rows: got, data: extra } = Array.isArray(result) ? { rows: result as readonly ScenarioRowInput[], data: undefined } : (result as BenchScenarioResult);
+      rowsOut.push(...got.map(toRow));
+      data[s.name] = extra ?? got;
     } catch (e) {
       // One broken scenario must not lose the rest of the run; it shows in the table.
       process.stderr.write(`  ${s.name} FAILED: ${(e as Error).stack ?? String(e)}\n`);
