@@ -51,6 +51,20 @@ module.exports = {
       from: { path: '^src/kernel/' },
       to: { path: '^src/(?!kernel/)' },
     },
+    {
+      name: 'no-test-runner-in-production',
+      comment: 'node:test and test-support files are for tests only: they must not ship in a code path of the product',
+      severity: 'error',
+      from: { pathNot: '\\.test-support\\.ts$' },
+      to: { path: ['^(node:)?test$', '\\.test-support\\.ts$'] },
+    },
+    {
+      name: 'isolated-vm-through-its-loader',
+      comment: 'no package named isolated-vm exists at run time: load it (value and types) from src/runtime/load-isolated-vm.ts',
+      severity: 'error',
+      from: { pathNot: '^src/runtime/load-isolated-vm\\.ts$' },
+      to: { path: '^isolated-vm' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

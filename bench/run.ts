@@ -1,146 +1,27 @@
 // npm run bench [-- --quick] [-- --update-readme]
 //
 // Measures Palisade against reference points in one run on one machine and prints ratios.
-// Servers run as child processes pinned to core 0 and the load generator (autocannon, in this
-// process) to core 1 when `taskset` and two cores are available.
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer as createHttpServer } from 'node:http';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+// Servers run as child processes pinned to core 0 and the load generator (wrk, else autocannon)
+// to core 1 when `taskset` and two cores are available. Every module in bench/scenarios/ is
+// run too (see bench/README.md, "Adding a scenario").
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import ivm from 'isolated-vm';
+import { pathToFileURL } from 'node:url';
+import ivm from '../src/runtime/load-isolated-vm.js';
 import { ensureLocalTls } from '../src/gateway/index.js';
 import { systemClock, silentLogger } from '../src/kernel/index.js';
 import { buildPrelude, compilePrelude, createWorkerPool, FunctionSandbox, SparePool, type WorkerFunction } from '../src/runtime/index.js';
 import { createAuthenticator, principalFromClaims, RevocationList, verifyAccessToken, type OidcIssuer } from '../src/identity/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import { cli, config, coreCount, firstLine, fmt, HELLO_SOURCE, launch, launchBinary, load, loadTool, loadToolNote, pinning, quick, ratio, reportLoad, root, stop, toRow, type BenchScenario, type BenchScenarioResult, type LoadResult, type Row, type ScenarioRowInput } from './harness.js';
 
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
-const quick = process.argv.includes('--quick');
 const updateReadme = process.argv.includes('--update-readme');
-const config = quick
-  ? { warmupS: 1, rounds: 2, durationS: 2, connections: 16, samples: 30 }
-  : { warmupS: 3, rounds: 5, durationS: 5, connections: 32, samples: 200 };
-
-// ---------- pinning ----------
-const coreCount = availableParallelism(); // read before pinning narrows this process's view
-const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
-const pinned = hasTaskset && coreCount >= 2;
-if (pinned) spawnSync('taskset', ['-cp', '1', String(process.pid)]);
-const pinning = pinned ? 'servers (and their workers) pinned to core 0, load generator to core 1 (taskset)' : `not pinned (${hasTaskset ? 'fewer than 2 cores' : 'taskset not available'})`;
-
-function launch(args: string[], env: NodeJS.ProcessEnv = {}, stderrFile?: string): ChildProcess {
-  const cmd = pinned ? 'taskset' : process.execPath;
-  const argv = pinned ? ['-c', '0', process.execPath, ...args] : args;
-  const stderr = stderrFile === undefined ? 'ignore' : openSync(stderrFile, 'a');
-  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', stderr], env: { ...process.env, ...env } });
-}
-
-function firstLine<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('server did not start')), 60_000);
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString('utf8');
-      const nl = out.indexOf('\n');
-      if (nl === -1) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(out.slice(0, nl)) as T);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${String(code)}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    // A child that died by a signal has exitCode null and signalCode set: it already exited.
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-/** Resident memory of a process and all its descendants, in MiB (Linux /proc). */
-function treeRssMb(pid: number): number | null {
-  try {
-    const children = new Map<number, number[]>();
-    const rss = new Map<number, number>();
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-        const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-        rss.set(Number(entry), Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0));
-        children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-      } catch {
-        // process went away
-      }
-    }
-    let total = 0;
-    const stack = [pid];
-    while (stack.length > 0) {
-      const p = stack.pop() as number;
-      total += rss.get(p) ?? 0;
-      stack.push(...(children.get(p) ?? []));
-    }
-    return Math.round(total / 1024);
-  } catch {
-    return null;
-  }
-}
-
-interface LoadResult {
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly mean: number;
-  readonly errors: number;
-  readonly non2xx: number;
-  readonly rssMb: number | null;
-  readonly rounds: readonly number[];
-  /** Rounds that completed without errors; the median is taken over these only. */
-  readonly cleanRounds: number;
-  /** Set when the server process died during the measurement (with its exit signal or code). */
-  readonly crashed?: string;
-}
-
-async function load(url: string, server: ChildProcess, options: { headers?: Record<string, string>; ca?: string } = {}): Promise<LoadResult> {
-  const base = { url, connections: config.connections, pipelining: 1, headers: options.headers ?? {}, ...(options.ca === undefined ? {} : { tlsOptions: { ca: options.ca, servername: 'localhost' } }) };
-  const dead = () => (server.exitCode !== null || server.signalCode !== null ? `exit ${String(server.signalCode ?? server.exitCode)}` : undefined);
-  await autocannon({ ...base, duration: config.warmupS });
-  const rounds: autocannon.Result[] = [];
-  let rssMb: number | null = null;
-  for (let i = 0; i < config.rounds && dead() === undefined; i++) {
-    rounds.push(await autocannon({ ...base, duration: config.durationS }));
-    if (dead() === undefined) rssMb = treeRssMb(server.pid ?? 0);
-  }
-  // A round with errors measured a failing server, not a working one: it does not count.
-  const clean = rounds.filter((r) => r.errors + r.timeouts === 0);
-  const sorted = [...(clean.length > 0 ? clean : rounds)].sort((a, b) => a.requests.average - b.requests.average);
-  const median = sorted[Math.floor(sorted.length / 2)] as autocannon.Result;
-  const crashed = dead();
-  return {
-    rps: Math.round(median.requests.average),
-    p50: median.latency.p50,
-    p99: median.latency.p99,
-    // Closed-loop load: mean latency = connections / throughput (Little's law), exact where
-    // autocannon's histogram has only whole milliseconds.
-    mean: config.connections / median.requests.average * 1000,
-    errors: rounds.reduce((n, r) => n + r.errors + r.timeouts, 0),
-    non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
-    rssMb,
-    rounds: rounds.map((r) => Math.round(r.requests.average)),
-    cleanRounds: clean.length,
-    ...(crashed === undefined ? {} : { crashed }),
-  };
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -161,7 +42,7 @@ async function timeSamples(n: number, fn: () => Promise<void>): Promise<{ p50: n
 async function benchProject(issuer: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-'));
   mkdirSync(join(dir, 'functions'));
-  writeFileSync(join(dir, 'functions', 'hello.ts'), "export default { async fetch(): Promise<Response> { return Response.json({ message: 'hello', ok: true }); } };\n");
+  writeFileSync(join(dir, 'functions', 'hello.ts'), HELLO_SOURCE);
   writeFileSync(
     join(dir, 'palisade.yaml'),
     `name: bench
@@ -194,9 +75,76 @@ async function benchIssuer(): Promise<{ issuer: string; token: string; close: ()
   return { issuer, token, close: () => server.close() };
 }
 
+/** The workerd binary shipped by the npm package `workerd` (a devDependency), or why not. */
+function workerdBinary(): { bin: string; version: string } | { missing: string } {
+  try {
+    const w = createRequire(import.meta.url)('workerd') as { default: string; version: string };
+    return existsSync(w.default) ? { bin: w.default, version: w.version } : { missing: `binary not found at ${w.default}` };
+  } catch (e) {
+    return { missing: (e as Error).message };
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `url` until it answers 200 (a server that announces nothing on stdout). */
+async function waitFor200(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited with ${String(child.exitCode ?? child.signalCode)}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = httpRequest(url, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer 200 in ${timeoutMs} ms`);
+}
+
+/** workerd serving the same hello function over http on loopback, in one pinned process. */
+async function startWorkerd(logFile: string): Promise<{ child: ChildProcess; url: string; version: string } | { missing: string }> {
+  const found = workerdBinary();
+  if ('missing' in found) return found;
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-bench-workerd-'));
+  const port = await freePort();
+  writeFileSync(join(dir, 'hello.js'), HELLO_SOURCE);
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .hello) ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);
+const hello :Workerd.Worker = (
+  modules = [ (name = "hello.js", esModule = embed "hello.js") ],
+  compatibilityDate = "2024-09-23",
+);
+`,
+  );
+  const child = launchBinary(found.bin, ['serve', join(dir, 'config.capnp')], {}, logFile);
+  const url = `http://127.0.0.1:${port}/hello`;
+  await waitFor200(url, child);
+  return { child, url, version: found.version };
+}
+
+let workerdVersion = 'n/a';
+
 async function http(): Promise<Record<string, LoadResult>> {
   const out: Record<string, LoadResult> = {};
-  const cli = join(root, 'dist', 'src', 'cli', 'main.js');
   const logs = mkdtempSync(join(tmpdir(), 'palisade-bench-logs-'));
 
   const run = async (name: string, child: ChildProcess, path: string, opts: { headers?: Record<string, string>; ca?: string; scheme: 'http' | 'https' }) => {
@@ -205,9 +153,9 @@ async function http(): Promise<Record<string, LoadResult>> {
       const url = info.url !== undefined ? `${info.url}${path}` : `${opts.scheme}://127.0.0.1:${String(info.port)}${path}`;
       const headers = info.token === undefined ? opts.headers : { ...opts.headers, authorization: `Bearer ${info.token}` };
       const ca = typeof info.caFile === 'string' ? readFileSync(info.caFile, 'utf8') : opts.ca;
-      out[name] = await load(url, child, { ...(headers === undefined ? {} : { headers }), ...(ca === undefined ? {} : { ca }) });
-      const res = out[name];
-      process.stderr.write(`  ${name}: ${res?.rps} req/s (rounds ${res?.rounds.join(', ')}; ${res?.cleanRounds} clean)${res !== undefined && res.errors + res.non2xx > 0 ? `; WARNING: ${res.errors} errors, ${res.non2xx} non-2xx responses` : ''}${res?.crashed === undefined ? '' : `; SERVER CRASHED (${res.crashed})`}\n`);
+      const res = await load(url, child, { ...(headers === undefined ? {} : { headers }), ...(ca === undefined ? {} : { ca }) });
+      out[name] = res;
+      reportLoad(name, res);
     } finally {
       await stop(child);
     }
@@ -219,6 +167,19 @@ async function http(): Promise<Record<string, LoadResult>> {
   const keyFile = join(tlsDir, 'tls', 'server-key.pem');
 
   await run('raw-http', launch([join(root, 'dist', 'bench', 'servers', 'raw-http.js')]), '/hello', { scheme: 'http' });
+  const wd = await startWorkerd(join(logs, 'workerd.log'));
+  if ('missing' in wd) {
+    process.stderr.write(`  workerd: not measured (${wd.missing}); install devDependencies with \`npm ci\`\n`);
+  } else {
+    workerdVersion = wd.version;
+    try {
+      const res = await load(wd.url, wd.child);
+      out.workerd = res;
+      reportLoad('workerd', res);
+    } finally {
+      await stop(wd.child);
+    }
+  }
   await run('raw-https', launch([join(root, 'dist', 'bench', 'servers', 'raw-http.js')], { BENCH_TLS_CERT: certFile, BENCH_TLS_KEY: keyFile }), '/hello', { scheme: 'https', ...(tls.caFile === undefined ? {} : { ca: readFileSync(tls.caFile, 'utf8') }) });
   const idp = await benchIssuer();
   const project = await benchProject(idp.issuer);
@@ -340,16 +301,6 @@ async function authCost(): Promise<Record<string, number>> {
 }
 
 // ---------- report ----------
-interface Row {
-  scenario: string;
-  metric: string;
-  palisade: string;
-  reference: string;
-  ratio: string;
-}
-
-const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(digits));
-const ratio = (a: number | null | undefined, b: number | null | undefined) => (a === null || b === null || a === undefined || b === undefined || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}×`);
 
 function rows(h: Record<string, LoadResult>, m: Record<string, { p50: number; p99: number }>, a: Record<string, number>): Row[] {
   const r: Row[] = [];
@@ -363,6 +314,14 @@ function rows(h: Record<string, LoadResult>, m: Record<string, { p50: number; p9
   r.push({ scenario: 'public route, https', metric: 'mean latency ms (p99, 1 ms resolution)', palisade: `${fmt(ph?.mean, 2)} (${fmt(ph?.p99)})`, reference: `${fmt(rs?.mean, 2)} (${fmt(rs?.p99)}) raw node:https`, ratio: ratio(ph?.mean, rs?.mean) });
   r.push({ scenario: 'public route, http (loopback)', metric: 'req/s', palisade: fmt(pp?.rps), reference: `${fmt(rh?.rps)} (raw node:http)`, ratio: ratio(pp?.rps, rh?.rps) });
   r.push({ scenario: 'public route, http (loopback)', metric: 'mean latency ms (p99, 1 ms resolution)', palisade: `${fmt(pp?.mean, 2)} (${fmt(pp?.p99)})`, reference: `${fmt(rh?.mean, 2)} (${fmt(rh?.p99)}) raw node:http`, ratio: ratio(pp?.mean, rh?.mean) });
+  const wd = h.workerd;
+  const cpu = (x: LoadResult | undefined) => (x === undefined || x.cpuUsRoot === null || x.cpuUsChildren === null ? null : x.cpuUsRoot + x.cpuUsChildren);
+  const split = (x: LoadResult | undefined) => `${fmt(cpu(x))} (gateway ${fmt(x?.cpuUsRoot)} + workers ${fmt(x?.cpuUsChildren)})`;
+  r.push({ scenario: 'public route, http (loopback)', metric: 'req/s', palisade: fmt(pp?.rps), reference: `${fmt(wd?.rps)} (workerd ${workerdVersion}, same function)`, ratio: ratio(pp?.rps, wd?.rps) });
+  r.push({ scenario: 'public route, http (loopback)', metric: 'mean latency ms', palisade: fmt(pp?.mean, 2), reference: `${fmt(wd?.mean, 2)} (workerd)`, ratio: ratio(pp?.mean, wd?.mean) });
+  r.push({ scenario: 'public route, http: server CPU per request', metric: 'µs', palisade: split(pp), reference: `${fmt(cpu(wd))} (workerd)`, ratio: ratio(cpu(pp), cpu(wd)) });
+  r.push({ scenario: 'public route, http: server CPU per request', metric: 'µs', palisade: split(pp), reference: `${fmt(cpu(rh))} (raw node:http)`, ratio: ratio(cpu(pp), cpu(rh)) });
+  r.push({ scenario: 'public route, https: server CPU per request', metric: 'µs', palisade: split(ph), reference: `${fmt(cpu(rs))} (raw node:https)`, ratio: ratio(cpu(ph), cpu(rs)) });
   const pv = h['palisade-private-http'];
   const stackNote = st?.crashed === undefined ? '' : `; the stack crashed (${st.crashed}), median of ${st.cleanRounds} clean rounds`;
   r.push({ scenario: 'private route, valid JWT, http (loopback)', metric: 'req/s', palisade: fmt(pv?.rps), reference: `${fmt(st?.rps)} (fastify+jose+cedar+pino+isolate${stackNote})`, ratio: ratio(pv?.rps, st?.rps) });
@@ -381,6 +340,49 @@ function table(r: Row[]): string {
   return ['| scenario | metric | Palisade | reference | ratio |', '| --- | --- | --- | --- | --- |', ...r.map((x) => `| ${x.scenario} | ${x.metric} | ${x.palisade} | ${x.reference} | ${x.ratio} |`)].join('\n');
 }
 
+// ---------- scenario modules (bench/scenarios/*.ts) ----------
+/**
+ * Runs every module in bench/scenarios/ (compiled to dist/bench/scenarios/), in name order. A
+ * module is a scenario when its default export is a `BenchScenario` or when it exports a
+ * `run(ctx)` function (its name is then the file name); any other module there is a helper and
+ * is skipped. `run` may return `{ rows, data }` or just the rows.
+ */
+async function scenarios(): Promise<{ rows: Row[]; data: Record<string, unknown> }> {
+  const dir = join(root, 'dist', 'bench', 'scenarios');
+  const rowsOut: Row[] = [];
+  const data: Record<string, unknown> = {};
+  if (!existsSync(dir)) return { rows: rowsOut, data };
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) {
+    const mod = (await import(pathToFileURL(join(dir, file)).href)) as { default?: Partial<BenchScenario>; run?: BenchScenario['run']; name?: unknown };
+    const s: BenchScenario | undefined =
+      mod.default !== undefined && typeof mod.default.name === 'string' && typeof mod.default.run === 'function'
+        ? (mod.default as BenchScenario)
+        : typeof mod.run === 'function'
+          ? { name: file.replace(/\.js$/, ''), run: mod.run }
+          : undefined;
+    if (s === undefined) continue; // a helper module of the scenarios
+    if (quick && s.quick === false) {
+      process.stderr.write(`  ${s.name}: skipped in --quick\n`);
+      continue;
+    }
+    process.stderr.write(`scenario ${s.name} (bench/scenarios/${file})…\n`);
+    const workDir = mkdtempSync(join(tmpdir(), `palisade-bench-${s.name.replace(/[^a-z0-9-]/gi, '_')}-`));
+    try {
+      const ctx = { quick, config, connections: config.connections, durationS: config.durationS, rounds: config.rounds, warmupS: config.warmupS, root, cli, workDir, log: (line: string) => process.stderr.write(`  ${line}\n`) };
+      const result = await s.run(ctx);
+      const { rows: got, data: extra } = Array.isArray(result) ? { rows: result as readonly ScenarioRowInput[], data: undefined } : (result as BenchScenarioResult);
+      rowsOut.push(...got.map(toRow));
+      data[s.name] = extra ?? got;
+    } catch (e) {
+      // One broken scenario must not lose the rest of the run; it shows in the table.
+      process.stderr.write(`  ${s.name} FAILED: ${(e as Error).stack ?? String(e)}\n`);
+      rowsOut.push({ scenario: s.name, metric: 'failed', palisade: (e as Error).message.replace(/\|/g, '/'), reference: 'n/a', ratio: 'n/a' });
+      data[s.name] = { error: (e as Error).message };
+    }
+  }
+  return { rows: rowsOut, data };
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   process.stderr.write(`palisade bench (${quick ? 'quick' : 'full'}): ${pinning}\n`);
@@ -390,13 +392,14 @@ async function main(): Promise<void> {
   const m = await micro();
   process.stderr.write('http scenarios…\n');
   const h = await http();
-  const r = rows(h, m, a);
+  const extra = await scenarios();
+  const r = [...rows(h, m, a), ...extra.rows];
   const date = new Date().toISOString();
   const cpu = cpus()[0]?.model ?? 'unknown';
-  const header = `Measured ${date.slice(0, 10)}, ${quick ? 'quick' : 'full'} run, ${coreCount} cores (${cpu}), Node ${process.version}; ${pinning}; ${config.connections} connections, median of ${config.rounds} rounds of ${config.durationS} s after ${config.warmupS} s warm-up.`;
+  const header = `Measured ${date.slice(0, 10)}, ${quick ? 'quick' : 'full'} run, ${coreCount} cores (${cpu}), Node ${process.version}; ${pinning}; load: ${loadToolNote}; ${config.connections} connections, median of ${config.rounds} rounds of ${config.durationS} s after ${config.warmupS} s warm-up.`;
   const md = `${header}\n\n${table(r)}\n`;
   process.stdout.write(`\n${md}\n`);
-  const result = { date, mode: quick ? 'quick' : 'full', machine: { cores: coreCount, cpu, node: process.version }, pinning, config, http: h, inProcess: m, authentication: a, rows: r, elapsedS: Math.round((Date.now() - started) / 1000) };
+  const result = { date, mode: quick ? 'quick' : 'full', machine: { cores: coreCount, cpu, node: process.version }, pinning, loadTool, workerd: workerdVersion, config, http: h, inProcess: m, authentication: a, scenarios: extra.data, rows: r, elapsedS: Math.round((Date.now() - started) / 1000) };
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${date.replace(/[:.]/g, '-')}.json`), `${JSON.stringify(result, null, 2)}\n`);

@@ -4,7 +4,7 @@
 import { generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import Fastify from 'fastify';
-import ivm from 'isolated-vm';
+import ivm from '../../src/runtime/load-isolated-vm.js';
 import { pino, destination } from 'pino';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';

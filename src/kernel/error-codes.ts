@@ -90,6 +90,11 @@ export const errorCatalog = {
     meaning: 'a function failed to bundle or compile (syntax or type error, missing import)',
     fix: 'fix the function source at the reported file and line',
   },
+  PAL_RUNTIME_ENGINE_MISSING: {
+    status: 500,
+    meaning: 'no isolated-vm build that fits the running Node.js is installed (Palisade supports Node 20 and Node 24 or newer)',
+    fix: 'run `npm ci` (or reinstall Palisade) with the Node.js that runs it, allowing install scripts for `isolated-vm`; see docs/runtime.md, "Node versions"',
+  },
   PAL_RUNTIME_FUNCTION_THREW: {
     status: 500,
     meaning: 'the function threw or returned something other than a `Response`',

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import ivm from 'isolated-vm';
+import ivm from './load-isolated-vm.js';
 import type { InvokeFailure, InvokeRequest, InvokeResponse, WorkerFunction } from './protocol.js';
 
 /** Outcome of one invocation inside the sandbox. */

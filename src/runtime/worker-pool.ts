@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PalisadeError, type ErrorCode } from '../kernel/index.js';
 import type { FunctionSpec, SegmentSpec } from '../manifest/index.js';
-import { packageRoot } from './package-paths.js';
+import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths.js';
 import type { GatewayToWorker, InvokeFailure, InvokeRequest, InvokeResponse, WorkerFunction, WorkerToGateway } from './protocol.js';
 
 /** A function's console line, tagged with its function and request id. */
@@ -78,9 +78,10 @@ const READY_WAIT_MS = 2000;
  * writes, no child processes, no worker threads; reads only of palisade's own code.
  */
 export function workerExecArgv(): string[] {
-  const reads = [join(packageRoot, 'dist', '*'), join(packageRoot, 'node_modules', 'isolated-vm', '*'), join(packageRoot, 'package.json')];
+  // isolated-vm wherever npm put it (hoisted or nested), resolved like Node's own resolver does.
+  const reads = [join(packageRoot, 'dist', '*'), ...isolatedVmLocation().readPaths, join(packageRoot, 'package.json')];
   // One flag per path: Node 20 reads only the first entry of a comma-separated list.
-  return ['--experimental-permission', '--allow-addons', ...reads.map((r) => `--allow-fs-read=${r}`), '--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning'];
+  return [permissionFlag(), '--allow-addons', ...reads.map((r) => `--allow-fs-read=${r}`), '--no-node-snapshot', '--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning'];
 }
 
 interface Pending {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { isPalisadeError } from '../../kernel/index.js';
-import { runStoreConformance } from '../store-conformance.js';
+import { runStoreConformance } from '../store-conformance.test-support.js';
 import { openSqliteStore } from './open-sqlite-store.js';
 
 runStoreConformance('sqlite file', async () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db')));
