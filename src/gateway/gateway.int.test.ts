@@ -189,7 +189,7 @@ describe('gateway over plain http on loopback', () => {
 describe('gateway decisions', () => {
   test('an authenticated caller without an allowing policy gets 403', async () => {
     const events: AuditEvent[] = [];
-    const authenticator: Authenticator = { authenticate: async () => ({ ok: true, principal: { type: 'User', id: 'u1', roles: [], mfa: false, authMethod: 'builtin' } }) };
+    const authenticator: Authenticator = { authenticate: async () => ({ ok: true, principal: { type: 'User', id: 'u1', issuer: 'https://idp.example', roles: [], mfa: false, authMethod: 'builtin' } }) };
     const gateway = createInsecureLoopbackHttpGateway({ host: '127.0.0.1', port: 0, routes, limits }, makeDeps(events, { authenticator }));
     const { port } = await gateway.listen();
     try {
@@ -203,7 +203,7 @@ describe('gateway decisions', () => {
   });
 
   test('an authorizer that throws denies (deny on error)', async () => {
-    const authenticator: Authenticator = { authenticate: async () => ({ ok: true, principal: { type: 'User', id: 'u1', roles: [], mfa: false, authMethod: 'builtin' } }) };
+    const authenticator: Authenticator = { authenticate: async () => ({ ok: true, principal: { type: 'User', id: 'u1', issuer: 'https://idp.example', roles: [], mfa: false, authMethod: 'builtin' } }) };
     const gateway = createInsecureLoopbackHttpGateway({ host: '127.0.0.1', port: 0, routes, limits }, makeDeps([], { authenticator, authorizer: { authorize: async () => { throw new Error('engine down'); } } }));
     const { port } = await gateway.listen();
     try {

@@ -1,11 +1,15 @@
-export { verifyAccessToken, tokenDigest, asymmetricAlgorithms, type AsymmetricAlgorithm, type TokenExpectations, type TokenVerification } from './verify-access-token.js';
+export { verifyAccessToken, unsafeVerifyUntypedAccessToken, decodeCompactStrict, tokenDigest, asymmetricAlgorithms, type AsymmetricAlgorithm, type TokenExpectations, type TokenVerification } from './verify-access-token.js';
 export { createOidcIssuer, principalFromClaims, type OidcIssuer, type OidcIssuerConfig, type OidcIssuerOptions, type IssuerVerification } from './oidc-issuer.js';
-export { createApiKey, createApiKeyVerifier, looksLikeApiKey, API_KEY_PREFIX, type CreatedApiKey, type ApiKeyVerification } from './api-keys.js';
+export { createApiKey, createApiKeyVerifier, looksLikeApiKey, API_KEY_PREFIX, API_KEY_ISSUER, type CreatedApiKey, type ApiKeyVerification } from './api-keys.js';
 export { VerifiedTokenCache } from './verified-token-cache.js';
 export { RevocationList } from './revocation-list.js';
 export { createAuthenticator, type RequestAuthenticator, type RequestAuthentication, type AuthenticatorParts } from './create-authenticator.js';
-export { createBuiltinIssuer, type BuiltinIssuer, type BuiltinSettings, type BuiltinStores, type LoginInput, type TokenOutcome, type TokenSet } from './builtin-issuer.js';
+export { createBuiltinIssuer, type BuiltinIssuer, type BuiltinOptions, type BuiltinSettings, type BuiltinStores, type LoginInput, type TokenOutcome, type TokenSet } from './builtin-issuer.js';
 export { addUser, listUsers, setPassword, setUserDisabled, enrollMfa, resetMfa, type AccountStores, type UserView, type MfaEnrollment } from './builtin-accounts.js';
 export { hashPassword, verifyPassword, checkNewPassword } from './passwords.js';
 export { currentTotp } from './totp.js';
 export { createAuthEndpoints, AUTH_ENDPOINT_PREFIX } from './auth-endpoints.js';
+export { pruneIdentityState, loadCrlSerials } from './identity-maintenance.js';
+export { certificateSerialKey } from './revocation-list.js';
+export { createPasswordVerifierPool, type PasswordVerifierPool, type PasswordVerifierPoolOptions, type PoolVerification } from './password-verifier-pool.js';
+export { throttleKeyFor } from './login-throttle.js';

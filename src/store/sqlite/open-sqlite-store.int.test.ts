@@ -8,7 +8,14 @@ import { isPalisadeError } from '../../kernel/index.js';
 import { runStoreConformance } from '../store-conformance.js';
 import { openSqliteStore } from './open-sqlite-store.js';
 
-runStoreConformance('sqlite file', async () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db')));
+runStoreConformance(
+  'sqlite file',
+  async () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db')),
+  async (count) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db');
+    return Array.from({ length: count }, () => openSqliteStore(path));
+  },
+);
 
 test('sqlite: the database file is private and in WAL mode', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'nested', 'state.db');
@@ -27,7 +34,7 @@ test('sqlite: reopening keeps data and does not re-run migrations', async () => 
   await a.close();
   const b = openSqliteStore(path);
   assert.equal((await b.deployments.listDeployments(10)).length, 1);
-  assert.equal(await b.schemaVersion(), 4);
+  assert.equal(await b.schemaVersion(), 5);
   await b.close();
 });
 
