@@ -6,7 +6,8 @@ import type { RequestContext } from '../request-context.js';
  * Until the audit capability provides a durable chain, the sink is the operator log.
  */
 export async function recordAudit(ctx: RequestContext, status: number, code: ErrorCode | undefined, action: AuditEvent['action'] = 'invoke'): Promise<void> {
-  const outcome: AuditEvent['outcome'] = status >= 500 ? 'error' : code === undefined ? 'allow' : 'deny';
+  // A 4xx answered as a value (an OAuth error body) is a deny even without an error code.
+  const outcome: AuditEvent['outcome'] = status >= 500 ? 'error' : code === undefined && status < 400 ? 'allow' : 'deny';
   const principal = ctx.principal;
   const event: AuditEvent = {
     time: ctx.deps.clock.now(),

@@ -18,18 +18,34 @@ export async function serveAuthEndpoint(ctx: RequestContext): Promise<void> {
   ctx.action = 'discovery';
   const method = ctx.req.method ?? 'GET';
   let json: unknown;
+  let form: Record<string, string> | undefined;
   if (method === 'POST') {
-    if (!/^application\/json\b/i.test(ctx.req.headers['content-type'] ?? '')) throw badRequest('the body must be `application/json`');
-    const body = await readLimited(ctx);
-    const parsed = safeJsonParse(body);
-    if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) throw badRequest('the body must be a json object');
-    json = parsed.value;
+    const contentType = ctx.req.headers['content-type'] ?? '';
+    if (/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
+      // RFC 6749 section 3.2: the token endpoint takes form parameters, each at most once.
+      form = parseForm(await readLimited(ctx));
+    } else {
+      if (!/^application\/json\b/i.test(contentType)) throw badRequest('the body must be `application/json` or `application/x-www-form-urlencoded`');
+      const body = await readLimited(ctx);
+      const parsed = safeJsonParse(body);
+      if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) throw badRequest('the body must be a json object');
+      json = parsed.value;
+    }
   }
-  const outcome = await endpoints.handle({ method, path: target.path.slice(endpoints.prefix.length) || '/', json, clientIp: ctx.clientIp });
+  const outcome = await endpoints.handle({ method, path: target.path.slice(endpoints.prefix.length) || '/', json, ...(form === undefined ? {} : { form }), clientIp: ctx.clientIp });
   ctx.action = outcome.action;
   if (outcome.kind === 'json') {
     ctx.reason = 'allowed';
     ctx.response = { status: outcome.status, headers: [['content-type', 'application/json'], ['cache-control', 'no-store'], ['pragma', 'no-cache']], body: Buffer.from(JSON.stringify(outcome.body)) };
+    return;
+  }
+  if (outcome.kind === 'oauth-error') {
+    // RFC 6749 section 5.2: the error is JSON with an `error` code; the reason stays with the operator.
+    if (outcome.authFailure !== undefined) ctx.authFailure = outcome.authFailure;
+    ctx.reason = outcome.error === 'invalid_request' || outcome.error === 'unsupported_grant_type' ? 'bad-path' : 'invalid-credentials';
+    const headers: Array<readonly [string, string]> = [['content-type', 'application/json'], ['cache-control', 'no-store'], ['pragma', 'no-cache']];
+    if (outcome.retryAfterSec !== undefined) headers.push(['retry-after', String(outcome.retryAfterSec)]);
+    ctx.response = { status: outcome.status, headers, body: Buffer.from(JSON.stringify({ error: outcome.error })) };
     return;
   }
   if (outcome.authFailure !== undefined) ctx.authFailure = outcome.authFailure;
@@ -59,6 +75,19 @@ export class Throttled extends PalisadeError {
     super('PAL_IDENTITY_THROTTLED', 'too many failed attempts; retry later');
     this.retryAfterSec = retryAfterSec;
   }
+}
+
+/**
+ * Parses a form body. A repeated parameter makes the whole form unusable (RFC 6749 section 3.2):
+ * the endpoint then sees no form and answers `invalid_request` in its own error format.
+ */
+function parseForm(body: string): Record<string, string> | undefined {
+  const form: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of new URLSearchParams(body)) {
+    if (name in form) return undefined;
+    form[name] = value;
+  }
+  return form;
 }
 
 function badRequest(message: string): PalisadeError {
