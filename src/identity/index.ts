@@ -13,3 +13,4 @@ export { pruneIdentityState, loadCrlSerials } from './identity-maintenance.js';
 export { certificateSerialKey } from './revocation-list.js';
 export { createPasswordVerifierPool, type PasswordVerifierPool, type PasswordVerifierPoolOptions, type PoolVerification } from './password-verifier-pool.js';
 export { throttleKeyFor } from './login-throttle.js';
+export { revokeTokens, revokeCertificate, type TokenRevocationTarget, type TokenRevocationStores, type TokenRevocationReport } from './revoke-tokens.js';
