@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { isPalisadeError, silentLogger, systemClock, type AuditEvent } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
@@ -263,8 +263,9 @@ describe('gateway over https', () => {
   let gateway: Gateway;
   let port: number;
   let ca: string;
+  let tls: Awaited<ReturnType<typeof ensureLocalTls>>;
   before(async () => {
-    const tls = await ensureLocalTls(stateDir, systemClock);
+    tls = await ensureLocalTls(stateDir, systemClock);
     ca = (await import('node:fs')).readFileSync(tls.caFile ?? '', 'utf8');
     const config: GatewayConfig = { host: '127.0.0.1', port: 0, routes, limits };
     gateway = createGateway(config, tls, makeDeps([]));
@@ -293,11 +294,30 @@ describe('gateway over https', () => {
     }), /self-signed|unable to verify|certificate/i);
   });
 
-  test('TLS 1.1 is refused', async () => {
-    await assert.rejects(new Promise((resolve, reject) => {
-      const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }, () => resolve(socket));
-      socket.on('error', reject);
-    }));
+  // A client that offers only TLS 1.0/1.1. OpenSSL 3 refuses those below security level 0 on
+  // its own, so the client lowers it: otherwise the client, not the server, would do the refusing.
+  const connectTls11 = (to: number) =>
+    new Promise<string>((resolve) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: to, ca, servername: 'localhost', minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, () => {
+        resolve(`connected ${String(socket.getProtocol())}`);
+        socket.end();
+      });
+      socket.on('error', (e: NodeJS.ErrnoException) => resolve(`refused ${e.code ?? e.message}`));
+    });
+
+  test('the TLS 1.1 client reaches a server that allows TLS 1.1 (control: the client can connect)', async () => {
+    const server = createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }, (s) => s.end());
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      assert.equal(await connectTls11((server.address() as AddressInfo).port), 'connected TLSv1.1');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test('TLS 1.1 is refused by the gateway', async () => {
+    assert.match(await connectTls11(port), /^refused (ERR_SSL_|ECONNRESET|EPROTO)/);
   });
 
   test('the generated private keys are readable by the owner only', async () => {
