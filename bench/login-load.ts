@@ -18,7 +18,7 @@ import { openSqliteStore } from '../src/store/index.js';
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const quick = process.argv.includes('--quick');
 const durationS = quick ? 4 : 10;
-const PASSWORD = 'a long benchmark passphrase';
+const PASSWORD = 'a long and private passphrase';
 
 const coreCount = availableParallelism();
 const pinned = spawnSync('taskset', ['--version']).status === 0 && coreCount >= 2;
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   mkdirSync(join(dir, 'functions'));
   writeFileSync(join(dir, 'functions', 'hello.ts'), 'export default { async fetch(): Promise<Response> { return Response.json({ hello: "world" }); } };\n');
   const store = openSqliteStore(join(dir, '.palisade', 'state.db'));
-  await addUser(store, { username: 'bench', password: PASSWORD, roles: [] }, systemClock);
+  await addUser(store, { username: 'loadtester', password: PASSWORD, roles: [] }, systemClock);
   await store.close();
 
   const args = [join(root, 'dist', 'src', 'cli', 'main.js'), 'up', dir, '--port', '0', '--json', '--allow-insecure-http'];
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     const { url } = await firstLine<{ url: string }>(child);
     const publicLoad = (duration: number) => autocannon({ url: `${url}/public`, connections: 4, duration });
     const loginLoad = (duration: number) =>
-      autocannon({ url: `${url}/_palisade/auth/login`, connections: 4, duration, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
+      autocannon({ url: `${url}/_palisade/auth/login`, connections: 4, duration, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'loadtester', password: PASSWORD }) });
 
     await publicLoad(2); // warm-up
     await loginLoad(2);
