@@ -58,12 +58,14 @@ export class RevocationList {
       this.#checkedAt = now;
       return false;
     }
+    // Local revocations made while the load is in flight may be missing from it: keep those.
+    const coveredLocal = [...this.#local];
     const [jtis, cutoff, certs] = await Promise.all([this.#store.listActive(now), this.#store.issuedBefore(), this.#certificates?.list() ?? Promise.resolve([])]);
     this.#revoked = new Set(jtis);
     this.#issuedBeforeMs = cutoff;
     this.#certFingerprints = new Set(certs.flatMap((c) => (c.fingerprint256 === undefined ? [] : [c.fingerprint256])));
     this.#certSerials = new Set(certs.flatMap((c) => (c.issuer === undefined ? [] : [certificateSerialKey(c.issuer, c.serial)])));
-    this.#local.clear();
+    for (const jti of coveredLocal) this.#local.delete(jti);
     // Marked seen only now: a failure above leaves the list due and unseen.
     this.#seen = counter;
     this.#loaded = true;

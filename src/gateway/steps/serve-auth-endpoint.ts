@@ -5,9 +5,10 @@ import { checkRequestTarget } from '../request-target.js';
 const MAX_BODY_BYTES = 16 * 1024;
 
 /**
- * Built-in endpoints (login, refresh, logout, discovery, keys) under their prefix. They are
- * public by nature; they get the same path checks, a 16 KiB JSON body limit, safe JSON parsing
- * and one audit event each. A denial never tells the client why.
+ * Built-in endpoints (token, login, refresh, logout, discovery, keys) under their prefix. They
+ * are public by nature; they get the same path checks, a 16 KiB body limit, safe JSON parsing
+ * (or form parsing for the RFC 6749 token endpoint) and one audit event each. A denial never
+ * tells the client why.
  */
 export async function serveAuthEndpoint(ctx: RequestContext): Promise<void> {
   const endpoints = ctx.deps.endpoints;
