@@ -1,13 +1,16 @@
-import type { AuditEvent, ErrorCode } from '../../kernel/index.js';
+import type { AuditEvent, DecisionReason, ErrorCode } from '../../kernel/index.js';
 import type { RequestContext } from '../request-context.js';
+
+const ALLOW_REASONS: readonly DecisionReason[] = ['allowed', 'public-route', 'health'];
 
 /**
  * Step 9: records one audit event for the request's decision, before the response is released.
  * Until the audit capability provides a durable chain, the sink is the operator log.
  */
 export async function recordAudit(ctx: RequestContext, status: number, code: ErrorCode | undefined, action: AuditEvent['action'] = 'invoke'): Promise<void> {
-  // A 4xx answered as a value (an OAuth error body) is a deny even without an error code.
-  const outcome: AuditEvent['outcome'] = status >= 500 ? 'error' : code === undefined && status < 400 ? 'allow' : 'deny';
+  // The decision reason, not the status, says allow: a function's own 404 is an allowed call,
+  // while an OAuth error body (RFC 6749 section 5.2) answered without an error code is a deny.
+  const outcome: AuditEvent['outcome'] = status >= 500 ? 'error' : code === undefined && ALLOW_REASONS.includes(ctx.reason) ? 'allow' : 'deny';
   const principal = ctx.principal;
   const event: AuditEvent = {
     time: ctx.deps.clock.now(),
