@@ -263,8 +263,8 @@ async function authCost(): Promise<Record<string, number>> {
     name: 'corp',
     issuer: ISSUER,
     async verify(token) {
-      const v = await verifyAccessToken(token, { expectedIssuer: ISSUER, expectedAudience: 'api', algorithms: ['ES256'], keys: jwks, clockSkewSec: 60, maxTokenBytes: 8192, requiredClaims: [], now: Date.now() });
-      return v.ok ? { ok: true, principal: principalFromClaims(v.claims, { issuer: ISSUER, rolesClaim: 'roles', mfaAmr: [], mfaAcr: [] }), exp: v.claims.exp } : v;
+      const v = await verifyAccessToken(token, { expectedIssuer: ISSUER, expectedAudience: 'api', algorithms: ['ES256'], keys: jwks, clockSkewSec: 60, maxTokenBytes: 8192, maxLifetimeSec: 86_400, typ: 'at+jwt', requiredClaims: [], now: Date.now() });
+      return v.ok ? { ok: true, principal: principalFromClaims(v.claims, { issuer: ISSUER, rolesClaim: 'roles', mfaAmr: [], mfaAcr: [] }), exp: v.claims.exp, iat: v.claims.iat } : v;
     },
   };
   const store = openSqliteStore(':memory:');

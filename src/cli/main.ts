@@ -11,10 +11,12 @@ import { upCommand } from './commands/up.js';
 import { loginCommand } from './commands/login.js';
 import { scanCommand } from './commands/scan.js';
 import { tokenCommand } from './commands/token.js';
+import { tokensCommand } from './commands/tokens.js';
+import { certsCommand } from './commands/certs.js';
 import { usersCommand } from './commands/users.js';
 import { validateCommand } from './commands/validate.js';
 
-const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, loginCommand, tokenCommand, scanCommand];
+const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, loginCommand, tokenCommand, tokensCommand, certsCommand, scanCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'package.json'), 'utf8')) as { version: string };

@@ -18,6 +18,11 @@ export interface DenialOptions {
   readonly cause?: unknown;
   /** Override the catalog's status (rare). */
   readonly status?: number;
+  /**
+   * The reply to send instead of problem+json, for a protocol that defines its own error format
+   * (RFC 6749 section 5.2 token errors). Still a refusal: recorded as a deny with this reason.
+   */
+  readonly reply?: { readonly status: number; readonly headers: ReadonlyArray<readonly [string, string]>; readonly body: Uint8Array };
 }
 
 /**
@@ -36,6 +41,7 @@ export class Denial extends PalisadeError {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly authFailure: AuthFailureReason | undefined;
   readonly errors: readonly ProblemError[] | undefined;
+  readonly reply: DenialOptions['reply'];
 
   constructor(code: ErrorCode, reason: DecisionReason, message: string, options: DenialOptions = {}) {
     super(code, message, { ...(options.cause === undefined ? {} : { cause: options.cause }), ...(options.status === undefined ? {} : { status: options.status }) });
@@ -44,6 +50,7 @@ export class Denial extends PalisadeError {
     this.headers = options.headers ?? [];
     this.authFailure = options.authFailure;
     this.errors = options.errors;
+    this.reply = options.reply;
   }
 }
 

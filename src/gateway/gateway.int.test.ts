@@ -5,7 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { isPalisadeError, silentLogger, systemClock, type AuditEvent } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
@@ -214,7 +214,7 @@ describe('gateway decisions', () => {
 
   test('an authenticated caller without an allowing policy gets 403', async () => {
     const events: AuditEvent[] = [];
-    const authenticator: Authenticator = { authenticate: async () => ({ ok: true, principal: { type: 'User', id: 'u1', roles: [], mfa: false, authMethod: 'builtin' } }) };
+    const authenticator: Authenticator = { authenticate: async () => ({ ok: true, principal: { type: 'User', id: 'u1', issuer: 'https://idp.example', roles: [], mfa: false, authMethod: 'builtin' } }) };
     const gateway = createInsecureLoopbackHttpGateway({ host: '127.0.0.1', port: 0, routes, limits }, makeDeps(events, { authenticator }));
     const { port } = await gateway.listen();
     try {
@@ -228,7 +228,7 @@ describe('gateway decisions', () => {
   });
 
   test('an authorizer that throws denies (deny on error)', async () => {
-    const authenticator: Authenticator = { authenticate: async () => ({ ok: true, principal: { type: 'User', id: 'u1', roles: [], mfa: false, authMethod: 'builtin' } }) };
+    const authenticator: Authenticator = { authenticate: async () => ({ ok: true, principal: { type: 'User', id: 'u1', issuer: 'https://idp.example', roles: [], mfa: false, authMethod: 'builtin' } }) };
     const gateway = createInsecureLoopbackHttpGateway({ host: '127.0.0.1', port: 0, routes, limits }, makeDeps([], { authenticator, authorizer: { authorize: async () => { throw new Error('engine down'); } } }));
     const { port } = await gateway.listen();
     try {
@@ -288,8 +288,9 @@ describe('gateway over https', () => {
   let gateway: Gateway;
   let port: number;
   let ca: string;
+  let tls: Awaited<ReturnType<typeof ensureLocalTls>>;
   before(async () => {
-    const tls = await ensureLocalTls(stateDir, systemClock);
+    tls = await ensureLocalTls(stateDir, systemClock);
     ca = (await import('node:fs')).readFileSync(tls.caFile ?? '', 'utf8');
     const config: GatewayConfig = { host: '127.0.0.1', port: 0, routes, limits };
     gateway = createGateway(config, tls, makeDeps([]));
@@ -332,7 +333,6 @@ describe('gateway over https', () => {
         socket.on('error', reject);
       });
     const tls = await ensureLocalTls(stateDir, systemClock);
-    const { createServer: createTlsServer } = await import('node:tls');
     const permissive = createTlsServer({ cert: tls.cert, key: tls.key, ...legacy }, (s) => s.end());
     await new Promise<void>((r) => permissive.listen(0, '127.0.0.1', r));
     try {

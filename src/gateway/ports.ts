@@ -40,13 +40,17 @@ export interface EndpointRequest {
   readonly path: string;
   /** The parsed JSON body (POST), already checked for size and prototype-pollution keys. */
   readonly json: unknown;
+  /** The parsed `application/x-www-form-urlencoded` body (POST), each name once; absent for other bodies. */
+  readonly form?: Readonly<Record<string, string>>;
   readonly clientIp: string;
 }
 
 /** What a built-in endpoint answers. Denials carry their reason for the audit record only. */
 export type EndpointOutcome =
   | { readonly kind: 'json'; readonly status: number; readonly body: unknown; readonly action: EndpointAction }
-  | { readonly kind: 'denied'; readonly status: 400 | 401 | 404 | 405 | 429; readonly action: EndpointAction; readonly authFailure?: AuthFailureReason; readonly retryAfterSec?: number };
+  | { readonly kind: 'denied'; readonly status: 400 | 401 | 404 | 405 | 429; readonly action: EndpointAction; readonly authFailure?: AuthFailureReason; readonly retryAfterSec?: number }
+  /** An OAuth 2.0 error answer (RFC 6749 section 5.2): `application/json` with `error`, a deny. */
+  | { readonly kind: 'oauth-error'; readonly status: 400 | 401 | 429; readonly error: string; readonly action: EndpointAction; readonly authFailure?: AuthFailureReason; readonly retryAfterSec?: number };
 
 /** Audit action of a built-in endpoint. */
 export type EndpointAction = 'login' | 'refresh' | 'logout' | 'discovery';

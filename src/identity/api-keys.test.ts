@@ -29,7 +29,7 @@ test('verifies a key, then refuses it once revoked, expired, altered or unknown'
   await store.apiKeys.insert(short.record);
 
   const ok = await verify(live.plaintext);
-  assert.deepEqual(ok, { ok: true, principal: { type: 'ServiceAccount', id: `apikey:${live.record.id}`, roles: ['deployer'], mfa: false, authMethod: 'api-key' } });
+  assert.deepEqual(ok, { ok: true, principal: { type: 'ServiceAccount', id: `apikey:${live.record.id}`, issuer: 'urn:palisade:api-keys', roles: ['deployer'], mfa: false, authMethod: 'api-key' } });
   assert.ok((await store.apiKeys.find(live.record.id))?.lastUsedAt !== null, 'last use recorded');
 
   const altered = `${live.plaintext.slice(0, -1)}${live.plaintext.endsWith('A') ? 'B' : 'A'}`;

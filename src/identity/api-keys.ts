@@ -2,6 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constantTimeEqual, type AuthFailureReason, type Clock, type Principal } from '../kernel/index.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../store/index.js';
 
+/** The issuer of API-key principals: Palisade's own key store. */
+export const API_KEY_ISSUER = 'urn:palisade:api-keys';
+
 /** The prefix that makes a leaked key recognisable to secret scanners. */
 export const API_KEY_PREFIX = 'pal_';
 const FORMAT = /^pal_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -62,7 +65,7 @@ export function createApiKeyVerifier(store: ApiKeyStore, clock: Clock): (credent
       lastTouched.set(id, now);
       await store.touch(id, now);
     }
-    return { ok: true, principal: { type: 'ServiceAccount', id: `apikey:${record.id}`, roles: record.roles, mfa: false, authMethod: 'api-key' } };
+    return { ok: true, principal: { type: 'ServiceAccount', id: `apikey:${record.id}`, issuer: API_KEY_ISSUER, roles: record.roles, mfa: false, authMethod: 'api-key' } };
   };
 }
 

@@ -1,10 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import type { AuthFailureReason, Clock, Principal } from '../kernel/index.js';
-import type { RefreshTokenStore, SigningKeyStore, UserRecord, UserStore } from '../store/index.js';
-import { LoginThrottle } from './login-throttle.js';
+import type { AccessTokenRef, LoginThrottleStore, RefreshTokenStore, RevocationStore, SigningKeyStore, UserRecord, UserStore } from '../store/index.js';
+import { throttleKeyFor } from './login-throttle.js';
 import type { IssuerVerification, OidcIssuer } from './oidc-issuer.js';
-import { dummyPasswordHash, verifyPassword } from './passwords.js';
+import { createPasswordVerifierPool, type PasswordVerifierPool } from './password-verifier-pool.js';
+import { dummyPasswordHash } from './passwords.js';
 import { matchTotp, recoveryCodeDigest } from './totp.js';
 import { verifyAccessToken } from './verify-access-token.js';
 
@@ -16,6 +17,16 @@ export interface BuiltinSettings {
   readonly lockout: { readonly maxFailures: number; readonly lockSec: number };
   /** Rotate the signing key when the active one is older than this. */
   readonly keyRotationDays?: number;
+  /** Per-address backoff (IPv6 per /64): free attempts in the window, then 2^n s, capped. */
+  readonly addressThrottle?: { readonly freeAttempts: number; readonly windowSec: number; readonly maxDelaySec: number };
+}
+
+/** Options of {@link createBuiltinIssuer}. */
+export interface BuiltinOptions {
+  /** Verifies passwords off the event loop; one is created (and closed by `close`) when absent. */
+  readonly passwordPool?: PasswordVerifierPool;
+  /** Told of every access token this issuer revokes (logout, refresh reuse), so it is refused at once. */
+  readonly onRevoke?: (jti: string) => void;
 }
 
 /** What a login or refresh yields. */
@@ -43,8 +54,12 @@ export interface BuiltinIssuer extends OidcIssuer {
   setIssuer(url: string): void;
   login(input: LoginInput, clientIp: string): Promise<TokenOutcome>;
   refresh(refreshToken: string): Promise<TokenOutcome>;
-  /** Revokes the refresh token's family; true when the token was known. */
+  /** Revokes the refresh token's family and the access tokens issued with it; true when the token was known. */
   logout(refreshToken: string): Promise<boolean>;
+  /** Password verifications computed (argon2id runs), for tests and operators. */
+  passwordVerifications(): number;
+  /** Stops the password verifier threads this issuer started. */
+  close(): Promise<void>;
   jwks(): Promise<{ keys: JWK[] }>;
   discovery(): Record<string, unknown>;
   /** Creates a new signing key; the previous one stays published for one access-token lifetime. */
@@ -56,6 +71,8 @@ export interface BuiltinStores {
   readonly users: UserStore;
   readonly refreshTokens: RefreshTokenStore;
   readonly signingKeys: SigningKeyStore;
+  readonly loginThrottle: LoginThrottleStore;
+  readonly revocations: RevocationStore;
 }
 
 const REFRESH_PREFIX = 'palr_';
@@ -72,9 +89,19 @@ const BUILTIN_AUDIENCE = 'palisade';
  *   refreshTokenTtlSec: 2592000, lockout: { maxFailures: 5, lockSec: 900 } }, clock);
  * ```
  */
-export async function createBuiltinIssuer(stores: BuiltinStores, settings: BuiltinSettings, clock: Clock): Promise<BuiltinIssuer> {
+export async function createBuiltinIssuer(stores: BuiltinStores, settings: BuiltinSettings, clock: Clock, options: BuiltinOptions = {}): Promise<BuiltinIssuer> {
   let issuer = 'urn:palisade:builtin';
-  const throttle = new LoginThrottle(clock);
+  const ownPool = options.passwordPool === undefined;
+  const pool = options.passwordPool ?? createPasswordVerifierPool();
+  const throttlePolicy = { freeAttempts: settings.addressThrottle?.freeAttempts ?? 10, windowMs: (settings.addressThrottle?.windowSec ?? 900) * 1000, maxDelayMs: (settings.addressThrottle?.maxDelaySec ?? 900) * 1000 };
+  const lockPolicy = { maxFailures: settings.lockout.maxFailures, lockMs: settings.lockout.lockSec * 1000 };
+  const revokeAccess = async (refs: readonly AccessTokenRef[]) => {
+    for (const r of refs) {
+      if (r.expiresAt <= clock.now()) continue;
+      await stores.revocations.revoke(r.jti, r.expiresAt);
+      options.onRevoke?.(r.jti);
+    }
+  };
   const rotationMs = (settings.keyRotationDays ?? 30) * 86_400_000;
   const overlapMs = settings.accessTokenTtlSec * 1000;
 
@@ -117,17 +144,19 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
   const issueTokens = async (user: UserRecord, amr: readonly string[], authTime: number, familyId: string): Promise<TokenSet> => {
     const { kid, key } = await activeKey();
     const nowSec = Math.floor(clock.now() / 1000);
+    const jti = randomUUID();
     const access = await new SignJWT({ roles: [...user.roles], amr: [...amr], auth_time: authTime, pal_epoch: user.tokenEpoch })
       .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
       .setIssuer(issuer)
       .setAudience(BUILTIN_AUDIENCE)
       .setSubject(user.id)
-      .setJti(randomUUID())
+      .setJti(jti)
       .setIssuedAt(nowSec)
       .setExpirationTime(nowSec + settings.accessTokenTtlSec)
       .sign(key);
     const refresh = `${REFRESH_PREFIX}${randomBytes(32).toString('base64url')}`;
-    await stores.refreshTokens.insert({ digest: digest(refresh), familyId, userId: user.id, expiresAt: clock.now() + settings.refreshTokenTtlSec * 1000, amr, authTime });
+    // The refresh record names its access token, so revoking the family revokes that too.
+    await stores.refreshTokens.insert({ digest: digest(refresh), familyId, userId: user.id, expiresAt: clock.now() + settings.refreshTokenTtlSec * 1000, amr, authTime, accessJti: jti, accessExpiresAt: (nowSec + settings.accessTokenTtlSec) * 1000 });
     return { access_token: access, token_type: 'Bearer', expires_in: settings.accessTokenTtlSec, refresh_token: refresh };
   };
 
@@ -142,7 +171,7 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
       issuer = url;
     },
     async verify(token): Promise<IssuerVerification> {
-      const v = await verifyAccessToken(token, { expectedIssuer: issuer, expectedAudience: BUILTIN_AUDIENCE, algorithms: ['EdDSA'], keys: await verificationKeys(), clockSkewSec: 30, maxTokenBytes: 4096, typ: 'at+jwt', requiredClaims: ['jti', 'auth_time'], now: clock.now() });
+      const v = await verifyAccessToken(token, { expectedIssuer: issuer, expectedAudience: BUILTIN_AUDIENCE, algorithms: ['EdDSA'], keys: await verificationKeys(), clockSkewSec: 30, maxTokenBytes: 4096, maxLifetimeSec: settings.accessTokenTtlSec, typ: 'at+jwt', requiredClaims: ['jti', 'auth_time'], now: clock.now() });
       if (!v.ok) return v;
       // A user disabled, or whose password or MFA was reset, loses every token issued before.
       const user = await stores.users.findById(v.claims.sub);
@@ -150,54 +179,49 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
       if (v.claims.pal_epoch !== user.tokenEpoch) return { ok: false, reason: 'token-revoked' };
       const amr = Array.isArray(v.claims.amr) ? v.claims.amr.filter((a): a is string => typeof a === 'string') : [];
       const principal: Principal = { type: 'User', id: user.id, roles: user.roles, mfa: amr.includes('otp'), authMethod: 'builtin', authTime: Number(v.claims.auth_time), issuer, tokenId: String(v.claims.jti) };
-      return { ok: true, principal, exp: v.claims.exp };
+      return { ok: true, principal, exp: v.claims.exp, iat: v.claims.iat };
     },
 
     async login(input, clientIp) {
-      const wait = throttle.retryAfterSec(clientIp);
-      if (wait > 0) return { ok: false, status: 429, reason: 'throttled', retryAfterSec: wait };
+      const now = clock.now();
+      // INVARIANT: every attempt is counted, in one atomic store operation, BEFORE the password
+      // is hashed: concurrent guesses cannot all read the same old count (CWE-362), and refused
+      // attempts cost no argon2 run.
+      const address = await stores.loginThrottle.countAttempt(throttleKeyFor(clientIp), now, throttlePolicy);
+      if (!address.admitted) return { ok: false, status: 429, reason: 'throttled', retryAfterSec: Math.max(1, Math.ceil(address.retryAfterMs / 1000)) };
       const username = typeof input.username === 'string' ? input.username.slice(0, 128) : '';
       // INVARIANT: an unknown username takes the same path as a known one: the same failure
-      // record read and written, the same argon2id verification (against a dummy hash), the
-      // same lockout. Neither timing nor lockout reveals which usernames exist.
-      const failures = await stores.users.loginFailures(username);
+      // record counted, the same argon2id verification (against a dummy hash), the same lockout.
+      // Neither timing nor lockout reveals which usernames exist.
+      const count = await stores.users.countLoginAttempt(username, now, lockPolicy);
       const user = username === '' ? undefined : await stores.users.findByUsername(username);
-      const passwordOk = await verifyPassword(String(input.password ?? ''), user?.passwordHash ?? (await dummyPasswordHash()));
-      const now = clock.now();
-      const refuse = async (reason: AuthFailureReason): Promise<TokenOutcome> => {
-        throttle.recordFailure(clientIp);
-        const count = (failures?.failures ?? 0) + 1;
-        const lock = count >= settings.lockout.maxFailures;
-        await stores.users.setLoginFailures(username, lock ? 0 : count, lock ? now + settings.lockout.lockSec * 1000 : failures?.lockedUntil ?? null, now);
-        return fail(lock ? 'account-locked' : reason, user?.id);
-      };
-      if (failures?.lockedUntil !== undefined && failures.lockedUntil !== null && failures.lockedUntil > now) {
-        throttle.recordFailure(clientIp);
-        return fail('account-locked', user?.id);
-      }
-      if (user === undefined || !passwordOk) return refuse('bad-credentials');
+      if (!count.admitted) return fail('account-locked', user?.id);
+      const verdict = await pool.verify(String(input.password ?? ''), user?.passwordHash ?? (await dummyPasswordHash()));
+      // More verifications queued than the pool takes: refuse without hashing (CWE-400).
+      if (verdict === 'busy') return { ok: false, status: 429, reason: 'throttled', retryAfterSec: 1 };
+      if (user === undefined || verdict !== 'match') return fail('bad-credentials', user?.id);
       if (user.disabledAt !== null) return fail('user-disabled', user.id);
 
       const amr = ['pwd'];
       if (user.totpSecret !== null) {
         if (typeof input.totp === 'string' && input.totp !== '') {
           const step = matchTotp(user.totpSecret, input.totp, now);
-          if (step === undefined) return refuse('mfa-invalid');
-          // RFC 6238 section 5.2: a code is accepted once.
-          if (step <= user.totpLastStep) return refuse('mfa-replay');
-          await stores.users.update(user.id, { totpLastStep: step });
+          if (step === undefined) return fail('mfa-invalid', user.id);
+          // RFC 6238 section 5.2: a code is accepted once. Compare-and-set, so of N concurrent
+          // logins with one code exactly one wins.
+          if (!(await stores.users.advanceTotpStep(user.id, step))) return fail('mfa-replay', user.id);
           amr.push('otp');
         } else if (typeof input.recoveryCode === 'string' && input.recoveryCode !== '') {
-          if (!(await stores.users.consumeRecoveryCode(user.id, recoveryCodeDigest(input.recoveryCode), now))) return refuse('mfa-invalid');
+          if (!(await stores.users.consumeRecoveryCode(user.id, recoveryCodeDigest(input.recoveryCode), now))) return fail('mfa-invalid', user.id);
           amr.push('otp');
         } else {
-          return refuse('mfa-missing');
+          return fail('mfa-missing', user.id);
         }
       } else if (settings.mfa === 'required') {
         return fail('mfa-enrollment-required', user.id);
       }
-      throttle.recordSuccess(clientIp);
-      if (failures !== undefined) await stores.users.clearLoginFailures(username);
+      await stores.loginThrottle.clear(throttleKeyFor(clientIp));
+      await stores.users.clearLoginFailures(username);
       const fresh = (await stores.users.findById(user.id)) ?? user;
       return { ok: true, userId: user.id, tokens: await issueTokens(fresh, amr, Math.floor(now / 1000), randomUUID()) };
     },
@@ -209,7 +233,7 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
       const now = clock.now();
       if (!(await stores.refreshTokens.spend(record.digest, now))) {
         // A spent or revoked token presented again: it was stolen, or the thief already used it.
-        await stores.refreshTokens.revokeFamily(record.familyId, now);
+        await revokeAccess(await stores.refreshTokens.revokeFamily(record.familyId, now));
         return fail('refresh-reuse', record.userId);
       }
       if (record.expiresAt <= now) return fail('refresh-expired', record.userId);
@@ -222,8 +246,15 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
       if (typeof refreshToken !== 'string') return false;
       const record = await stores.refreshTokens.find(digest(refreshToken));
       if (record === undefined) return false;
-      await stores.refreshTokens.revokeFamily(record.familyId, clock.now());
+      // Logout ends the session everywhere: the refresh family and every access token issued with it.
+      await revokeAccess(await stores.refreshTokens.revokeFamily(record.familyId, clock.now()));
       return true;
+    },
+
+    passwordVerifications: () => pool.computed,
+
+    async close() {
+      if (ownPool) await pool.close();
     },
 
     async jwks() {
@@ -234,8 +265,8 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
       return {
         issuer,
         jwks_uri: `${issuer}/.well-known/jwks.json`,
-        token_endpoint: `${issuer}/login`,
-        id_token_signing_alg_values_supported: ['EdDSA'],
+        // Only what /token does (RFC 8414 section 2): no authorization endpoint, no ID tokens.
+        token_endpoint: `${issuer}/token`,
         response_types_supported: [],
         subject_types_supported: ['public'],
         grant_types_supported: ['password', 'refresh_token'],

@@ -50,13 +50,32 @@ const INVALID = 'Bearer realm="palisade", error="invalid_token"';
 export function createAuthenticator(parts: AuthenticatorParts): RequestAuthenticator {
   const cache = new VerifiedTokenCache(parts.cacheSize);
   const fail = (reason: AuthFailureReason): RequestAuthentication => ({ ok: false, reason, challenge: reason === 'no-credentials' ? CHALLENGE : INVALID });
+  const refreshRevocations = async (): Promise<boolean> => {
+    try {
+      const refreshing = parts.revocations.refreshIfDue();
+      if (refreshing !== false && (await refreshing)) cache.clear();
+      return true;
+    } catch {
+      cache.clear();
+      try {
+        await parts.revocations.refresh(true);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+  };
 
   return {
     async authenticate(headers, accepted, clientCertificate) {
       if (accepted.length === 0) return fail('no-credentials');
       const header = headers.authorization;
       if (header === undefined || header === '') {
-        if (parts.mtls !== undefined && accepted.includes(MTLS_METHOD) && clientCertificate !== undefined) return authenticateCertificate(clientCertificate(), parts.mtls.principalFrom);
+        if (parts.mtls !== undefined && accepted.includes(MTLS_METHOD) && clientCertificate !== undefined) {
+          // Certificate revocations live in the same store and fail closed the same way.
+          if (!(await refreshRevocations())) return fail('revocation-unavailable');
+          return authenticateCertificate(clientCertificate(), parts.mtls.principalFrom, parts.revocations);
+        }
         return fail('no-credentials');
       }
       const m = BEARER.exec(header);
@@ -70,8 +89,9 @@ export function createAuthenticator(parts: AuthenticatorParts): RequestAuthentic
       }
 
       const now = parts.clock.now();
-      const refreshing = parts.revocations.refreshIfDue();
-      if (refreshing !== false && (await refreshing)) cache.clear();
+      // Revocation fails closed: a failed reload drops every cached verification and is retried
+      // once; if the store still cannot be read, no bearer token is accepted.
+      if (!(await refreshRevocations())) return fail('revocation-unavailable');
       const digest = tokenDigest(credential);
       const hit = cache.get(digest, now, accepted, (jti) => parts.revocations.has(jti));
       if (hit !== undefined) return { ok: true, principal: hit };
@@ -88,7 +108,7 @@ export function createAuthenticator(parts: AuthenticatorParts): RequestAuthentic
       if (!accepted.includes(issuer.name)) return fail('method-not-accepted');
       const v = await issuer.verify(credential);
       if (!v.ok) return fail(v.reason);
-      if (v.principal.tokenId !== undefined && parts.revocations.has(v.principal.tokenId)) return fail('token-revoked');
+      if ((v.principal.tokenId !== undefined && parts.revocations.has(v.principal.tokenId)) || parts.revocations.issuedBeforeCutoff(v.iat)) return fail('token-revoked');
       cache.set(digest, v.principal, v.exp * 1000, issuer.name);
       return { ok: true, principal: v.principal };
     },
@@ -96,11 +116,16 @@ export function createAuthenticator(parts: AuthenticatorParts): RequestAuthentic
   };
 }
 
-function authenticateCertificate(cert: ClientCertificate | undefined, from: 'san-uri' | 'subject'): RequestAuthentication {
+/** The issuer of mTLS principals when the certificate's issuer name is unknown. */
+const MTLS_ISSUER_PREFIX = 'urn:palisade:mtls:';
+
+function authenticateCertificate(cert: ClientCertificate | undefined, from: 'san-uri' | 'subject', revocations: RevocationList): RequestAuthentication {
   if (cert === undefined) return { ok: false, reason: 'no-credentials', challenge: CHALLENGE };
   // The chain must verify against the configured client CA; expired or foreign certificates fail.
   if (!cert.authorized) return { ok: false, reason: 'client-cert-invalid', challenge: CHALLENGE };
+  // Checked on every request: TLS session resumption must not outlive a revocation.
+  if (revocations.isCertificateRevoked(cert)) return { ok: false, reason: 'client-cert-revoked', challenge: CHALLENGE };
   const id = from === 'san-uri' ? cert.sanUris[0] : cert.subjectCommonName;
   if (id === undefined || id === '' || id.length > 512) return { ok: false, reason: 'client-cert-invalid', challenge: CHALLENGE };
-  return { ok: true, principal: { type: 'ServiceAccount', id, roles: [], mfa: false, authMethod: 'mtls', tokenId: cert.fingerprint256 } };
+  return { ok: true, principal: { type: 'ServiceAccount', id, issuer: `${MTLS_ISSUER_PREFIX}${cert.issuer ?? 'unknown'}`, roles: [], mfa: false, authMethod: 'mtls', tokenId: cert.fingerprint256 } };
 }

@@ -1,62 +1,37 @@
-import type { Clock } from '../kernel/index.js';
-
-interface Window {
-  failures: number;
-  firstAt: number;
-}
+import { isIPv4, isIPv6 } from 'node:net';
 
 /**
- * Per-address backoff for failed logins: after `freeFailures` within `windowMs`, each further
- * attempt must wait 2^(n - free) seconds (capped). Bounded memory: the oldest addresses go first.
+ * The key an address is throttled under: an IPv4 address as is (an IPv4-mapped IPv6 address as
+ * its IPv4 form), an IPv6 address by its /64 prefix. One IPv6 subscriber usually holds a whole
+ * /64, so keying on the full address would let them rotate through 2^64 fresh keys.
+ *
+ * @example
+ * ```ts
+ * throttleKeyFor('2001:db8:1:2::9'); // 'ipv6:2001:db8:1:2::/64'
+ * ```
  */
-export class LoginThrottle {
-  readonly #windows = new Map<string, Window>();
-  readonly #clock: Clock;
-  readonly #freeFailures: number;
-  readonly #windowMs: number;
-  readonly #maxDelaySec: number;
-  readonly #maxEntries: number;
+export function throttleKeyFor(address: string): string {
+  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+  const noZone = bare.split('%')[0] ?? '';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(noZone);
+  if (mapped !== null && isIPv4(mapped[1] as string)) return `ipv4:${mapped[1] as string}`;
+  if (isIPv4(noZone)) return `ipv4:${noZone}`;
+  if (!isIPv6(noZone)) return `other:${noZone.slice(0, 64)}`;
+  const groups = expandIPv6(noZone);
+  return `ipv6:${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+}
 
-  constructor(clock: Clock, options: { freeFailures?: number; windowMs?: number; maxDelaySec?: number; maxEntries?: number } = {}) {
-    this.#clock = clock;
-    this.#freeFailures = options.freeFailures ?? 10;
-    this.#windowMs = options.windowMs ?? 15 * 60_000;
-    this.#maxDelaySec = options.maxDelaySec ?? 900;
-    this.#maxEntries = options.maxEntries ?? 100_000;
+/** The eight 16-bit groups of a valid IPv6 address (with `::` and a trailing IPv4 part expanded). */
+function expandIPv6(address: string): number[] {
+  let text = address.toLowerCase();
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4 !== null) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
-
-  /** Seconds the address must wait before trying again, or 0. */
-  retryAfterSec(address: string): number {
-    const w = this.#current(address);
-    if (w === undefined || w.failures < this.#freeFailures) return 0;
-    const delay = Math.min(this.#maxDelaySec, 2 ** (w.failures - this.#freeFailures));
-    const waited = (this.#clock.now() - w.firstAt) / 1000;
-    return waited >= delay ? 0 : Math.ceil(delay - waited);
-  }
-
-  recordFailure(address: string): void {
-    const now = this.#clock.now();
-    const w = this.#current(address) ?? { failures: 0, firstAt: now };
-    w.failures++;
-    w.firstAt = now;
-    this.#windows.delete(address);
-    if (this.#windows.size >= this.#maxEntries) {
-      const oldest = this.#windows.keys().next().value;
-      if (oldest !== undefined) this.#windows.delete(oldest);
-    }
-    this.#windows.set(address, w);
-  }
-
-  recordSuccess(address: string): void {
-    this.#windows.delete(address);
-  }
-
-  #current(address: string): Window | undefined {
-    const w = this.#windows.get(address);
-    if (w !== undefined && this.#clock.now() - w.firstAt > this.#windowMs) {
-      this.#windows.delete(address);
-      return undefined;
-    }
-    return w;
-  }
+  const [head = '', tail] = text.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const fill = tail === undefined ? [] : Array.from({ length: 8 - h.length - t.length }, () => '0');
+  return [...h, ...fill, ...t].map((g) => parseInt(g, 16));
 }

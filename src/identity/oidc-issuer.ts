@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { AuthFailureReason, Clock, Principal } from '../kernel/index.js';
-import { verifyAccessToken, type AsymmetricAlgorithm } from './verify-access-token.js';
+import { unsafeVerifyUntypedAccessToken, verifyAccessToken, type AsymmetricAlgorithm } from './verify-access-token.js';
 
 /** An external OpenID Connect issuer, as configured in the manifest. */
 export interface OidcIssuerConfig {
@@ -12,7 +12,12 @@ export interface OidcIssuerConfig {
   readonly rolesClaim: string;
   readonly clockSkewSec: number;
   readonly maxTokenBytes: number;
-  readonly typ?: string;
+  /** Longest token lifetime accepted (`exp - iat` and `exp - now`), seconds. */
+  readonly maxTokenLifetimeSec: number;
+  /** The `typ` header tokens must carry; `at+jwt` (RFC 9068) unless configured otherwise. */
+  readonly typ: string;
+  /** Accept tokens with no `typ` (or `JWT`). Weakens security: ID tokens then pass as access tokens. */
+  readonly allowInsecureUntypedTokens: boolean;
   readonly requiredClaims: readonly string[];
   /** `amr` values that prove a second factor (RFC 8176), such as `mfa`, `otp`, `hwk`. */
   readonly mfaAmr: readonly string[];
@@ -21,7 +26,7 @@ export interface OidcIssuerConfig {
 }
 
 /** Result of verifying a bearer token against an issuer. */
-export type IssuerVerification = { readonly ok: true; readonly principal: Principal; readonly exp: number } | { readonly ok: false; readonly reason: AuthFailureReason };
+export type IssuerVerification = { readonly ok: true; readonly principal: Principal; readonly exp: number; readonly iat: number } | { readonly ok: false; readonly reason: AuthFailureReason };
 
 /** A configured issuer that verifies its own tokens. */
 export interface OidcIssuer {
@@ -51,6 +56,7 @@ const MAX_ROLES = 100;
  * ```ts
  * const corp = createOidcIssuer({ name: 'corp', issuer: 'https://idp.example.com', audience: 'shop-api',
  *   algorithms: ['RS256'], rolesClaim: 'groups', clockSkewSec: 60, maxTokenBytes: 8192,
+ *   maxTokenLifetimeSec: 86400, typ: 'at+jwt', allowInsecureUntypedTokens: false,
  *   requiredClaims: [], mfaAmr: ['mfa'], mfaAcr: [] }, { clock: systemClock });
  * ```
  */
@@ -93,19 +99,21 @@ export function createOidcIssuer(config: OidcIssuerConfig, options: OidcIssuerOp
     async verify(token) {
       const set = await keySet();
       if (set === undefined) return { ok: false, reason: 'issuer-unavailable' };
-      const result = await verifyAccessToken(token, {
+      const expect = {
         expectedIssuer: config.issuer,
         expectedAudience: config.audience,
         algorithms: config.algorithms,
         keys: set,
         clockSkewSec: config.clockSkewSec,
         maxTokenBytes: config.maxTokenBytes,
+        maxLifetimeSec: config.maxTokenLifetimeSec,
         requiredClaims: config.requiredClaims,
         now: options.clock.now(),
-        ...(config.typ === undefined ? {} : { typ: config.typ }),
-      });
+      };
+      // The insecure path is its own function, chosen only by the loudly named setting.
+      const result = config.allowInsecureUntypedTokens ? await unsafeVerifyUntypedAccessToken(token, expect) : await verifyAccessToken(token, { ...expect, typ: config.typ });
       if (!result.ok) return result;
-      return { ok: true, principal: principalFromClaims(result.claims, config), exp: result.claims.exp };
+      return { ok: true, principal: principalFromClaims(result.claims, config), exp: result.claims.exp, iat: result.claims.iat };
     },
   };
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Principal } from '../kernel/index.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
-const p = (id: string, tokenId?: string): Principal => ({ type: 'User', id, roles: [], mfa: false, authMethod: 'oidc', ...(tokenId === undefined ? {} : { tokenId }) });
+const p = (id: string, tokenId?: string): Principal => ({ type: 'User', id, roles: [], mfa: false, authMethod: 'oidc', issuer: 'https://idp.example', ...(tokenId === undefined ? {} : { tokenId }) });
 const never = () => false;
 
 test('returns a principal until its expiry, then forgets it', () => {

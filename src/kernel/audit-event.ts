@@ -47,7 +47,7 @@ export interface AuditEvent {
   readonly method: string;
   readonly route?: string;
   readonly function?: string;
-  readonly principal?: Pick<Principal, 'type' | 'id' | 'authMethod' | 'mfa'>;
+  readonly principal?: Pick<Principal, 'type' | 'id' | 'issuer' | 'authMethod' | 'mfa'>;
   readonly code?: ErrorCode;
   /** Why authentication failed, when it did. */
   readonly authFailure?: AuthFailureReason;

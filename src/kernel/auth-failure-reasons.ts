@@ -37,6 +37,10 @@ export const authFailureReasons = [
   'refresh-invalid',
   'refresh-reuse',
   'refresh-expired',
+  'invalid-claim',
+  'token-lifetime-too-long',
+  'revocation-unavailable',
+  'client-cert-revoked',
 ] as const;
 
 /** One authentication failure reason. */

@@ -237,13 +237,18 @@ export const errorCatalog = {
   },
   PAL_IDENTITY_THROTTLED: {
     status: 429,
-    meaning: 'too many failed logins from this address',
+    meaning: 'too many logins from this address (or its IPv6 /64), or too many password checks waiting at once',
     fix: 'wait for the number of seconds in the `retry-after` header',
   },
   PAL_IDENTITY_BAD_REQUEST: {
     status: 400,
-    meaning: 'the authentication request is not a JSON object with the expected string fields',
-    fix: 'send `content-type: application/json` and a body such as `{"username": "...", "password": "...", "totp": "123456"}`',
+    meaning: 'the authentication request is not a JSON object (login) or form (token endpoint) with the expected string fields',
+    fix: 'send `content-type: application/json` and a body such as `{"username": "...", "password": "...", "totp": "123456"}`, or to `/token` an `application/x-www-form-urlencoded` body per RFC 6749',
+  },
+  PAL_IDENTITY_CRL_INVALID: {
+    status: 500,
+    meaning: 'a CRL file named in `identity.mtls.crls` cannot be read, is not a CRL, or is not signed by a CA in `identity.mtls.ca`',
+    fix: 'export the CRL (PEM or DER) from the CA that issues the client certificates, or remove it from the manifest',
   },
   PAL_STORE_UNAVAILABLE: {
     status: 500,

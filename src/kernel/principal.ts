@@ -6,10 +6,16 @@ export interface ClientCertificate {
   /** URIs in subjectAltName, such as a SPIFFE ID. */
   readonly sanUris: readonly string[];
   readonly fingerprint256: string;
+  /** The issuer's distinguished name, RDNs in certificate order joined by `,` (`C=DE,O=Example,CN=Client CA`). */
+  readonly issuer?: string;
+  /** The serial number, upper-case hex. */
+  readonly serialNumber?: string;
 }
 
 /**
  * Who sent a request, as authentication established it. Policy and audit consume it unchanged.
+ * A principal is named by `issuer` and `id` together: `sub: "123"` from two identity providers
+ * is two principals.
  */
 export interface Principal {
   readonly type: 'User' | 'ServiceAccount' | 'Function';
@@ -19,6 +25,7 @@ export interface Principal {
   readonly mfa: boolean;
   readonly authMethod: 'oidc' | 'builtin' | 'api-key' | 'mtls' | 'workload';
   readonly authTime?: number;
-  readonly issuer?: string;
+  /** Who vouches for `id`: the token issuer URL, the client CA's name, or Palisade's own key store. */
+  readonly issuer: string;
   readonly tokenId?: string;
 }

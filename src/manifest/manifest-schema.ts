@@ -109,7 +109,9 @@ const issuer = {
     clockSkewSec: { type: 'integer', minimum: 0, maximum: 300, default: 60, description: 'Tolerance for `exp`, `nbf` and `iat`, in seconds.' },
     jwksCooldownSec: { type: 'integer', minimum: 1, maximum: 3600, default: 30, description: 'Least time between two fetches of the issuer keys; a token with an unknown `kid` triggers at most one fetch per interval.' },
     maxTokenBytes: { type: 'integer', minimum: 512, maximum: 65536, default: 8192, description: 'Largest token accepted, checked before parsing.' },
-    typ: { type: 'string', minLength: 1, maxLength: 64, description: 'Required `typ` header, such as `at+jwt` (RFC 9068).' },
+    typ: { type: 'string', minLength: 1, maxLength: 64, default: 'at+jwt', description: 'Required `typ` header of access tokens (RFC 9068 section 2.1: `at+jwt`). Tokens with another or no `typ`, or with a `cty`, are refused.' },
+    maxTokenLifetimeSec: { type: 'integer', minimum: 60, maximum: 604800, default: 86400, description: 'Longest token lifetime accepted: both `exp - iat` and `exp - now` (plus the clock skew), in seconds.' },
+    allowInsecureUntypedTokens: { type: 'boolean', default: false, description: 'Accept tokens with no `typ` header (or `typ: JWT`), for providers that do not issue RFC 9068 access tokens. Weakens security: an ID token of the same audience then passes as an access token. Logs `PAL_MANIFEST_INSECURE_SETTING` at start.' },
     requiredClaims: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 }, default: [], description: 'Claims that must be present besides iss, aud, exp, iat and sub.' },
     mfaAmr: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 }, default: [], description: '`amr` values (RFC 8176) this issuer uses for a second factor, such as `mfa`, `otp`, `hwk`.' },
     mfaAcr: { type: 'array', uniqueItems: true, items: { type: 'string', minLength: 1 }, default: [], description: '`acr` values this issuer uses for a second factor.' },
@@ -153,6 +155,7 @@ const identity = {
       description: 'Client certificates (mutual TLS). Routes accept them only when their `auth` lists `mtls`.',
       properties: {
         ca: { type: 'string', minLength: 1, description: 'PEM bundle of the CAs that issue client certificates, relative to the manifest.' },
+        crls: { type: 'array', default: [], maxItems: 32, items: { type: 'string', minLength: 1 }, description: 'Certificate revocation lists (PEM or DER, relative to the manifest), each signed by a CA of `ca`; read at start. Certificates revoked with `palisade certs revoke` are refused as well.' },
         principalFrom: { enum: ['san-uri', 'subject'], default: 'san-uri', description: '`san-uri`: the first URI in subjectAltName (such as a SPIFFE ID); `subject`: the subject CN.' },
       },
     },

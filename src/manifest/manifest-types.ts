@@ -55,7 +55,9 @@ export interface IssuerSpec {
   readonly clockSkewSec: number;
   readonly maxTokenBytes: number;
   readonly jwksCooldownSec: number;
-  readonly typ?: string;
+  readonly typ: string;
+  readonly maxTokenLifetimeSec: number;
+  readonly allowInsecureUntypedTokens: boolean;
   readonly requiredClaims: readonly string[];
   readonly mfaAmr: readonly string[];
   readonly mfaAcr: readonly string[];
@@ -75,6 +77,8 @@ export interface MtlsSpec {
   /** Absolute path of the client CA bundle. */
   readonly ca: string;
   readonly principalFrom: 'san-uri' | 'subject';
+  /** Absolute paths of CRL files. */
+  readonly crls: readonly string[];
 }
 
 export interface IdentitySpec {

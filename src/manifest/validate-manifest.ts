@@ -108,11 +108,14 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     issuers: raw.identity.issuers,
     builtin: raw.identity.builtin,
     apiKeys: raw.identity.apiKeys,
-    ...(mtlsRaw === undefined ? {} : { mtls: { ca: resolve(projectDir, mtlsRaw.ca), principalFrom: mtlsRaw.principalFrom } }),
+    ...(mtlsRaw === undefined ? {} : { mtls: { ca: resolve(projectDir, mtlsRaw.ca), principalFrom: mtlsRaw.principalFrom, crls: mtlsRaw.crls.map((c) => resolve(projectDir, c)) } }),
   };
   if (identity.mtls !== undefined && source.checkFiles !== false && !isFile(identity.mtls.ca)) {
     push('PAL_MANIFEST_SOURCE_NOT_FOUND', ['identity', 'mtls', 'ca'], 'the client ca file does not exist', 'give a pem bundle relative to the manifest');
   }
+  identity.mtls?.crls.forEach((crl, i) => {
+    if (source.checkFiles !== false && !isFile(crl)) push('PAL_MANIFEST_SOURCE_NOT_FOUND', ['identity', 'mtls', 'crls', i], 'the crl file does not exist', 'give a crl file (pem or der) relative to the manifest');
+  });
   const methods: string[] = raw.identity.builtin.enabled ? [BUILTIN_METHOD] : [];
   const seenIssuers = new Set<string>();
   raw.identity.issuers.forEach((iss, i) => {
@@ -271,7 +274,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
 interface RawManifest {
   name: string;
   gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; origin?: string; rateLimit?: RawRateLimit; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; maxJsonDepth: number; maxJsonKeys: number } };
-  identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean }; mtls?: { ca: string; principalFrom: 'san-uri' | 'subject' } };
+  identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean }; mtls?: { ca: string; principalFrom: 'san-uri' | 'subject'; crls: string[] } };
   segments: Record<string, { workers: number }>;
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
   routes: RawRoute[];

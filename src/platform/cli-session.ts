@@ -100,7 +100,7 @@ export async function inspectToken(token: string, options: { issuer: string; aud
     throw new PalisadeError('PAL_CLI_USAGE', `\`${options.issuer}\` publishes no usable discovery document`);
   }
   const jwks = await httpsJson(jwksUri, options.ca, 'GET');
-  const v = await verifyAccessToken(token, { expectedIssuer: options.issuer, expectedAudience: options.audience, algorithms: ['EdDSA', 'ES256', 'ES384', 'RS256', 'PS256'], keys: createLocalJWKSet(jwks.json as JSONWebKeySet), clockSkewSec: 30, maxTokenBytes: 16384, requiredClaims: [], now: clock.now() });
+  const v = await verifyAccessToken(token, { expectedIssuer: options.issuer, expectedAudience: options.audience, algorithms: ['EdDSA', 'ES256', 'ES384', 'RS256', 'PS256'], keys: createLocalJWKSet(jwks.json as JSONWebKeySet), clockSkewSec: 30, maxTokenBytes: 16384, maxLifetimeSec: 86_400, typ: 'at+jwt', requiredClaims: [], now: clock.now() });
   const exp = typeof claims.exp === 'number' ? claims.exp * 1000 - clock.now() : undefined;
   return { valid: v.ok, ...(v.ok ? {} : { reason: v.reason }), header, claims, ...(exp === undefined ? {} : { expiresIn: exp > 0 ? `${Math.round(exp / 1000)} s` : 'expired' }) };
 }

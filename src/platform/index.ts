@@ -4,3 +4,4 @@ export { createProjectApiKey, listProjectApiKeys, revokeProjectApiKey, rotatePro
 export { userAdmin } from './user-admin.js';
 export { loginToGateway, inspectToken, readStoredCredentials, credentialsPath, type StoredCredentials, type TokenReport } from './cli-session.js';
 export { ensureDemoCredentials, type DemoCredentials } from './demo-credentials.js';
+export { revocationAdmin } from './token-admin.js';

@@ -18,7 +18,7 @@ import {
 } from '../gateway/index.js';
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
 import { openSqliteStore } from '../store/index.js';
-import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
+import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, loadCrlSerials, pruneIdentityState, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
 
 /** Options of {@link startPlatform}. */
 export interface StartOptions {
@@ -70,6 +70,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
   const store = openSqliteStore(join(stateDir, 'state.db'));
   let pool: WorkerPool | undefined;
   let gateway: Gateway | undefined;
+  let builtin: BuiltinIssuer | undefined;
+  let maintenance: NodeJS.Timeout | undefined;
   try {
     const bundles = new Map<string, string>();
     for (const fn of manifest.functions.values()) bundles.set(fn.name, (await bundleFunction(fn, manifest.projectDir)).code);
@@ -103,13 +105,17 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     const workers = pool;
     const identity = manifest.identity;
     const hasIdentity = identity.issuers.length > 0 || identity.apiKeys.enabled || identity.builtin.enabled || identity.mtls !== undefined;
-    const revocations = new RevocationList(store.revocations, clock);
+    const crlSerials = identity.mtls === undefined ? new Set<string>() : await loadCrlSerials(identity.mtls.ca, identity.mtls.crls, clock);
+    const revocations = new RevocationList(store.revocations, clock, { certificates: store.certificateRevocations, crlSerials });
     await revocations.refresh(true);
-    let builtin: BuiltinIssuer | undefined;
-    if (identity.builtin.enabled) builtin = await createBuiltinIssuer(store, identity.builtin, clock);
+    if (identity.builtin.enabled) builtin = await createBuiltinIssuer(store, identity.builtin, clock, { onRevoke: (jti) => revocations.addLocal(jti) });
     for (const i of identity.issuers) {
       if (i.allowInsecureHttpIssuer) logger.warn('an identity issuer is reached over plain http (loopback only)', { code: 'PAL_MANIFEST_INSECURE_SETTING', address: i.issuer });
+      if (i.allowInsecureUntypedTokens) logger.warn('an identity issuer accepts tokens without `typ: at+jwt`; id tokens pass as access tokens', { code: 'PAL_MANIFEST_INSECURE_SETTING', address: i.issuer });
     }
+    // Pruning of expired revocations and idle login counters runs here, never on the request path.
+    maintenance = setInterval(() => void pruneIdentityState(store, clock.now()).catch((error: unknown) => logger.warn('pruning identity state failed; retrying later', { code: 'PAL_STORE_UNAVAILABLE', reason: error instanceof Error ? error.message : 'unknown' })), 60_000);
+    maintenance.unref();
     const issuers: OidcIssuer[] = identity.issuers.map((i) => createOidcIssuer(i, { clock, jwksCooldownMs: i.jwksCooldownSec * 1000 }));
     if (builtin !== undefined) issuers.unshift(builtin);
     const requestAuthenticator = createAuthenticator({
@@ -152,12 +158,16 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       pool: workers,
       coldStartMs,
       async close() {
+        clearInterval(maintenance);
         await running.close();
+        await builtin?.close();
         await workers.close();
         await store.close();
       },
     };
   } catch (error) {
+    clearInterval(maintenance);
+    await builtin?.close().catch(() => undefined);
     await gateway?.close(0).catch(() => undefined);
     await pool?.close().catch(() => undefined);
     await store.close().catch(() => undefined);

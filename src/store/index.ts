@@ -1,2 +1,2 @@
-export type { StateStore, DeploymentStore, DeploymentRecord, ApiKeyStore, ApiKeyRecord, RevocationStore, UserStore, UserRecord, RefreshTokenStore, RefreshTokenRecord, SigningKeyStore, SigningKeyRecord } from './ports.js';
+export type { StateStore, DeploymentStore, DeploymentRecord, ApiKeyStore, ApiKeyRecord, RevocationStore, UserStore, UserRecord, RefreshTokenStore, RefreshTokenRecord, AccessTokenRef, CertificateRevocation, CertificateRevocationStore, LoginThrottleStore, LoginAttemptCount, AddressAttemptCount, SigningKeyStore, SigningKeyRecord } from './ports.js';
 export { openSqliteStore } from './sqlite/open-sqlite-store.js';

@@ -38,11 +38,62 @@ export interface ApiKeyStore {
 
 /** Revoked token ids (`jti`), kept until the token would have expired anyway. */
 export interface RevocationStore {
+  /** Revokes one token id; idempotent (`INSERT … ON CONFLICT DO UPDATE`). */
   revoke(jti: string, expiresAt: number): Promise<void>;
-  /** Every revocation still in force at `now`. */
+  /** Every revocation still in force at `now`. A pure read: pruning is {@link prune}'s job. */
   listActive(now: number): Promise<readonly string[]>;
+  /** Deletes revocations whose tokens have expired by `now`; run off the request path. */
+  prune(now: number): Promise<number>;
+  /** Revokes every token issued (`iat`) before `at`, from any issuer; only ever moves forward. */
+  revokeIssuedBefore(at: number): Promise<void>;
+  /** The cut-off set by {@link revokeIssuedBefore}, in ms since the epoch; 0 when none. */
+  issuedBefore(): Promise<number>;
   /** A value that changes whenever revocations may have changed, from this or another process. */
   changeCounter(): string;
+}
+
+/** A revoked client certificate: by SHA-256 fingerprint, or by issuer and serial number. */
+export type CertificateRevocation =
+  | { readonly fingerprint256: string; readonly issuer?: undefined; readonly serial?: undefined }
+  | { readonly fingerprint256?: undefined; readonly issuer: string; readonly serial: string };
+
+/** Client certificates revoked by the operator (besides CRL files named in the manifest). */
+export interface CertificateRevocationStore {
+  /** Revokes a certificate; idempotent. Fingerprints and serials are stored normalised (upper-case hex, no separators). */
+  revoke(entry: CertificateRevocation, at: number): Promise<void>;
+  list(): Promise<ReadonlyArray<CertificateRevocation & { readonly revokedAt: number }>>;
+}
+
+/** What counting a login attempt decided. */
+export interface LoginAttemptCount {
+  /** False when the attempt must be refused without checking the password. */
+  readonly admitted: boolean;
+  /** Attempts counted so far in this lock period, this one included. */
+  readonly failures: number;
+  readonly lockedUntil: number | null;
+}
+
+/** What counting an attempt from an address decided. */
+export interface AddressAttemptCount {
+  readonly admitted: boolean;
+  /** When refused, how long until the next attempt is admitted. */
+  readonly retryAfterMs: number;
+}
+
+/**
+ * Per-address backoff of logins: after `freeAttempts` within `windowMs`, the address must wait
+ * 2^(n - free) seconds (capped at `maxDelayMs`) after its last admitted attempt.
+ */
+export interface LoginThrottleStore {
+  /**
+   * Counts one attempt from `address` at `at` and decides, in one atomic operation, whether it is
+   * admitted. A refused attempt does not move the window.
+   */
+  countAttempt(address: string, at: number, policy: { readonly freeAttempts: number; readonly windowMs: number; readonly maxDelayMs: number }): Promise<AddressAttemptCount>;
+  /** Forgets an address (after a successful login). */
+  clear(address: string): Promise<void>;
+  /** Deletes entries idle since before `before`; run off the request path. */
+  prune(before: number): Promise<number>;
 }
 
 /** A built-in user. The password is an argon2id hash; the TOTP secret is base32. */
@@ -75,9 +126,21 @@ export interface UserStore {
    * same and locks the same for every name (no user enumeration through timing or lockout).
    */
   loginFailures(username: string): Promise<{ readonly failures: number; readonly lockedUntil: number | null } | undefined>;
-  /** Records the failure count and lock of a username; prunes entries idle for a day. */
-  setLoginFailures(username: string, failures: number, lockedUntil: number | null, at: number): Promise<void>;
+  /**
+   * Counts a login attempt for `username` before its password is checked, and decides in one
+   * atomic operation whether it is admitted: the first `maxFailures` attempts of a lock period
+   * are, the one that reaches the limit locks the name for `lockMs`, every later one is refused.
+   * A lock that has run out starts a new period. A successful login clears the count.
+   */
+  countLoginAttempt(username: string, at: number, policy: { readonly maxFailures: number; readonly lockMs: number }): Promise<LoginAttemptCount>;
   clearLoginFailures(username: string): Promise<void>;
+  /** Deletes failure records idle since before `before` and not locked at `before`; off the request path. */
+  pruneLoginFailures(before: number): Promise<number>;
+  /**
+   * Compare-and-set of the last accepted TOTP step: true only when `step` is above the stored
+   * one (RFC 6238 section 5.2: a code is accepted once, even by concurrent logins).
+   */
+  advanceTotpStep(userId: string, step: number): Promise<boolean>;
 }
 
 /** A refresh token as stored: its digest, its family, and whether it was spent. */
@@ -90,16 +153,27 @@ export interface RefreshTokenRecord {
   readonly revokedAt: number | null;
   readonly amr: readonly string[];
   readonly authTime: number;
+  /** The `jti` of the access token issued with this refresh token, revoked with its family. */
+  readonly accessJti: string | null;
+  readonly accessExpiresAt: number | null;
+}
+
+/** An access token to revoke: its `jti` and when it expires anyway. */
+export interface AccessTokenRef {
+  readonly jti: string;
+  readonly expiresAt: number;
 }
 
 /** Opaque refresh tokens, rotated on every use. */
 export interface RefreshTokenStore {
   insert(record: Omit<RefreshTokenRecord, 'usedAt' | 'revokedAt'>): Promise<void>;
   find(digest: string): Promise<RefreshTokenRecord | undefined>;
-  /** Marks the token spent; false when it was already spent or revoked (a reuse). */
+  /** Marks the token spent in one atomic operation; false when it was already spent or revoked (a reuse). */
   spend(digest: string, at: number): Promise<boolean>;
-  revokeFamily(familyId: string, at: number): Promise<void>;
-  revokeUser(userId: string, at: number): Promise<void>;
+  /** Revokes a family; returns the access tokens issued with it that may still be live. */
+  revokeFamily(familyId: string, at: number): Promise<readonly AccessTokenRef[]>;
+  /** Revokes every refresh token of a user; returns the access tokens issued with them. */
+  revokeUser(userId: string, at: number): Promise<readonly AccessTokenRef[]>;
 }
 
 /** Signing keys of the built-in issuer (private JWKs). */
@@ -123,6 +197,8 @@ export interface StateStore {
   readonly deployments: DeploymentStore;
   readonly apiKeys: ApiKeyStore;
   readonly revocations: RevocationStore;
+  readonly certificateRevocations: CertificateRevocationStore;
+  readonly loginThrottle: LoginThrottleStore;
   readonly users: UserStore;
   readonly refreshTokens: RefreshTokenStore;
   readonly signingKeys: SigningKeyStore;

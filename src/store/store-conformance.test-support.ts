@@ -11,7 +11,16 @@ import type { StateStore } from './ports.js';
  * runStoreConformance('sqlite', async () => openSqliteStore(':memory:'));
  * ```
  */
-export function runStoreConformance(name: string, open: () => Promise<StateStore>): void {
+export function runStoreConformance(name: string, open: () => Promise<StateStore>, openPeers?: (count: number) => Promise<StateStore[]>): void {
+  // N handles on one fresh database (separate connections where the implementation has them),
+  // so the concurrency cases below race real connections, not one.
+  const peers = openPeers ?? (async (count: number) => {
+    const store = await open();
+    return Array.from({ length: count }, () => store);
+  });
+  const closeAll = async (stores: readonly StateStore[]) => {
+    for (const s of new Set(stores)) await s.close();
+  };
   test(`${name}: migrations bring a new store to the latest schema`, async () => {
     const store = await open();
     try {
@@ -64,9 +73,31 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
       await store.revocations.revoke('jti-b', 300);
       assert.deepEqual([...(await store.revocations.listActive(50))].sort(), ['jti-a', 'jti-b']);
       assert.deepEqual(await store.revocations.listActive(200), ['jti-b']);
+      assert.deepEqual([...(await store.revocations.listActive(50))].sort(), ['jti-a', 'jti-b'], 'listing prunes nothing');
+      assert.equal(await store.revocations.prune(200), 1);
+      assert.deepEqual(await store.revocations.listActive(50), ['jti-b']);
       const before = store.revocations.changeCounter();
       await store.revocations.revoke('jti-c', 400);
       assert.notEqual(store.revocations.changeCounter(), before, 'a write through this handle is visible');
+      assert.equal(await store.revocations.issuedBefore(), 0);
+      await store.revocations.revokeIssuedBefore(5000);
+      await store.revocations.revokeIssuedBefore(4000);
+      assert.equal(await store.revocations.issuedBefore(), 5000, 'the cut-off only moves forward');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test(`${name}: client certificates are revoked by fingerprint or by issuer and serial`, async () => {
+    const store = await open();
+    try {
+      await store.certificateRevocations.revoke({ fingerprint256: 'ab:cd:ef' }, 1);
+      await store.certificateRevocations.revoke({ fingerprint256: 'ABCDEF' }, 2);
+      await store.certificateRevocations.revoke({ issuer: 'CN=Client CA', serial: '0a:1b' }, 3);
+      assert.deepEqual(await store.certificateRevocations.list(), [
+        { fingerprint256: 'ABCDEF', revokedAt: 1 },
+        { issuer: 'CN=Client CA', serial: '0A1B', revokedAt: 3 },
+      ]);
     } finally {
       await store.close();
     }
@@ -90,14 +121,23 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
       assert.equal(await store.users.consumeRecoveryCode('u1', 'c2', 7), false, 'replaced codes are gone');
       assert.equal((await store.users.list()).length, 1);
       assert.equal(await store.users.loginFailures('ghost'), undefined);
-      await store.users.setLoginFailures('ghost', 2, null, 100);
-      await store.users.setLoginFailures('ghost', 0, 900, 200);
-      assert.deepEqual(await store.users.loginFailures('ghost'), { failures: 0, lockedUntil: 900 });
-      await store.users.setLoginFailures('old', 1, null, 300);
-      await store.users.setLoginFailures('new', 1, null, 300 + 86_400_001);
+      const policy = { maxFailures: 3, lockMs: 1000 };
+      assert.deepEqual(await store.users.countLoginAttempt('ghost', 100, policy), { admitted: true, failures: 1, lockedUntil: null });
+      assert.deepEqual(await store.users.countLoginAttempt('ghost', 110, policy), { admitted: true, failures: 2, lockedUntil: null });
+      assert.deepEqual(await store.users.countLoginAttempt('ghost', 120, policy), { admitted: true, failures: 3, lockedUntil: 1120 }, 'the attempt that reaches the limit is admitted and locks');
+      assert.deepEqual(await store.users.countLoginAttempt('ghost', 130, policy), { admitted: false, failures: 4, lockedUntil: 1120 });
+      assert.deepEqual(await store.users.loginFailures('ghost'), { failures: 4, lockedUntil: 1120 });
+      assert.deepEqual(await store.users.countLoginAttempt('ghost', 1120, policy), { admitted: true, failures: 1, lockedUntil: null }, 'an expired lock starts a new period');
+      await store.users.countLoginAttempt('old', 300, policy);
+      await store.users.countLoginAttempt('new', 300 + 86_400_001, policy);
+      assert.equal(await store.users.pruneLoginFailures(300 + 1), 1);
       assert.equal(await store.users.loginFailures('old'), undefined, 'idle entries are pruned');
       await store.users.clearLoginFailures('ghost');
       assert.equal(await store.users.loginFailures('ghost'), undefined);
+      assert.equal(await store.users.advanceTotpStep('u1', 10), true);
+      assert.equal(await store.users.advanceTotpStep('u1', 10), false, 'a step is accepted once');
+      assert.equal(await store.users.advanceTotpStep('u1', 9), false, 'and never an older one');
+      assert.equal((await store.users.findById('u1'))?.totpLastStep, 10);
     } finally {
       await store.close();
     }
@@ -107,14 +147,18 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
     const store = await open();
     try {
       await store.users.insert({ id: 'u1', username: 'alice', passwordHash: 'h', roles: [], createdAt: 1 });
-      await store.refreshTokens.insert({ digest: 'r1', familyId: 'f1', userId: 'u1', expiresAt: 100, amr: ['pwd', 'otp'], authTime: 1 });
-      await store.refreshTokens.insert({ digest: 'r2', familyId: 'f1', userId: 'u1', expiresAt: 100, amr: ['pwd'], authTime: 1 });
+      await store.refreshTokens.insert({ digest: 'r1', familyId: 'f1', userId: 'u1', expiresAt: 100, amr: ['pwd', 'otp'], authTime: 1, accessJti: 'a1', accessExpiresAt: 60 });
+      await store.refreshTokens.insert({ digest: 'r2', familyId: 'f1', userId: 'u1', expiresAt: 100, amr: ['pwd'], authTime: 1, accessJti: 'a2', accessExpiresAt: 70 });
       assert.equal(await store.refreshTokens.spend('r1', 5), true);
       assert.equal(await store.refreshTokens.spend('r1', 6), false, 'a spent token cannot be spent again');
       assert.deepEqual((await store.refreshTokens.find('r1'))?.amr, ['pwd', 'otp']);
-      await store.refreshTokens.revokeFamily('f1', 7);
+      const live = await store.refreshTokens.revokeFamily('f1', 7);
+      assert.deepEqual([...live].sort((a, b) => a.jti.localeCompare(b.jti)), [{ jti: 'a1', expiresAt: 60 }, { jti: 'a2', expiresAt: 70 }], 'the family names its access tokens');
       assert.equal(await store.refreshTokens.spend('r2', 8), false, 'a revoked family is dead');
       assert.equal((await store.refreshTokens.find('r2'))?.revokedAt, 7);
+      assert.deepEqual(await store.refreshTokens.revokeFamily('f1', 9), [], 'revoking twice names nothing again');
+      await store.refreshTokens.insert({ digest: 'r3', familyId: 'f2', userId: 'u1', expiresAt: 100, amr: ['pwd'], authTime: 1, accessJti: 'a3', accessExpiresAt: 80 });
+      assert.deepEqual(await store.refreshTokens.revokeUser('u1', 10), [{ jti: 'a3', expiresAt: 80 }]);
     } finally {
       await store.close();
     }
@@ -139,6 +183,74 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
       await assert.rejects(store.deployments.recordDeployment({ manifestDigest: 'short', functions: [], startedAt: 1 }));
     } finally {
       await store.close();
+    }
+  });
+
+  test(`${name}: concurrent logins for one name: exactly the limit is admitted, then the name is locked`, async () => {
+    const stores = await peers(4);
+    try {
+      const policy = { maxFailures: 5, lockMs: 60_000 };
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (stores[i % stores.length] as StateStore).users.countLoginAttempt('victim', 1000, policy)));
+      assert.equal(results.filter((r) => r.admitted).length, 5);
+      assert.deepEqual(results.map((r) => r.failures).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1), 'no lost update: every attempt counted once');
+      assert.deepEqual(await stores[0]?.users.loginFailures('victim'), { failures: 40, lockedUntil: 61_000 });
+    } finally {
+      await closeAll(stores);
+    }
+  });
+
+  test(`${name}: concurrent attempts from one address: exactly the free attempts are admitted`, async () => {
+    const stores = await peers(4);
+    try {
+      const policy = { freeAttempts: 10, windowMs: 900_000, maxDelayMs: 900_000 };
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (stores[i % stores.length] as StateStore).loginThrottle.countAttempt('198.51.100.7', 1000, policy)));
+      assert.equal(results.filter((r) => r.admitted).length, 10);
+      assert.ok(results.filter((r) => !r.admitted).every((r) => r.retryAfterMs === 1000));
+      const store = stores[0] as StateStore;
+      assert.deepEqual(await store.loginThrottle.countAttempt('198.51.100.7', 1999, policy), { admitted: false, retryAfterMs: 1 });
+      assert.deepEqual(await store.loginThrottle.countAttempt('198.51.100.7', 2000, policy), { admitted: true, retryAfterMs: 0 }, 'after the delay one more attempt');
+      assert.deepEqual(await store.loginThrottle.countAttempt('198.51.100.7', 2000, policy), { admitted: false, retryAfterMs: 2000 }, 'and the delay doubles');
+      assert.equal((await store.loginThrottle.countAttempt('203.0.113.9', 2000, policy)).admitted, true, 'other addresses are not affected');
+      await store.loginThrottle.clear('198.51.100.7');
+      assert.equal((await store.loginThrottle.countAttempt('198.51.100.7', 2001, policy)).admitted, true, 'a success clears the address');
+      assert.equal((await store.loginThrottle.countAttempt('203.0.113.9', 2000 + 900_001, policy)).admitted, true, 'the window ends');
+      assert.equal(await store.loginThrottle.prune(3000), 1);
+    } finally {
+      await closeAll(stores);
+    }
+  });
+
+  test(`${name}: one TOTP step in concurrent logins is accepted exactly once`, async () => {
+    const stores = await peers(4);
+    try {
+      await stores[0]?.users.insert({ id: 'u1', username: 'alice', passwordHash: 'h', roles: [], createdAt: 1 });
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (stores[i % stores.length] as StateStore).users.advanceTotpStep('u1', 42)));
+      assert.equal(results.filter(Boolean).length, 1);
+    } finally {
+      await closeAll(stores);
+    }
+  });
+
+  test(`${name}: one refresh token spent by concurrent callers succeeds exactly once`, async () => {
+    const stores = await peers(4);
+    try {
+      await stores[0]?.users.insert({ id: 'u1', username: 'alice', passwordHash: 'h', roles: [], createdAt: 1 });
+      await stores[0]?.refreshTokens.insert({ digest: 'r1', familyId: 'f1', userId: 'u1', expiresAt: 100, amr: ['pwd'], authTime: 1, accessJti: null, accessExpiresAt: null });
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (stores[i % stores.length] as StateStore).refreshTokens.spend('r1', 5)));
+      assert.equal(results.filter(Boolean).length, 1);
+    } finally {
+      await closeAll(stores);
+    }
+  });
+
+  test(`${name}: concurrent revocations of one jti keep the latest expiry`, async () => {
+    const stores = await peers(4);
+    try {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => (stores[i % stores.length] as StateStore).revocations.revoke('jti-x', 100 + i)));
+      assert.deepEqual(await stores[0]?.revocations.listActive(118), ['jti-x']);
+      assert.deepEqual(await stores[0]?.revocations.listActive(119), []);
+    } finally {
+      await closeAll(stores);
     }
   });
 }

@@ -159,6 +159,45 @@ describe('built-in tokens: refresh and revocation, end to end', () => {
     }
   });
 
+  test('palisade tokens revoke --jti, --user and --all take effect on the running node', async () => {
+    const dir = writeProject('name: users4\nidentity:\n  builtin: { enabled: true, mfa: optional }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n' });
+    for (const u of ['erin', 'frank']) assert.equal(withStdin(['users', 'add', u, dir, '--password-stdin'], PASSWORD).status, 0);
+    const node = await startUp(dir);
+    try {
+      const login = async (username: string) => JSON.parse((await fetchTls(node.url, node.ca, '/_palisade/auth/login', { method: 'POST', body: JSON.stringify({ username, password: PASSWORD }), headers: { 'content-type': 'application/json' } })).body) as { access_token: string; refresh_token: string };
+      const call = async (token: string) => (await fetchTls(node.url, node.ca, '/private', { headers: { authorization: `Bearer ${token}` } })).status;
+      const settle = () => new Promise((r) => setTimeout(r, 400));
+      const one = await login('erin');
+      const two = await login('erin');
+      assert.equal(await call(one.access_token), 200);
+      const byJti = runCliSync(['tokens', 'revoke', dir, '--jti', String(decodeJwt(one.access_token).jti), '--json']);
+      assert.equal(byJti.status, 0, byJti.stderr);
+      await settle();
+      assert.equal(await call(one.access_token), 401, 'the revoked jti is refused');
+      assert.equal(await call(two.access_token), 200, 'another token of the same user is not');
+      assert.equal(runCliSync(['tokens', 'revoke', dir, '--user', 'erin']).status, 0);
+      await settle();
+      assert.equal(await call(two.access_token), 401, 'every token of the user is refused');
+      assert.equal((await fetchTls(node.url, node.ca, '/_palisade/auth/refresh', { method: 'POST', body: JSON.stringify({ refresh_token: two.refresh_token }), headers: { 'content-type': 'application/json' } })).status, 401, 'and so are its refresh tokens');
+      const frank = await login('frank');
+      assert.equal(await call(frank.access_token), 200);
+      const all = runCliSync(['tokens', 'revoke', dir, '--all', '--json']);
+      assert.equal(all.status, 0, all.stderr);
+      assert.equal((JSON.parse(all.stdout) as { revoked: { target: string } }).revoked.target, 'all');
+      await settle();
+      assert.equal(await call(frank.access_token), 401, 'everything issued before is refused');
+      // `iat` has whole seconds: tokens of the cut-off's own second are revoked too.
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(await call((await login('frank')).access_token), 200, 'new logins work');
+      assert.equal(runCliSync(['tokens', 'revoke', dir]).status, 3, 'no target is invalid input');
+      assert.equal(runCliSync(['tokens', 'revoke', dir, '--jti', 'x', '--all']).status, 3, 'two targets are invalid input');
+      assert.equal(runCliSync(['tokens', 'revoke', dir, '--user', 'ghost']).status, 3);
+      assert.match(runCliSync(['tokens', '--help']).stdout, /--jti/);
+    } finally {
+      await node.stop();
+    }
+  });
+
   test('users commands refuse bad input clearly', () => {
     const dir = writeProject('name: users3\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n' });
     const weak = withStdin(['users', 'add', 'carol', dir, '--password-stdin'], 'short');

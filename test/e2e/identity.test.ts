@@ -24,7 +24,6 @@ identity:
       issuer: "${provider.issuer}"
       audience: ${AUDIENCE}
       algorithms: [ES256]
-      typ: at+jwt
       allowInsecureHttpIssuer: true
       jwksCooldownSec: 1
   apiKeys: { enabled: true }
@@ -85,6 +84,21 @@ routes:
     const attacker = await generateKeyPair('ES256', { extractable: true });
     const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', jwk: await exportJWK(attacker.publicKey) }).setIssuer(provider.issuer).setAudience(AUDIENCE).setSubject('mallory').setIssuedAt().setExpirationTime('5m').sign(attacker.privateKey);
     await refused('/private', token, 'untrusted-header');
+  });
+
+  test('validly signed tokens of the provider that are no access tokens are refused by default', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: provider.issuer, aud: AUDIENCE, sub: 'alice', iat: now, exp: now + 300 };
+    // An ID token: same issuer, key and audience, but `typ: JWT` (RFC 9068 section 4).
+    await refused('/private', await provider.signWithProviderKey(claims, { typ: 'JWT' }), 'wrong-typ');
+    await refused('/private', await provider.signWithProviderKey(claims, {}), 'wrong-typ');
+    await refused('/private', await provider.signWithProviderKey(claims, { typ: 'at+jwt', cty: 'JWT' }), 'wrong-typ');
+    await refused('/private', await provider.signWithProviderKey({ ...claims, exp: Math.floor(Date.UTC(3000, 0, 1) / 1000) }, { typ: 'at+jwt' }), 'token-lifetime-too-long');
+    await refused('/private', await provider.signWithProviderKey({ ...claims, exp: now + 300.5 }, { typ: 'at+jwt' }), 'invalid-claim');
+    const good = await provider.signWithProviderKey(claims, { typ: 'at+jwt' });
+    assert.equal((await call('/private', good)).status, 200, 'the same claims as a typed access token pass (control)');
+    const [h, p, sig] = good.split('.') as [string, string, string];
+    await refused('/private', `${h}.${p}.${sig}==`, 'malformed-token');
   });
 
   test('a token of another issuer is refused', async () => {

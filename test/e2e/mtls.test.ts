@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, test } from 'node:test';
-import { decisionFor, startUp, type RunningCli, writeProject } from '../helpers/cli.js';
+import { decisionFor, runCliSync, startUp, type RunningCli, writeProject } from '../helpers/cli.js';
 import { createClientPki, type ClientPki } from '../helpers/client-pki.js';
 
 function call(node: RunningCli, path: string, client?: { cert: string; key: string }): Promise<{ status: number; body: string; requestId: string }> {
@@ -21,13 +22,16 @@ describe('mTLS client certificates', () => {
   let pki: ClientPki;
   let foreign: ClientPki;
   let node: RunningCli;
+  let dir: string;
+  let inCrl: { cert: string; key: string };
 
   before(async () => {
     pki = await createClientPki();
     foreign = await createClientPki('Attacker CA');
-    const dir = writeProject(`name: mtls
+    inCrl = await pki.issue({ uri: 'spiffe://palisade.test/ns/prod/sa/stolen' });
+    dir = writeProject(`name: mtls
 identity:
-  mtls: { ca: clients-ca.pem }
+  mtls: { ca: clients-ca.pem, crls: [clients.crl] }
   apiKeys: { enabled: true }
 functions:
   hello: { source: functions/hello.ts }
@@ -35,7 +39,7 @@ routes:
   - { path: /internal, function: hello, auth: [mtls] }
   - { path: /keys, function: hello }
   - { path: /public, function: hello, public: true }
-`, { 'functions/hello.ts': 'export default { async fetch(r: Request): Promise<Response> { return new Response("hello " + new URL(r.url).pathname); } };\n', 'clients-ca.pem': pki.caPem });
+`, { 'functions/hello.ts': 'export default { async fetch(r: Request): Promise<Response> { return new Response("hello " + new URL(r.url).pathname); } };\n', 'clients-ca.pem': pki.caPem, 'clients.crl': await pki.crl([new X509Certificate(inCrl.cert).serialNumber]) });
     node = await startUp(dir);
   });
   after(() => node.stop());
@@ -65,5 +69,39 @@ routes:
   test('a route that does not list mtls ignores client certificates; public routes still work without one', async () => {
     assert.equal((await call(node, '/keys', await pki.issue({ uri: 'spiffe://palisade.test/x' }))).status, 401);
     assert.equal((await call(node, '/public')).status, 200);
+  });
+
+  test('a certificate listed in a CRL from the manifest is refused', async () => {
+    const r = await call(node, '/internal', inCrl);
+    assert.equal(r.status, 401);
+    assert.equal(await authFailure(r.requestId), 'client-cert-revoked');
+  });
+
+  test('palisade certs revoke refuses a certificate on the running node, by fingerprint or by issuer and serial', async () => {
+    const a = await pki.issue({ uri: 'spiffe://palisade.test/ns/prod/sa/a' });
+    const b = await pki.issue({ uri: 'spiffe://palisade.test/ns/prod/sa/b' });
+    assert.equal((await call(node, '/internal', a)).status, 200);
+    assert.equal((await call(node, '/internal', b)).status, 200);
+    const byFingerprint = runCliSync(['certs', 'revoke', dir, '--fingerprint', new X509Certificate(a.cert).fingerprint256, '--json']);
+    assert.equal(byFingerprint.status, 0, byFingerprint.stderr);
+    const bySerial = runCliSync(['certs', 'revoke', dir, '--issuer', 'CN=Test Client CA', '--serial', new X509Certificate(b.cert).serialNumber.toLowerCase()]);
+    assert.equal(bySerial.status, 0, bySerial.stderr);
+    await new Promise((r) => setTimeout(r, 400));
+    for (const client of [a, b]) {
+      const r = await call(node, '/internal', client);
+      assert.equal(r.status, 401);
+      assert.equal(await authFailure(r.requestId), 'client-cert-revoked');
+    }
+    const listed = runCliSync(['certs', 'revoked', dir, '--json']);
+    assert.equal((JSON.parse(listed.stdout) as unknown[]).length, 2);
+    assert.equal(runCliSync(['certs', 'revoke', dir]).status, 3, 'no certificate named is invalid input');
+    assert.equal(runCliSync(['certs', 'revoke', dir, '--fingerprint', 'zz']).status, 3);
+  });
+
+  test('a CRL not signed by the client CA stops the node from starting', async () => {
+    const bad = writeProject('name: mtls2\nidentity:\n  mtls: { ca: clients-ca.pem, crls: [forged.crl] }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /internal, function: hello, auth: [mtls] }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("x"); } };\n', 'clients-ca.pem': pki.caPem, 'forged.crl': await foreign.crl([]) });
+    const r = runCliSync(['up', bad, '--port', '0']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr + r.stdout, /PAL_IDENTITY_CRL_INVALID/);
   });
 });

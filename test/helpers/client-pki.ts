@@ -13,6 +13,8 @@ async function pem(key: webcrypto.CryptoKey): Promise<string> {
 export interface ClientPki {
   readonly caPem: string;
   issue(options: { uri?: string; cn?: string; expired?: boolean }): Promise<{ cert: string; key: string }>;
+  /** A CRL (PEM) signed by this CA, listing the given serial numbers (hex). */
+  crl(serials: readonly string[]): Promise<string>;
 }
 
 /** Creates a CA that issues TLS client certificates (clientAuth). */
@@ -48,6 +50,17 @@ export async function createClientPki(name = 'Test Client CA'): Promise<ClientPk
         ],
       });
       return { cert: cert.toString('pem'), key: await pem(keys.privateKey) };
+    },
+    async crl(serials) {
+      const crl = await x509.X509CrlGenerator.create({
+        issuer: ca.subject,
+        thisUpdate: new Date(now - 3_600_000),
+        nextUpdate: new Date(now + 86_400_000),
+        entries: serials.map((serialNumber) => ({ serialNumber, revocationDate: new Date(now - 60_000) })),
+        signingKey: caKeys.privateKey as never,
+        signingAlgorithm: ALG,
+      });
+      return crl.toString('pem');
     },
   };
 }

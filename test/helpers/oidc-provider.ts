@@ -1,11 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import Provider from 'oidc-provider';
 
 /** A real, certified OpenID provider on 127.0.0.1 for tests. */
 export interface TestProvider {
   readonly issuer: string;
+  /**
+   * Signs a JWT with the provider's current signing key, as the provider would sign an ID token
+   * or any other JWT: for tests of tokens that are validly signed but must not pass.
+   */
+  signWithProviderKey(claims: JWTPayload, header: Record<string, unknown>): Promise<string>;
   /** Gets an access token (JWT, `at+jwt`) with the client credentials grant. */
   token(scope?: string): Promise<string>;
   /** How many times the JWKS was fetched. */
@@ -82,6 +87,10 @@ export async function startTestProvider(): Promise<TestProvider> {
       return body.access_token;
     },
     jwksFetches: () => jwksFetches,
+    async signWithProviderKey(claims, header) {
+      const jwk = keys[0] as JWK;
+      return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: jwk.kid, ...header } as { alg: string }).sign(await importJWK(jwk, 'ES256'));
+    },
     async rotateKeys() {
       keys = [await signingKey(`key-${keys.length + 1}`), ...keys];
       await new Promise<void>((resolve) => server?.close(() => resolve()));

@@ -35,5 +35,9 @@ function readClientCertificate(socket: TLSSocket): ClientCertificate | undefined
     .filter((s) => s.startsWith('URI:'))
     .map((s) => s.slice(4));
   const cn = cert.subject?.CN;
-  return { authorized: socket.authorized, sanUris, fingerprint256: cert.fingerprint256, ...(typeof cn === 'string' ? { subjectCommonName: cn } : {}) };
+  // The issuer name in certificate order, `C=DE,O=Example,CN=Client CA`: the key of revocations by issuer and serial.
+  const issuer = Object.entries(cert.issuer ?? {})
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`)
+    .join(',');
+  return { authorized: socket.authorized, sanUris, fingerprint256: cert.fingerprint256, issuer, serialNumber: String(cert.serialNumber ?? '').toUpperCase(), ...(typeof cn === 'string' ? { subjectCommonName: cn } : {}) };
 }

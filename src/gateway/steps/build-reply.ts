@@ -28,7 +28,7 @@ export function buildReply(ctx: RequestContext): void {
     if (denial.status >= 500 && denial.reason !== 'client-aborted') {
       ctx.deps.logger.error(denial.code === 'PAL_INTERNAL' ? 'unexpected error' : denial.message, { requestId: ctx.requestId, code: denial.code, reason: describeCause(denial) });
     }
-    ctx.reply = createProblemReply(denial, ctx.requestId, ctx.rateLimitHeaders);
+    ctx.reply = denial.reply === undefined ? createProblemReply(denial, ctx.requestId, ctx.rateLimitHeaders) : { ...denial.reply, headers: [...denial.reply.headers, ...(ctx.rateLimitHeaders ?? [])] };
     return;
   }
   const response = ctx.response;

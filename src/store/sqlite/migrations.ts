@@ -86,4 +86,29 @@ export const sqliteMigrations: ReadonlyArray<{ readonly version: number; readonl
       CREATE INDEX login_failures_updated ON login_failures (updated_at);
     `,
   },
+  {
+    version: 5,
+    sql: `
+      CREATE TABLE address_attempts (
+        address TEXT PRIMARY KEY,
+        attempts INTEGER NOT NULL,
+        last_at INTEGER NOT NULL
+      );
+      CREATE INDEX address_attempts_last ON address_attempts (last_at);
+      ALTER TABLE refresh_tokens ADD COLUMN access_jti TEXT;
+      ALTER TABLE refresh_tokens ADD COLUMN access_expires_at INTEGER;
+      CREATE TABLE revocation_cutoff (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        issued_before INTEGER NOT NULL
+      );
+      CREATE TABLE revoked_certificates (
+        id TEXT PRIMARY KEY,
+        fingerprint256 TEXT,
+        issuer TEXT,
+        serial TEXT,
+        revoked_at INTEGER NOT NULL,
+        CHECK (fingerprint256 IS NOT NULL OR (issuer IS NOT NULL AND serial IS NOT NULL))
+      );
+    `,
+  },
 ]);

@@ -8,7 +8,14 @@ import { isPalisadeError } from '../../kernel/index.js';
 import { runStoreConformance } from '../store-conformance.test-support.js';
 import { openSqliteStore } from './open-sqlite-store.js';
 
-runStoreConformance('sqlite file', async () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db')));
+runStoreConformance(
+  'sqlite file',
+  async () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db')),
+  async (count) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db');
+    return Array.from({ length: count }, () => openSqliteStore(path));
+  },
+);
 
 test('sqlite: the database file is private and in WAL mode', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'nested', 'state.db');
@@ -27,7 +34,7 @@ test('sqlite: reopening keeps data and does not re-run migrations', async () => 
   await a.close();
   const b = openSqliteStore(path);
   assert.equal((await b.deployments.listDeployments(10)).length, 1);
-  assert.equal(await b.schemaVersion(), 4);
+  assert.equal(await b.schemaVersion(), 5);
   await b.close();
 });
 
@@ -51,4 +58,40 @@ test('sqlite: a file that is not a database is refused clearly', () => {
   writeFileSync(path, 'this is not sqlite'.repeat(100));
   assert.throws(() => openSqliteStore(path), (e: unknown) => isPalisadeError(e) && e.code.startsWith('PAL_STORE_'));
   assert.ok(readFileSync(path, 'utf8').startsWith('this is not sqlite'), 'the file was not overwritten');
+});
+
+test('sqlite: login counters hold under truly parallel writers (four threads, four connections)', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const path = join(mkdtempSync(join(tmpdir(), 'palisade-store-')), 'state.db');
+  await openSqliteStore(path).close();
+  const module = new URL('./open-sqlite-store.js', import.meta.url).href;
+  // Each thread opens its own connection and races the others on one name and one address.
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    (async () => {
+      const { openSqliteStore } = await import(workerData.module);
+      const store = openSqliteStore(workerData.path);
+      const names = [];
+      const addresses = [];
+      for (let i = 0; i < 10; i++) {
+        names.push((await store.users.countLoginAttempt('victim', 1000, { maxFailures: 5, lockMs: 60000 })).admitted);
+        addresses.push((await store.loginThrottle.countAttempt('198.51.100.1', 1000, { freeAttempts: 10, windowMs: 900000, maxDelayMs: 900000 })).admitted);
+      }
+      await store.close();
+      parentPort.postMessage({ names, addresses });
+    })();`;
+  const runs = await Promise.all(
+    Array.from({ length: 4 }, () =>
+      new Promise<{ names: boolean[]; addresses: boolean[] }>((resolve, reject) => {
+        const w = new Worker(code, { eval: true, workerData: { module, path } });
+        w.once('message', resolve);
+        w.once('error', reject);
+      }),
+    ),
+  );
+  assert.equal(runs.flatMap((r) => r.names).filter(Boolean).length, 5, 'exactly the limit admitted across connections');
+  assert.equal(runs.flatMap((r) => r.addresses).filter(Boolean).length, 10, 'exactly the free attempts admitted across connections');
+  const store = openSqliteStore(path);
+  assert.deepEqual(await store.users.loginFailures('victim'), { failures: 40, lockedUntil: 61_000 }, 'no lost update');
+  await store.close();
 });

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PalisadeError } from '../../kernel/index.js';
-import type { ApiKeyRecord, DeploymentRecord, RefreshTokenRecord, SigningKeyRecord, StateStore, UserRecord } from '../ports.js';
+import type { AccessTokenRef, ApiKeyRecord, DeploymentRecord, RefreshTokenRecord, SigningKeyRecord, StateStore, UserRecord } from '../ports.js';
 import { sqliteMigrations } from './migrations.js';
 
 /**
@@ -46,6 +46,10 @@ export function openSqliteStore(path: string): StateStore {
   const revInsert = db.prepare('INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)');
   const revActive = db.prepare('SELECT jti FROM revoked_tokens WHERE expires_at > ?');
   const revPrune = db.prepare('DELETE FROM revoked_tokens WHERE expires_at <= ?');
+  const cutoffSet = db.prepare('INSERT INTO revocation_cutoff (id, issued_before) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET issued_before = max(issued_before, excluded.issued_before)');
+  const cutoffGet = db.prepare('SELECT issued_before FROM revocation_cutoff WHERE id = 1').pluck();
+  const certRevoke = db.prepare('INSERT INTO revoked_certificates (id, fingerprint256, issuer, serial, revoked_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING');
+  const certList = db.prepare('SELECT fingerprint256, issuer, serial, revoked_at FROM revoked_certificates ORDER BY revoked_at, id');
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
   // data_version moves only for other connections' commits; count our own writes too.
   let ownRevocations = 0;
@@ -57,17 +61,52 @@ export function openSqliteStore(path: string): StateStore {
   const codeDelete = db.prepare('DELETE FROM recovery_codes WHERE user_id = ?');
   const codeInsert = db.prepare('INSERT INTO recovery_codes (user_id, code_digest) VALUES (?, ?)');
   const codeConsume = db.prepare('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_digest = ? AND used_at IS NULL');
-  const rtInsert = db.prepare('INSERT INTO refresh_tokens (digest, family_id, user_id, expires_at, amr, auth_time) VALUES (?, ?, ?, ?, ?, ?)');
+  const rtInsert = db.prepare('INSERT INTO refresh_tokens (digest, family_id, user_id, expires_at, amr, auth_time, access_jti, access_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const rtFind = db.prepare('SELECT * FROM refresh_tokens WHERE digest = ?');
   const rtSpend = db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE digest = ? AND used_at IS NULL AND revoked_at IS NULL');
-  const rtRevokeFamily = db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL');
-  const rtRevokeUser = db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL');
+  // RETURNING hands back, in the same statement, the access tokens to revoke with the family.
+  const rtRevokeFamily = db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL RETURNING access_jti, access_expires_at');
+  const rtRevokeUser = db.prepare('UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING access_jti, access_expires_at');
   const keyIns = db.prepare('INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)');
   const keysAll = db.prepare('SELECT * FROM signing_keys ORDER BY created_at DESC, kid');
   const keyRetire = db.prepare('UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL');
   const lfGet = db.prepare('SELECT failures, locked_until FROM login_failures WHERE username = ?');
-  const lfSet = db.prepare('INSERT INTO login_failures (username, failures, locked_until, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until, updated_at = excluded.updated_at');
+  // One statement counts the attempt and sets the lock: concurrent logins cannot both read the
+  // old count (the lost-update that let 40 parallel guesses through a limit of 5). In SET, column
+  // names are the row's values before the update.
+  const lfCount = db.prepare(`
+    INSERT INTO login_failures (username, failures, locked_until, updated_at)
+    VALUES (@username, 1, CASE WHEN 1 >= @max THEN @now + @lockMs END, @now)
+    ON CONFLICT (username) DO UPDATE SET
+      failures = CASE WHEN locked_until IS NOT NULL AND locked_until <= @now THEN 1 ELSE failures + 1 END,
+      locked_until = CASE
+        WHEN locked_until IS NOT NULL AND locked_until > @now THEN locked_until
+        WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= @now THEN 1 ELSE failures + 1 END) >= @max THEN @now + @lockMs
+        ELSE NULL END,
+      updated_at = @now
+    RETURNING failures, locked_until`);
   const lfPrune = db.prepare('DELETE FROM login_failures WHERE updated_at < ? AND (locked_until IS NULL OR locked_until < ?)');
+  const totpAdvance = db.prepare('UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?');
+  const aaGet = db.prepare('SELECT attempts, last_at FROM address_attempts WHERE address = ?');
+  const aaSet = db.prepare('INSERT INTO address_attempts (address, attempts, last_at) VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE SET attempts = excluded.attempts, last_at = excluded.last_at');
+  const aaClear = db.prepare('DELETE FROM address_attempts WHERE address = ?');
+  const aaPrune = db.prepare('DELETE FROM address_attempts WHERE last_at < ?');
+  // Read, decide and write in one IMMEDIATE transaction: it takes the write lock first, so two
+  // connections (two processes) cannot interleave between the read and the write.
+  const aaCount = db.transaction((address: string, at: number, policy: { freeAttempts: number; windowMs: number; maxDelayMs: number }) => {
+    const row = aaGet.get(address) as { attempts: number; last_at: number } | undefined;
+    if (row === undefined || at - row.last_at > policy.windowMs) {
+      aaSet.run(address, 1, at);
+      return { admitted: true, retryAfterMs: 0 };
+    }
+    if (row.attempts >= policy.freeAttempts) {
+      const delay = Math.min(policy.maxDelayMs, 1000 * 2 ** Math.min(row.attempts - policy.freeAttempts, 30));
+      const waited = at - row.last_at;
+      if (waited < delay) return { admitted: false, retryAfterMs: delay - waited };
+    }
+    aaSet.run(address, row.attempts + 1, at);
+    return { admitted: true, retryAfterMs: 0 };
+  });
   const lfClear = db.prepare('DELETE FROM login_failures WHERE username = ?');
   const USER_COLUMNS: Record<string, string> = { passwordHash: 'password_hash', roles: 'roles', disabledAt: 'disabled_at', totpSecret: 'totp_secret', totpLastStep: 'totp_last_step', tokenEpoch: 'token_epoch' };
 
@@ -107,30 +146,61 @@ export function openSqliteStore(path: string): StateStore {
         const row = lfGet.get(username) as { failures: number; locked_until: number | null } | undefined;
         return row === undefined ? undefined : { failures: row.failures, lockedUntil: row.locked_until };
       },
-      async setLoginFailures(username, failures, lockedUntil, at) {
-        lfSet.run(username, failures, lockedUntil, at);
-        lfPrune.run(at - 86_400_000, at);
+      async countLoginAttempt(username, at, policy) {
+        const row = lfCount.get({ username, now: at, max: policy.maxFailures, lockMs: policy.lockMs }) as { failures: number; locked_until: number | null };
+        return { admitted: row.failures <= policy.maxFailures, failures: row.failures, lockedUntil: row.locked_until };
       },
       async clearLoginFailures(username) {
         lfClear.run(username);
       },
+      async pruneLoginFailures(before) {
+        return lfPrune.run(before, before).changes;
+      },
+      async advanceTotpStep(userId, step) {
+        return totpAdvance.run(step, userId, step).changes === 1;
+      },
+    },
+    loginThrottle: {
+      async countAttempt(address, at, policy) {
+        return aaCount.immediate(address, at, policy);
+      },
+      async clear(address) {
+        aaClear.run(address);
+      },
+      async prune(before) {
+        return aaPrune.run(before).changes;
+      },
+    },
+    certificateRevocations: {
+      async revoke(entry, at) {
+        const fp = entry.fingerprint256 === undefined ? null : normaliseHex(entry.fingerprint256);
+        const serial = entry.serial === undefined ? null : normaliseHex(entry.serial);
+        const issuer = entry.issuer ?? null;
+        certRevoke.run(fp !== null ? `fp:${fp}` : `is:${serial ?? ''}:${issuer ?? ''}`, fp, issuer, serial, at);
+        ownRevocations++;
+      },
+      async list() {
+        return (certList.all() as Array<{ fingerprint256: string | null; issuer: string | null; serial: string | null; revoked_at: number }>).map((r) =>
+          r.fingerprint256 !== null ? { fingerprint256: r.fingerprint256, revokedAt: r.revoked_at } : { issuer: r.issuer ?? '', serial: r.serial ?? '', revokedAt: r.revoked_at },
+        );
+      },
     },
     refreshTokens: {
       async insert(r) {
-        rtInsert.run(r.digest, r.familyId, r.userId, r.expiresAt, JSON.stringify(r.amr), r.authTime);
+        rtInsert.run(r.digest, r.familyId, r.userId, r.expiresAt, JSON.stringify(r.amr), r.authTime, r.accessJti, r.accessExpiresAt);
       },
       async find(digest) {
         const row = rtFind.get(digest) as RefreshRow | undefined;
-        return row === undefined ? undefined : { digest: row.digest, familyId: row.family_id, userId: row.user_id, expiresAt: row.expires_at, usedAt: row.used_at, revokedAt: row.revoked_at, amr: JSON.parse(row.amr) as string[], authTime: row.auth_time } satisfies RefreshTokenRecord;
+        return row === undefined ? undefined : { digest: row.digest, familyId: row.family_id, userId: row.user_id, expiresAt: row.expires_at, usedAt: row.used_at, revokedAt: row.revoked_at, amr: JSON.parse(row.amr) as string[], authTime: row.auth_time, accessJti: row.access_jti, accessExpiresAt: row.access_expires_at } satisfies RefreshTokenRecord;
       },
       async spend(digest, at) {
         return rtSpend.run(at, digest).changes === 1;
       },
       async revokeFamily(familyId, at) {
-        rtRevokeFamily.run(at, familyId);
+        return accessRefs(rtRevokeFamily.all(at, familyId));
       },
       async revokeUser(userId, at) {
-        rtRevokeUser.run(at, userId);
+        return accessRefs(rtRevokeUser.all(at, userId));
       },
     },
     signingKeys: {
@@ -168,8 +238,17 @@ export function openSqliteStore(path: string): StateStore {
         ownRevocations++;
       },
       async listActive(now) {
-        revPrune.run(now);
         return (revActive.all(now) as Array<{ jti: string }>).map((r) => r.jti);
+      },
+      async prune(now) {
+        return revPrune.run(now).changes;
+      },
+      async revokeIssuedBefore(at) {
+        cutoffSet.run(at);
+        ownRevocations++;
+      },
+      async issuedBefore() {
+        return (cutoffGet.get() as number | undefined) ?? 0;
       },
       changeCounter() {
         return `${String(dataVersion.get())}:${ownRevocations}`;
@@ -216,6 +295,16 @@ interface RefreshRow {
   revoked_at: number | null;
   amr: string;
   auth_time: number;
+  access_jti: string | null;
+  access_expires_at: number | null;
+}
+
+function accessRefs(rows: unknown[]): AccessTokenRef[] {
+  return (rows as Array<{ access_jti: string | null; access_expires_at: number | null }>).flatMap((r) => (r.access_jti === null || r.access_expires_at === null ? [] : [{ jti: r.access_jti, expiresAt: r.access_expires_at }]));
+}
+
+function normaliseHex(value: string): string {
+  return value.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
 }
 
 function toUser(r: UserRow): UserRecord {
