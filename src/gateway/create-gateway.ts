@@ -11,7 +11,8 @@ import { hstsHeader, securityHeaders } from './security-headers.js';
 import { Unauthenticated } from './steps/authenticate.js';
 import { recordAudit } from './steps/record-audit.js';
 import { MethodNotAllowed } from './steps/resolve-route.js';
-import { Throttled } from './steps/serve-auth-endpoint.js';
+import type { FunctionResponse } from './ports.js';
+import { sendStreamedBody } from './stream-response.js';
 import type { TlsMaterial } from './ensure-local-tls.js';
 
 /** Protocol limits (manifest `gateway.limits`). */
@@ -19,6 +20,8 @@ export interface GatewayLimits {
   readonly maxHeaderBytes: number;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** A client that reads nothing of a streamed body for this long is disconnected (default 10 s). */
+  readonly sendTimeoutMs?: number;
 }
 
 /** Configuration of a gateway; everything in it can be swapped by `reload`. */
@@ -112,7 +115,7 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     inFlight++;
     const ctx: RequestContext = { req, startedAt: performance.now(), state, deps, requestId: '', clientIp: '', body: null, reason: 'internal-error' };
-    let reply: GatewayReply;
+    let reply: GatewayReply | FunctionResponse;
     let code: ErrorCode | undefined;
     try {
       if (draining) {
@@ -135,7 +138,9 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
       const extra: Array<readonly [string, string]> = [];
       if (error instanceof Unauthenticated) extra.push(['www-authenticate', error.challenge]);
       if (error instanceof MethodNotAllowed) extra.push(['allow', error.allow.join(', ')]);
-      if (error instanceof Throttled) extra.push(['retry-after', String(error.retryAfterSec)]);
+      // Any denial that knows when to come back (identity throttling, a busy function) says so.
+      const retryAfterSec = (error as { retryAfterSec?: unknown } | undefined)?.retryAfterSec;
+      if (typeof retryAfterSec === 'number') extra.push(['retry-after', String(retryAfterSec)]);
       if (draining) extra.push(['connection', 'close']);
       reply = createProblemReply(error, ctx.requestId, extra);
     }
@@ -146,7 +151,7 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
       deps.logger.error('audit record failed; refusing the response', { requestId: ctx.requestId, code: 'PAL_INTERNAL', reason: describeCause(error) });
       reply = createProblemReply(new PalisadeError('PAL_INTERNAL', 'audit unavailable'), ctx.requestId);
     }
-    send(res, reply, ctx.requestId, baseHeaders, req.method === 'HEAD');
+    send(res, reply, ctx.requestId, baseHeaders, req.method === 'HEAD', config.limits.sendTimeoutMs);
     deps.logger.debug('request', { requestId: ctx.requestId, method: req.method ?? '', status: reply.status, durationMs: performance.now() - ctx.startedAt, reason: ctx.reason });
     inFlight--;
     if (draining && inFlight === 0) drained?.();
@@ -196,7 +201,7 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
   };
 }
 
-function send(res: ServerResponse, reply: GatewayReply, requestId: string, base: ReadonlyArray<readonly [string, string]>, head: boolean): void {
+function send(res: ServerResponse, reply: GatewayReply | FunctionResponse, requestId: string, base: ReadonlyArray<readonly [string, string]>, head: boolean, sendTimeoutMs?: number): void {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of reply.headers) {
     const key = name.toLowerCase();
@@ -208,8 +213,17 @@ function send(res: ServerResponse, reply: GatewayReply, requestId: string, base:
   headers['content-length'] = String(reply.body.byteLength);
   try {
     res.writeHead(reply.status, headers);
+    // A streamed function body is pulled as the client reads (stream-response.ts).
+    if (!(reply.body instanceof Uint8Array)) {
+      if (head) {
+        reply.body.cancel();
+        res.end();
+      } else void sendStreamedBody(res, reply.body, sendTimeoutMs);
+      return;
+    }
     res.end(head ? undefined : reply.body);
   } catch {
+    if (!(reply.body instanceof Uint8Array)) reply.body.cancel();
     // A header value the function produced that Node refuses (for example a newline): fail safe.
     if (!res.headersSent) {
       const problem = createProblemReply(new PalisadeError('PAL_RUNTIME_FUNCTION_THREW', 'the function returned an invalid response'), requestId);

@@ -7,7 +7,7 @@ import { isPalisadeError, type ErrorCode } from '../kernel/index.js';
 import type { FunctionSpec, SegmentSpec } from '../manifest/index.js';
 import { buildPrelude } from './build-prelude.js';
 import { bundleFunction } from './bundle-function.js';
-import { createWorkerPool, type FunctionLogLine, type WorkerPool } from './worker-pool.js';
+import { createWorkerPool, readWholeBody, type FunctionLogLine, type WorkerPool } from './worker-pool.js';
 
 // Each attack is a real function run in a real worker process under the permission model.
 const ATTACKS: Record<string, string> = {
@@ -108,7 +108,7 @@ const ATTACKS: Record<string, string> = {
   bystander: `export default { async fetch() { return Response.json({ ok: true, polluted: typeof ({}).polluted, includes: [1].includes(2) }); } };`,
 };
 
-const LIMITS = { memoryMb: 64, cpuMs: 100, timeoutMs: 600, maxResponseBytes: 1024 * 1024 };
+const LIMITS = { memoryMb: 64, cpuMs: 100, timeoutMs: 600, maxResponseBytes: 1024 * 1024, concurrency: 2, queue: 16 };
 
 describe('sandbox containment (real worker processes)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-sandbox-'));
@@ -135,7 +135,7 @@ describe('sandbox containment (real worker processes)', () => {
 
   const call = async (fn: string, query = '') => {
     const res = await pool.invoke(fn, { method: 'GET', url: `https://localhost/${fn}${query}`, headers: [['accept', '*/*']], body: null, requestId: `req-${fn}-${Math.random()}` });
-    return { status: res.status, text: Buffer.from(res.body).toString('utf8') };
+    return { status: res.status, text: Buffer.from(await readWholeBody(res.body, 1 << 24)).toString('utf8') };
   };
 
   /** Runs an attack while the bystander in another segment keeps answering. */
@@ -161,11 +161,11 @@ describe('sandbox containment (real worker processes)', () => {
     const memory = Buffer.from(`SECRET-BEFORE|{"order":1}|SECRET-AFTER`);
     const body = memory.subarray(14, 25);
     const res = await pool.invoke('echo', { method: 'POST', url: 'https://localhost/echo', headers: [], body, requestId: 'r-echo' });
-    const out = JSON.parse(Buffer.from(res.body).toString('utf8')) as { length: number; text: string };
+    const out = JSON.parse(Buffer.from(await readWholeBody(res.body, 1 << 20)).toString('utf8')) as { length: number; text: string };
     assert.deepEqual(out, { length: 11, text: '{"order":1}' });
     for (let i = 0; i < 20; i++) {
       const r = await pool.invoke('echo', { method: 'POST', url: 'https://localhost/echo', headers: [['x-secret', 'header-value-that-must-not-leak']], body: Buffer.from(`n${i}`), requestId: `r${i}` });
-      const text = Buffer.from(r.body).toString('utf8');
+      const text = Buffer.from(await readWholeBody(r.body, 1 << 20)).toString('utf8');
       assert.ok(!text.includes('header-value-that-must-not-leak') && !text.includes('invoke') && !text.includes('requestId'), text);
       assert.equal((JSON.parse(text) as { length: number }).length, `n${i}`.length);
     }
@@ -282,12 +282,20 @@ describe('sandbox containment (real worker processes)', () => {
     const outcome = await underAttack('bomb');
     assert.ok(isPalisadeError(outcome) && (outcome.code === 'PAL_RUNTIME_WORKER_CRASHED' || outcome.code === 'PAL_RUNTIME_MEMORY_LIMIT'), String(outcome));
     assert.equal(outcome.status, 503);
-    if (outcome.code === 'PAL_RUNTIME_WORKER_CRASHED') assert.ok(exits.some((e) => e.segment === 'blast'));
+    if (outcome.code === 'PAL_RUNTIME_WORKER_CRASHED') {
+      // The channel closes (and pending requests fail) before the exit is reported.
+      for (let i = 0; i < 40 && !exits.some((e) => e.segment === 'blast'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(exits.some((e) => e.segment === 'blast'));
+    }
     // The attacker segment, a different process, never noticed.
     assert.equal((await call('shared')).status, 200);
     // The blast segment comes back.
     let pids: readonly number[] = [];
     for (let i = 0; i < 50 && pids.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      pids = pool.pids().blast ?? [];
+    }
+    for (let i = 0; i < 50 && pids.length < 1; i++) {
       await new Promise((r) => setTimeout(r, 100));
       pids = pool.pids().blast ?? [];
     }
