@@ -145,6 +145,7 @@ class Slot {
   run!: ivm.Reference;
   fireTimer!: ivm.Reference;
   dropTimers!: ivm.Reference;
+  deliverCall!: ivm.Reference;
   constructor(readonly isolate: ivm.Isolate, readonly context: ivm.Context) {}
 }
 
@@ -260,6 +261,7 @@ export class FunctionSandbox {
       slot.run = await api.get('run', { reference: true });
       slot.fireTimer = await api.get('fireTimer', { reference: true });
       slot.dropTimers = await api.get('dropTimers', { reference: true });
+      slot.deliverCall = await api.get('deliverCall', { reference: true });
       this.#spares.refill(this.#fn.limits.memoryMb);
       return slot;
     } catch (error) {
@@ -410,13 +412,17 @@ export class FunctionSandbox {
       },
       { ignored: true },
     );
-    // The call channel: env.NAME.fetch() → worker → gateway and back. Resolves with a copy of
-    // `{ status, headers, body }` or `{ error }`, never rejects (no host stack crosses).
+    // The call channel: env.NAME.fetch() → worker → gateway and back. The answer goes in through
+    // `deliverCall(id, { status, headers, body } | { error })`, a copy; nothing host-side crosses.
     const call = new ivm.Callback(
-      async (binding: unknown, method: unknown, url: unknown, headers: unknown, body: unknown): Promise<unknown> => {
+      (callId: unknown, binding: unknown, method: unknown, url: unknown, headers: unknown, body: unknown) => {
         const invocation = slot.current;
-        const refuse = (message: string) => new ivm.ExternalCopy({ error: message }).copyInto();
-        if (invocation === 0) return refuse('binding calls are only possible while a request is being handled');
+        if (invocation === 0 || typeof callId !== 'number') return;
+        const deliver = (answer: Record<string, unknown>) => {
+          if (slot.current !== invocation || slot.isolate.isDisposed) return;
+          slot.deliverCall.apply(undefined, [callId, new ivm.ExternalCopy(answer).copyInto()], { timeout: this.#fn.limits.timeoutMs }).catch(() => undefined);
+        };
+        const refuse = (message: string) => deliver({ error: message });
         if (typeof binding !== 'string' || !this.#services.includes(binding)) return refuse('no such binding');
         if (++slot.bindingCalls > MAX_CALLS_PER_REQUEST) return refuse(`at most ${MAX_CALLS_PER_REQUEST} binding calls per request`);
         if (typeof method !== 'string' || typeof url !== 'string' || url.length > 8192) return refuse('invalid request');
@@ -425,17 +431,11 @@ export class FunctionSandbox {
         }
         if (body !== null && !(body instanceof ArrayBuffer)) return refuse('invalid request body');
         if (body instanceof ArrayBuffer && body.byteLength > MAX_BINDING_BODY_BYTES) return refuse('request body too large');
-        const outcome = await this.#host.call(invocation, binding, {
-          method: method.toUpperCase(),
-          url,
-          headers: headers as Array<[string, string]>,
-          body: body === null ? null : new Uint8Array(body),
-        });
-        if (slot.current !== invocation) return refuse('the request ended');
-        if (!outcome.ok) return refuse(outcome.message);
-        return new ivm.ExternalCopy({ status: outcome.res.status, headers: outcome.res.headers, body: exactBodyBuffer(outcome.res.body) }).copyInto();
+        void this.#host
+          .call(invocation, binding, { method: method.toUpperCase(), url, headers: headers as Array<[string, string]>, body: body === null ? null : new Uint8Array(body) })
+          .then((outcome) => (outcome.ok ? deliver({ status: outcome.res.status, headers: outcome.res.headers.map(([k, v]) => [k, v]), body: exactBodyBuffer(outcome.res.body) }) : refuse(outcome.message)));
       },
-      { async: true },
+      { ignored: true },
     );
     return [log, random, digest, setTimer, clearTimer, call];
   }

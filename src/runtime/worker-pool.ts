@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PalisadeError, type ErrorCode } from '../kernel/index.js';
 import type { FunctionLimits, FunctionSpec, SegmentSpec } from '../manifest/index.js';
@@ -125,6 +126,8 @@ const PULL_TIMEOUT_MS = 15_000;
 /** Consecutive load failures after which restarts back off to the slow lane and operators are told. */
 const BREAKER_FAILURES = 3;
 const MAX_BACKOFF_MS = 30_000;
+/** Longest a request waits for a free isolate: its own timeout, but never less than 10 s. */
+export const queueWaitMs = (timeoutMs: number): number => Math.max(timeoutMs, 10_000);
 
 /**
  * Node flags for a worker: the permission model as a second layer under the isolates. No file
@@ -321,6 +324,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     workers.set(seg.name, Array.from({ length: seg.workers }, () => new Worker(seg.name)));
   }
   const queues = new Map<string, Job[]>();
+  // Start-up is staggered: at most this many workers boot and load at once, so a busy machine
+  // slows start-up down instead of failing it, and a booting worker (which cannot yet notice that
+  // the gateway died) gets a core quickly.
+  const maxStarting = Math.max(2, availableParallelism());
+  const spawnQueue: Worker[] = [];
+  let starting = 0;
   let nextId = 1;
   let closing = false;
 
@@ -366,6 +375,20 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   };
 
   const spawn = (worker: Worker): void => {
+    worker.state = 'starting';
+    if (starting >= maxStarting) {
+      spawnQueue.push(worker);
+      return;
+    }
+    starting++;
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      starting--;
+      const next = spawnQueue.shift();
+      if (next !== undefined && !closing) spawn(next);
+    };
     const child = fork(script, [], {
       execArgv: workerExecArgv(),
       serialization: 'advanced',
@@ -373,8 +396,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       env: {},
     });
     worker.child = child;
-    worker.state = 'starting';
     worker.startedAt = Date.now();
+    child.once('exit', uncount);
+    child.once('message', uncount);
     // Keep the tail of stderr: a V8 abort explains itself there ("heap out of memory").
     let stderrTail = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -597,7 +621,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         const i = q.indexOf(job);
         if (i >= 0) q.splice(i, 1);
         reject(new RuntimeRetryLater('PAL_RUNTIME_BUSY', 'the function is busy; retry later', 1));
-      }, spec.limits.timeoutMs);
+      }, queueWaitMs(spec.limits.timeoutMs));
       job.timer.unref();
       q.push(job);
       queues.set(fn, q);

@@ -143,6 +143,16 @@ globalThis.__palisade_install = function install(log, randomBytes, digest, setTi
   bridges.call = call;
 };
 
+// Binding calls in flight: the host answers through `deliverCall(id, answer)`.
+const pendingCalls = new Map();
+let nextCallId = 1;
+function deliverCall(id, answer) {
+  const resolve = pendingCalls.get(id);
+  if (resolve === undefined) return;
+  pendingCalls.delete(id);
+  resolve(answer);
+}
+
 /** A service binding: `env.NAME.fetch(request)` calls another function through the gateway. */
 function serviceBinding(name, call) {
   return freeze({
@@ -152,7 +162,10 @@ function serviceBinding(name, call) {
       const body = method === 'GET' || method === 'HEAD' ? null : plainCopy(bodyBytes(request));
       const headers = [];
       request.headers.forEach((value, key) => headers.push([key, value]));
-      const answer = await call(name, method, request.url, headers, body);
+      const id = nextCallId++;
+      const pending = new Promise((resolve) => pendingCalls.set(id, resolve));
+      call(id, name, method, request.url, headers, body);
+      const answer = await pending;
       if (answer === null || typeof answer !== 'object' || typeof answer.error === 'string') {
         throw new Error(`binding ${name}: ${answer && typeof answer.error === 'string' ? answer.error : 'failed'}`);
       }
@@ -178,6 +191,8 @@ globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits) 
   async function dispatch(input) {
     logBudget.lines = 0;
     logBudget.bytes = 0;
+    // Calls of an earlier request that never got an answer are forgotten with it.
+    pendingCalls.clear();
     const method = input.method;
     const request = new Request(input.url, {
       method,
@@ -219,7 +234,7 @@ globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits) 
         message: describeError(error),
       }),
     );
-  return { run, fireTimer, dropTimers };
+  return { run, fireTimer, dropTimers, deliverCall };
 };
 
 function describeError(error) {
