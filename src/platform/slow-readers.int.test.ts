@@ -57,7 +57,7 @@ function slowReader(port: number): Promise<Socket> {
     // Read the first bytes (the response started), then stop reading for good.
     socket.once('data', (chunk: Buffer) => {
       socket.pause();
-      if (!chunk.toString('latin1').startsWith('HTTP/1.1 200')) reject(new Error(chunk.toString('latin1').slice(0, 200)));
+      if (!chunk.toString('latin1').startsWith('HTTP/1.1 200')) reject(new Error(chunk.toString('latin1').split('\r\n\r\n')[1]?.slice(0, 300)));
       else resolve(socket);
     });
   });

@@ -493,14 +493,16 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           inv.reject(new PalisadeError('PAL_RUNTIME_WORKER_FAULT', 'the function worker misbehaved and was restarted', { expose: true }));
           fault(worker, child, 'result size inconsistent');
         } else {
+          // Copied out of the channel's read buffer (see 'chunk').
+          const first = copyBytes(message.body);
           const base = { status: message.status, headers: message.headers, cpuMs: message.cpuMs, ...(message.coldStartMs === undefined ? {} : { coldStartMs: message.coldStartMs }) };
-          if (message.body.byteLength === message.size) {
+          if (first.byteLength === message.size) {
             worker.invocations.delete(inv.id);
-            inv.resolve({ ...base, body: message.body });
+            inv.resolve({ ...base, body: first });
           } else {
             inv.state = 'streaming';
             inv.stream = new PulledBody(
-              message.body,
+              first,
               message.size,
               () => post(worker, { t: 'pull', id: inv.id }),
               (cancelled) => {
@@ -517,7 +519,9 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
       case 'chunk': {
         const inv = worker.invocations.get(message.id);
-        if (inv?.stream === undefined || !inv.stream.deliver(message.data)) return fault(worker, child, 'unexpected body chunk');
+        // Copied out: the chunk is a view into the channel's read buffer, which may hold many
+        // messages; a slow reader would otherwise pin all of them.
+        if (inv?.stream === undefined || !inv.stream.deliver(copyBytes(message.data))) return fault(worker, child, 'unexpected body chunk');
         return;
       }
       case 'call': {
@@ -705,4 +709,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 function summariseStderr(tail: string): string {
   const lines = tail.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   return (lines.find((l) => /FATAL|out of memory|Error/i.test(l)) ?? lines.at(-1) ?? '').slice(0, 300);
+}
+
+/** A copy in memory of its own (`Buffer#slice` would be a view). */
+function copyBytes(view: Uint8Array): Uint8Array {
+  const out = new Uint8Array(view.byteLength);
+  out.set(view);
+  return out;
 }

@@ -27,7 +27,7 @@ const bundles = new Map<string, string>();
 for (const [name, code] of Object.entries(FUNCTIONS)) {
   const source = join(dir, 'functions', `${name}.js`);
   writeFileSync(source, code);
-  const spec: FunctionSpec = { name, source, segment: name === 'big' ? 'bulk' : 'default', limits: { memoryMb: 128, cpuMs: 1000, timeoutMs: 5000, maxResponseBytes: 16 * MIB, concurrency: 4, queue: 200 }, bindings: {} };
+  const spec: FunctionSpec = { name, source, segment: name === 'big' ? 'bulk' : 'default', limits: { memoryMb: 256, cpuMs: 5000, timeoutMs: 10000, maxResponseBytes: 16 * MIB, concurrency: 4, queue: 200 }, bindings: {} };
   functions.push(spec);
   bundles.set(name, (await bundleFunction(spec, dir)).code);
 }
@@ -46,3 +46,5 @@ process.stdin.resume();
 process.stdin.on('end', () => {
   void gateway.close(100).then(() => pool.close()).then(() => process.exit(0));
 });
+// Memory breakdown on request, for investigations.
+process.on('SIGUSR2', () => process.stderr.write(`${JSON.stringify(process.memoryUsage())}\n`));
