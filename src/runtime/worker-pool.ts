@@ -6,7 +6,7 @@ import type { FunctionLimits, FunctionSpec, SegmentSpec } from '../manifest/inde
 import { runBindingCall, type BindingCallEvent, type CallerIdentity } from './binding-calls.js';
 import { packageRoot } from './package-paths.js';
 import { parseWorkerMessage } from './parse-worker-message.js';
-import { type BindingCallPayload, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type WorkerFunction, type WorkerToGateway } from './protocol.js';
+import { BODY_CHUNK_BYTES, type BindingCallPayload, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type WorkerFunction, type WorkerToGateway } from './protocol.js';
 
 /** A function's console line, tagged (by the gateway, never by the worker) with its function and request id. */
 export interface FunctionLogLine {
@@ -194,6 +194,12 @@ class PulledBody implements BodyStream {
   #waiting: { resolve: (c: Uint8Array) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   #failed: Error | undefined;
   #done = false;
+  // Two buffers of its own, used in turn: a chunk arrives as a view into the channel's read
+  // buffer (which may hold many messages, so a slow reader would pin them all); it is copied into
+  // one of these. The reader takes the next chunk only after it handed the previous one to the
+  // socket, so the buffer written two chunks ago is free again. No per-chunk allocation.
+  readonly #buffers: [Uint8Array | undefined, Uint8Array | undefined] = [undefined, undefined];
+  #turn = 0;
   constructor(
     first: Uint8Array,
     size: number,
@@ -216,7 +222,12 @@ class PulledBody implements BodyStream {
     clearTimeout(w.timer);
     this.#received += data.byteLength;
     if (this.#received === this.byteLength) this.#end(false);
-    w.resolve(data);
+    const slot = this.#turn;
+    this.#turn = 1 - slot;
+    let buffer = this.#buffers[slot];
+    if (buffer === undefined || buffer.byteLength < data.byteLength) buffer = this.#buffers[slot] = new Uint8Array(BODY_CHUNK_BYTES);
+    buffer.set(data);
+    w.resolve(buffer.subarray(0, data.byteLength));
     return true;
   }
   fail(error: Error): void {
@@ -521,7 +532,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         const inv = worker.invocations.get(message.id);
         // Copied out: the chunk is a view into the channel's read buffer, which may hold many
         // messages; a slow reader would otherwise pin all of them.
-        if (inv?.stream === undefined || !inv.stream.deliver(copyBytes(message.data))) return fault(worker, child, 'unexpected body chunk');
+        if (inv?.stream === undefined || !inv.stream.deliver(message.data)) return fault(worker, child, 'unexpected body chunk');
         return;
       }
       case 'call': {
