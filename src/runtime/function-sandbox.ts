@@ -299,14 +299,18 @@ export class FunctionSandbox {
         this.#host.stuck(this.#fn.name);
       }, STUCK_AFTER_DISPOSE_MS);
     };
-    const wall = setTimeout(() => kill('timeout'), timeoutMs);
-    let cpuTimer: NodeJS.Timeout | undefined;
-    const checkCpu = () => {
+    // One timer per invocation watches both limits: it first fires when the CPU budget could be
+    // spent, then re-arms for whichever limit is nearer.
+    const startedAt = performance.now();
+    let watchdog: NodeJS.Timeout | undefined;
+    const watch = () => {
       const used = usedMs();
-      if (used > cpuLimit) kill('cpu-limit');
-      else cpuTimer = setTimeout(checkCpu, Math.max(1, cpuLimit - used));
+      if (used > cpuLimit) return kill('cpu-limit');
+      const left = timeoutMs - (performance.now() - startedAt);
+      if (left <= 0) return kill('timeout');
+      watchdog = setTimeout(watch, Math.max(1, Math.min(cpuLimit - used, left)));
     };
-    cpuTimer = setTimeout(checkCpu, cpuLimit);
+    watchdog = setTimeout(watch, Math.min(cpuLimit, timeoutMs));
     const running = (async (): Promise<SandboxResult> => {
       try {
         // isolated-vm's `timeout` is wall time (isolated-vm issue #108), so it is only a backstop
@@ -340,8 +344,7 @@ export class FunctionSandbox {
       });
     } finally {
       settled = true;
-      clearTimeout(wall);
-      if (cpuTimer !== undefined) clearTimeout(cpuTimer);
+      if (watchdog !== undefined) clearTimeout(watchdog);
       if (stuckTimer !== undefined) clearTimeout(stuckTimer);
       this.#endInvocation(slot);
     }

@@ -107,7 +107,13 @@ const workerMessageSchema = {
   ],
 } as const;
 
-const validateWorkerMessage: ValidateFunction = ajv.compile(workerMessageSchema);
+// One validator per message type (`t`, and `ok` for results): `oneOf` would run every branch on
+// every message, and this is on the path of every request.
+const validators = new Map<string, ValidateFunction>();
+for (const branch of workerMessageSchema.oneOf) {
+  const key = branch.properties.t.const + ('ok' in branch.properties ? `:${String(branch.properties.ok.const)}` : '');
+  validators.set(key, ajv.compile(branch));
+}
 
 /**
  * Decodes a message from a worker. Returns `undefined` for anything that is not exactly one of
@@ -122,8 +128,12 @@ const validateWorkerMessage: ValidateFunction = ajv.compile(workerMessageSchema)
 export function parseWorkerMessage(raw: unknown): WorkerToGateway | undefined {
   // INVARIANT: only plain objects are read; a prototype other than Object's could carry getters.
   if (raw === null || typeof raw !== 'object' || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
+  const { t, ok } = raw as { t?: unknown; ok?: unknown };
+  if (typeof t !== 'string') return undefined;
+  const validate = validators.get(t === 'result' ? `${t}:${String(ok)}` : t);
+  if (validate === undefined) return undefined;
   try {
-    return validateWorkerMessage(raw) ? (raw as WorkerToGateway) : undefined;
+    return validate(raw) ? (raw as WorkerToGateway) : undefined;
   } catch {
     return undefined;
   }
