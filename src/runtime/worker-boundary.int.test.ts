@@ -97,18 +97,21 @@ describe('worker → gateway messages are untrusted', () => {
       const pid = pool.pids().default?.[0];
       assert.ok(pid !== undefined);
       process.kill(pid, 'SIGKILL');
+      // Watch until the breaker opened (slower on a busy machine), counting processes throughout.
       let maxChildren = 0;
       const started = Date.now();
-      while (Date.now() - started < 3000) {
+      while (failing.length === 0 && Date.now() - started < 30_000) {
         maxChildren = Math.max(maxChildren, childPids().length);
         await new Promise((r) => setTimeout(r, 25));
       }
+      const elapsed = Date.now() - started;
+      assert.ok(failing.length >= 1, `operators were told (${exits} exits in ${elapsed} ms, max ${maxChildren} children)`);
       assert.ok(maxChildren <= 1, `at most one worker process at a time (saw ${maxChildren})`);
-      // 200 + 400 + 800 + 1600 ms of backoff: at most 5 restarts in 3 s, never a storm.
-      assert.ok(exits >= 3 && exits <= 6, `restarts were backed off (saw ${exits} exits)`);
-      assert.ok(failing.length >= 1, 'operators were told');
+      // Three failed loads open the breaker; backoff (200, 400 ms…) means no storm before it.
+      assert.ok(exits >= 3 && exits <= 4, `restarts were backed off (saw ${exits} exits in ${elapsed} ms)`);
       assert.equal(failing[0]?.fn, 'f');
-      assert.ok((failing.at(-1)?.retryInMs ?? 0) > (failing[0]?.retryInMs ?? 0) || failing.length === 1);
+      assert.equal(failing[0]?.failures, 3);
+      assert.ok((failing[0]?.retryInMs ?? 0) >= 800);
       const outcome = await call(pool, 'ok').then(
         () => undefined,
         (e: unknown) => e,

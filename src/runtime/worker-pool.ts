@@ -416,7 +416,14 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       stderrTail = (stderrTail + chunk.toString('utf8')).slice(-4096);
     });
     child.stderr?.on('error', () => undefined);
-    child.on('error', (error) => gone(worker, child, `process error: ${error.message}`));
+    child.on('error', (error) => {
+      gone(worker, child, `process error: ${error.message}`);
+      // A process that never started (fork failed) emits no 'exit': restart from here instead.
+      if (child.pid === undefined) {
+        uncount();
+        if (worker.child === child) scheduleRestart(worker);
+      }
+    });
     child.on('disconnect', () => gone(worker, child, 'channel closed'));
     child.on('message', (raw: unknown) => {
       // INVARIANT: nothing a worker sends is read before the schema accepted it.
