@@ -90,10 +90,12 @@ describe('worker → gateway messages are untrusted', () => {
     const failing: Array<{ fn: string; failures: number; retryInMs: number }> = [];
     let exits = 0;
     // Loads fine now; every restart after the deadline below fails to load.
-    const pool = forgingPool({ FAIL_LOAD_AFTER: { type: 'json', value: Date.now() + 300 } }, { onLoadFailing: (f) => failing.push(f), onWorkerExit: () => exits++ });
+    // Generous, so that a slow start on a busy machine still loads the first time.
+    const failAfter = Date.now() + 4000;
+    const pool = forgingPool({ FAIL_LOAD_AFTER: { type: 'json', value: failAfter } }, { onLoadFailing: (f) => failing.push(f), onWorkerExit: () => exits++ });
     await pool.start();
     try {
-      await new Promise((r) => setTimeout(r, 350));
+      await new Promise((r) => setTimeout(r, Math.max(0, failAfter - Date.now()) + 50));
       const pid = pool.pids().default?.[0];
       assert.ok(pid !== undefined);
       process.kill(pid, 'SIGKILL');
