@@ -10,6 +10,7 @@ import type { GatewayDeps, GatewayState, RequestContext } from './request-contex
 import { requestPipeline, runPipeline } from './request-pipeline.js';
 import { createRouteTable } from './route-table.js';
 import { hstsHeader, securityHeaders } from './security-headers.js';
+import { DEFAULT_SEND_TIMEOUT_MS } from './stream-response.js';
 import type { TlsMaterial } from './ensure-local-tls.js';
 
 /** Protocol limits (manifest `gateway.limits`). */
@@ -21,6 +22,8 @@ export interface GatewayLimits {
   readonly maxJsonDepth?: number;
   /** Most JSON keys plus items parsed for schema validation (default 10000). */
   readonly maxJsonKeys?: number;
+  /** A client that reads nothing of a streamed body for this long is disconnected (default 10 s). */
+  readonly sendTimeoutMs?: number;
 }
 
 /** Configuration of a gateway; everything in it can be swapped by `reload`. */
@@ -115,9 +118,10 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
   const store = deps.rateLimitStore ?? memoryRateLimitStore;
   const jsonLimits = Object.freeze({ maxJsonDepth: config.limits.maxJsonDepth ?? 32, maxJsonKeys: config.limits.maxJsonKeys ?? 10_000 });
   // Everything a configuration needs is built before it is swapped in: a bad one throws here.
+  const sendTimeoutMs = config.limits.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
   const buildState = (routes: readonly RouteSpec[], origin: string): GatewayState => {
     warnUnsafeRoutes(routes, deps);
-    return Object.freeze({ routes: createRouteTable(routes), origin, scheme, baseHeaders, limiters: createRateLimiters(store, routes, config.rateLimit), bodyValidators: compileBodyValidators(routes), jsonLimits });
+    return Object.freeze({ routes: createRouteTable(routes), origin, scheme, baseHeaders, limiters: createRateLimiters(store, routes, config.rateLimit), bodyValidators: compileBodyValidators(routes), jsonLimits, sendTimeoutMs });
   };
   let state: GatewayState = buildState(config.routes, originFor(config.port));
   let draining = false;

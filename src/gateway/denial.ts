@@ -66,7 +66,12 @@ export class Denial extends PalisadeError {
  */
 export function toDenial(error: unknown): Denial {
   if (error instanceof Denial) return error;
-  if (isPalisadeError(error)) return new Denial(error.code, reasonForCode(error.code), error.message, { cause: error, status: error.status });
+  if (isPalisadeError(error)) {
+    // A capability's error that knows when to come back (a busy function) says so.
+    const retryAfterSec = (error as { readonly retryAfterSec?: unknown }).retryAfterSec;
+    const headers: ReadonlyArray<readonly [string, string]> = typeof retryAfterSec === 'number' && Number.isFinite(retryAfterSec) ? [['retry-after', String(Math.max(0, Math.ceil(retryAfterSec)))]] : [];
+    return new Denial(error.code, reasonForCode(error.code), error.message, { cause: error, status: error.status, headers });
+  }
   return new Denial('PAL_INTERNAL', 'internal-error', 'internal error', { cause: error });
 }
 
@@ -89,11 +94,16 @@ function reasonForCode(code: ErrorCode): DecisionReason {
       return 'function-error';
     case 'PAL_RUNTIME_UNAVAILABLE':
     case 'PAL_RUNTIME_WORKER_CRASHED':
+    case 'PAL_RUNTIME_WORKER_FAULT':
+    case 'PAL_RUNTIME_LOAD_FAILING':
       return 'runtime-unavailable';
     case 'PAL_RUNTIME_CPU_LIMIT':
     case 'PAL_RUNTIME_TIMEOUT':
     case 'PAL_RUNTIME_MEMORY_LIMIT':
     case 'PAL_RUNTIME_RESPONSE_TOO_LARGE':
+    case 'PAL_RUNTIME_BUSY':
+    case 'PAL_RUNTIME_BINDING_DENIED':
+    case 'PAL_RUNTIME_BINDING_FAILED':
       return 'runtime-limit';
     default:
       return 'internal-error';

@@ -12,6 +12,8 @@ export {
   type FunctionInvoker,
   type FunctionRequest,
   type FunctionResponse,
+  type FunctionBodyStream,
+  type FunctionPrincipal,
   type BuiltinEndpoints,
   type EndpointRequest,
   type EndpointOutcome,

@@ -61,11 +61,22 @@ export interface BuiltinEndpoints {
   handle(req: EndpointRequest): Promise<EndpointOutcome>;
 }
 
+/**
+ * A response body that arrives in chunks, pulled as the client reads (backpressure): the
+ * gateway never holds more than a chunk or two of it. Iterating ends early → `cancel()` is implied.
+ */
+export interface FunctionBodyStream extends AsyncIterable<Uint8Array> {
+  /** Total length in bytes (sent as `content-length`). */
+  readonly byteLength: number;
+  /** Stops the transfer (the client went away or stopped reading). */
+  cancel(): void;
+}
+
 /** A function response as the gateway relays it. */
 export interface FunctionResponse {
   readonly status: number;
   readonly headers: ReadonlyArray<readonly [string, string]>;
-  readonly body: Uint8Array;
+  readonly body: Uint8Array | FunctionBodyStream;
 }
 
 /** A request as a function receives it. */
@@ -75,6 +86,18 @@ export interface FunctionRequest {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly body: Uint8Array | null;
   readonly requestId: string;
+  /** The authenticated caller as the function sees it (`ctx.principal`); null on public routes. */
+  readonly principal?: FunctionPrincipal | null;
+}
+
+/** Who called, as a function sees it: never the credentials themselves. */
+export interface FunctionPrincipal {
+  readonly type: string;
+  readonly id: string;
+  readonly issuer: string | null;
+  readonly roles: readonly string[];
+  readonly mfa: boolean;
+  readonly authMethod: string;
 }
 
 /** Runs functions. Filled by the runtime's worker pool. */

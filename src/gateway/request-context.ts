@@ -34,6 +34,8 @@ export interface GatewayState {
   readonly scheme: 'https' | 'http';
   /** Security headers on every response (HSTS over TLS only). */
   readonly baseHeaders: ReadonlyArray<readonly [string, string]>;
+  /** A client that reads nothing of a streamed body for this long is disconnected. */
+  readonly sendTimeoutMs: number;
   /** Rate limiters: the gateway's per-address limit and each route's `rateLimit`. */
   readonly limiters: RateLimiters;
   /** Body validators per route and method, compiled once at load. */
@@ -71,7 +73,7 @@ export interface RequestContext {
   /** Rate-limit headers (`ratelimit-*`) to add to the reply, allowed or not. */
   rateLimitHeaders?: ReadonlyArray<readonly [string, string]>;
   /** The reply as it will be sent: built by `buildReply`, replaced by `recordAudit` on failure. */
-  reply?: GatewayReply;
+  reply?: GatewayReply | FunctionResponse;
   /** The audit action, when not a function invocation. */
   action?: AuditEvent['action'];
 }

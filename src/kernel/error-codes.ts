@@ -130,6 +130,31 @@ export const errorCatalog = {
     meaning: 'the function worker is not ready (starting, restarting or shutting down)',
     fix: 'retry after a moment',
   },
+  PAL_RUNTIME_BUSY: {
+    status: 503,
+    meaning: 'every isolate of the function is busy and its queue (`limits.queue`) is full, or the request waited longer than `limits.timeoutMs` for a free isolate',
+    fix: 'retry after the `Retry-After` delay; raise `limits.concurrency`, `limits.queue` or the segment `workers` if it is steady load',
+  },
+  PAL_RUNTIME_LOAD_FAILING: {
+    status: 503,
+    meaning: 'a segment worker failed to load its functions several times in a row; restarts are backed off (circuit breaker) and the segment answers 503 meanwhile',
+    fix: 'read the operator log line, which names the function and why it failed to load; fix it and redeploy',
+  },
+  PAL_RUNTIME_WORKER_FAULT: {
+    status: 503,
+    meaning: 'a worker process broke the gateway protocol (malformed or unexpected message, unusable channel); it was killed and restarted',
+    fix: 'retry; the operator log line names the segment and the rule the message broke (an escaped or corrupted worker)',
+  },
+  PAL_RUNTIME_BINDING_DENIED: {
+    status: 403,
+    meaning: 'a binding call was refused: the binding is not granted to the calling function, the call chain is too deep, or it re-enters a function already in the chain',
+    fix: 'grant the binding in the manifest (`bindings: { NAME: { type: service, function: … } }`) or restructure the calls',
+  },
+  PAL_RUNTIME_BINDING_FAILED: {
+    status: 502,
+    meaning: 'a binding call failed: its target failed or timed out, its arguments or result exceeded the size limits, or the invocation ended first',
+    fix: 'see the operator log for the request id; make the target cheaper or the payload smaller',
+  },
   PAL_GATEWAY_BAD_PATH: {
     status: 400,
     meaning: 'the request path has encoded slashes or backslashes, dot segments, empty segments or control characters',

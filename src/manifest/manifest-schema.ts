@@ -42,20 +42,35 @@ const functionLimits = {
       default: 1048576,
       description: 'Largest response body the function may return, in bytes.',
     },
+    concurrency: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 256,
+      default: 4,
+      description: 'Requests one worker process runs at once for this function, each in its own isolate (so a segment runs up to `workers × concurrency`).',
+    },
+    queue: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 10000,
+      default: 64,
+      description: 'Requests that may wait for a free isolate; one more is refused with 503 and `Retry-After`. Waiting does not count toward `timeoutMs`.',
+    },
   },
 } as const;
 
 const binding = {
   type: 'object',
-  description: 'A typed binding: a value placed on the function `env` under the binding name.',
+  description: 'A typed binding placed on the function `env` under the binding name: a value, or a capability.',
   additionalProperties: false,
-  required: ['type', 'value'],
+  required: ['type'],
   properties: {
     type: {
-      enum: ['text', 'json'],
-      description: '`text`: a string; `json`: any JSON value, deep-frozen inside the isolate.',
+      enum: ['text', 'json', 'service'],
+      description: '`text`: a string; `json`: any JSON value, deep-frozen inside the isolate; `service`: `env.NAME.fetch(request)` calls another function through the gateway.',
     },
-    value: { description: 'The value. For `text` a string.' },
+    value: { description: 'The value (`text` and `json`). For `text` a string.' },
+    function: { type: 'string', pattern: NAME_PATTERN, description: 'The function a `service` binding calls (the grant: nothing else is callable).' },
   },
 } as const;
 
@@ -365,8 +380,8 @@ const segment = {
       type: 'integer',
       minimum: 1,
       maximum: 64,
-      default: 1,
-      description: 'Number of worker processes for the segment.',
+      default: 2,
+      description: 'Number of worker processes for the segment. With two or more, the segment keeps serving while one worker is killed or restarted.',
     },
   },
 } as const;

@@ -4,7 +4,8 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 
 /** A typed binding on a function `env`. */
 export type BindingSpec =
   | { readonly type: 'text'; readonly value: string }
-  | { readonly type: 'json'; readonly value: unknown };
+  | { readonly type: 'json'; readonly value: unknown }
+  | { readonly type: 'service'; readonly function: string };
 
 /** Limits of one function, defaults applied. */
 export interface FunctionLimits {
@@ -12,6 +13,10 @@ export interface FunctionLimits {
   readonly cpuMs: number;
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
+  /** Requests one worker runs at once for this function (one isolate each). */
+  readonly concurrency: number;
+  /** Requests that may wait for a free isolate before 503. */
+  readonly queue: number;
 }
 
 /** One function, defaults applied, `source` resolved to an absolute path. */

@@ -36,7 +36,7 @@ describe('valid manifests', () => {
     assert.deepEqual(m.gateway.tls, { mode: 'auto' });
     const fn = m.functions.get('orders');
     assert.equal(fn?.segment, 'default');
-    assert.deepEqual(fn?.limits, { memoryMb: 64, cpuMs: 50, timeoutMs: 5000, maxResponseBytes: 1048576 });
+    assert.deepEqual(fn?.limits, { memoryMb: 64, cpuMs: 50, timeoutMs: 5000, maxResponseBytes: 1048576, concurrency: 4, queue: 64 });
     assert.equal(fn?.source, '/project/functions/orders.ts');
     assert.equal(m.routes[0]?.public, false, 'a route is private unless it says public: true');
     assert.equal(m.routes[0]?.maxBodyBytes, 1048576);
@@ -336,5 +336,23 @@ describe('request validation and rate-limit keys', () => {
     const ok = check(manifest(', unsafeForwardCredentials: [authorization], contentEncodings: [gzip], contentTypes: [text/plain]'));
     assert.equal(ok.ok, true, ok.errors.map(formatDiagnostic).join('\n'));
     assert.deepEqual(ok.value?.routes[0]?.unsafeForwardCredentials, ['authorization']);
+  });
+});
+
+describe('service bindings in the manifest', () => {
+  const base = (bindings: string) => `name: shop\nfunctions:\n  a:\n    source: a.js\n    bindings:\n${bindings}\n  billing:\n    source: b.js\nroutes:\n  - { path: /a, function: a }\n`;
+  test('a service binding names a declared function', () => {
+    const r = check(base('      BILLING: { type: service, function: billing }'));
+    assert.equal(r.ok, true, JSON.stringify(r.errors));
+  });
+  test('a service binding to an undeclared function is refused with a suggestion', () => {
+    const r = check(base('      BILLING: { type: service, function: biling }'));
+    assert.equal(r.ok, false);
+    assert.ok(r.errors.some((e) => e.code === 'PAL_MANIFEST_UNKNOWN_FUNCTION' && e.path === 'functions.a.bindings.BILLING.function' && (e.hint ?? '').includes('billing')), JSON.stringify(r.errors));
+  });
+  test('a service binding without a function, or a value binding without a value, is refused', () => {
+    assert.equal(check(base('      BILLING: { type: service }')).ok, false);
+    assert.equal(check(base('      API_URL: { type: text }')).ok, false);
+    assert.equal(check(base('      API_URL: { type: text, value: x, function: billing }')).ok, false);
   });
 });

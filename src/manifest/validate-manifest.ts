@@ -79,7 +79,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
   const raw = data as RawManifest;
   const projectDir = resolve(source.projectDir);
 
-  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 1 }]]);
+  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 2 }]]);
   for (const [name, seg] of Object.entries(raw.segments)) segments.set(name, { name, workers: seg.workers });
 
   const functions = new Map<string, FunctionSpec>();
@@ -98,6 +98,18 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     for (const [bindingName, b] of Object.entries(fn.bindings)) {
       if (b.type === 'text' && typeof b.value !== 'string') {
         push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'bindings', bindingName, 'value'], 'a `text` binding value must be a string', 'quote the value, or use `type: json`');
+      }
+      const fields = b as { value?: unknown; function?: unknown };
+      if (b.type === 'service') {
+        if (typeof fields.function !== 'string') {
+          push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'bindings', bindingName], 'a `service` binding needs `function`', 'name the function it calls: `{ type: service, function: billing }`');
+        } else if (raw.functions[fields.function] === undefined) {
+          push('PAL_MANIFEST_UNKNOWN_FUNCTION', ['functions', name, 'bindings', bindingName, 'function'], `function \`${fields.function}\` is not declared`, `declare it under \`functions\`, or did you mean \`${closest(fields.function, Object.keys(raw.functions))}\`?`);
+        }
+        if ('value' in fields) push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'bindings', bindingName, 'value'], 'a `service` binding takes no `value`', 'remove `value`');
+      } else {
+        if (!('value' in fields)) push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'bindings', bindingName], `a \`${b.type}\` binding needs \`value\``, 'add `value`');
+        if ('function' in fields) push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'bindings', bindingName, 'function'], `a \`${b.type}\` binding takes no \`function\``, 'remove `function`, or use `type: service`');
       }
     }
     functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings });

@@ -90,6 +90,12 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
           if (e.signal !== null || e.code !== 0) logger.error('worker process exited; restarting', { segment: e.segment, workerPid: e.pid, exitCode: e.code ?? -1, signal: e.signal ?? '', count: e.inFlight, code: 'PAL_RUNTIME_WORKER_CRASHED', reason: e.lastError });
         },
         onWorkerReady: (r) => Object.assign(coldStartMs, r.coldStartMs),
+        onWorkerFault: (f) => logger.error('worker process broke the protocol; killed and restarting', { segment: f.segment, workerPid: f.pid, code: 'PAL_RUNTIME_WORKER_FAULT', reason: f.why }),
+        onLoadFailing: (f) =>
+          logger.error(`function \`${f.fn}\` keeps failing to load; restarts backed off`, { segment: f.segment, function: f.fn, count: f.failures, durationMs: f.retryInMs, code: 'PAL_RUNTIME_LOAD_FAILING', reason: f.message.slice(0, 300) }),
+        onBindingCall: (c) => {
+          if (!c.allowed) logger.warn('binding call refused', { requestId: c.requestId, function: c.caller, action: c.binding, reason: c.reason, code: 'PAL_RUNTIME_BINDING_DENIED' });
+        },
       },
     });
     await pool.start();

@@ -10,7 +10,7 @@ import { bundleFunction } from './bundle-function.js';
 const dir = mkdtempSync(join(tmpdir(), 'palisade-bundle-'));
 const spec = (file: string, text: string): FunctionSpec => {
   writeFileSync(join(dir, file), text);
-  return { name: 'f', source: join(dir, file), segment: 'default', limits: { memoryMb: 64, cpuMs: 50, timeoutMs: 1000, maxResponseBytes: 1024 }, bindings: {} };
+  return { name: 'f', source: join(dir, file), segment: 'default', limits: { memoryMb: 64, cpuMs: 50, timeoutMs: 1000, maxResponseBytes: 1024, concurrency: 1, queue: 0 }, bindings: {} };
 };
 
 test('bundles TypeScript with an npm dependency into one script', async () => {

@@ -1,14 +1,34 @@
 import { createHash, randomBytes } from 'node:crypto';
 import ivm from './load-isolated-vm.js';
-import type { InvokeFailure, InvokeRequest, InvokeResponse, WorkerFunction } from './protocol.js';
+import {
+  MAX_BINDING_BODY_BYTES,
+  MAX_LOG_MESSAGE_CHARS,
+  MAX_RESPONSE_HEADER_BYTES,
+  MAX_RESPONSE_HEADERS,
+  type BindingCallPayload,
+  type InvokeFailure,
+  type InvokeRequest,
+  type InvokeResponse,
+  type WorkerFunction,
+} from './protocol.js';
 
 /** Outcome of one invocation inside the sandbox. */
 export type SandboxResult =
   | { readonly ok: true; readonly res: InvokeResponse; readonly cpuMs: number; readonly coldStartMs?: number }
   | { readonly ok: false; readonly failure: InvokeFailure; readonly detail: string; readonly cpuMs: number };
 
-/** Receives the function's `console` output. */
-export type SandboxLog = (fn: string, requestId: string, level: string, message: string) => void;
+/** What a binding call answers to the isolate: a response, or a sanitised error message. */
+export type BindingCallOutcome = { readonly ok: true; readonly res: InvokeResponse } | { readonly ok: false; readonly message: string };
+
+/** What the sandbox needs from the worker around it. */
+export interface SandboxHost {
+  /** A console line of invocation `id`. */
+  log(id: number, level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  /** A binding call of invocation `id`; never rejects. */
+  call(id: number, binding: string, payload: BindingCallPayload): Promise<BindingCallOutcome>;
+  /** An isolate did not stop after it was disposed (stuck in native code): the worker must go. */
+  stuck(fn: string): void;
+}
 
 /** A compiled prelude: its source and V8 code cache, shared by every isolate of a worker. */
 export interface PreludeScript {
@@ -21,16 +41,24 @@ interface Warm {
   readonly context: ivm.Context;
 }
 
-interface Live extends Warm {
-  readonly run: ivm.Reference;
-  readonly fireTimer: ivm.Reference;
-  readonly dropTimers: ivm.Reference;
-}
-
 const PRELUDE_FILENAME = 'palisade:prelude';
 const DIGESTS: Readonly<Record<string, string>> = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
 const MAX_TIMERS_PER_REQUEST = 1000;
-const MAX_LOG_LINES_PER_REQUEST = 200;
+/** Console lines one invocation may write; the isolate stops calling the host after that. */
+export const MAX_LOG_LINES_PER_REQUEST = 200;
+/** Console bytes one invocation may write. */
+export const MAX_LOG_BYTES_PER_REQUEST = 64 * 1024;
+/** Wall time to evaluate the prelude or a function module at load: generous, so a busy machine never fails a start. */
+export const LOAD_TIMEOUT_MS = 30_000;
+/**
+ * Extra CPU the first invocation of a fresh isolate may use, on top of `limits.cpuMs`: lazy
+ * compilation and the warm-up of the function's code paths are not the request's fault.
+ */
+export const FIRST_CALL_CPU_ALLOWANCE_MS = 250;
+/** How long a disposed isolate may take to stop before the worker gives up on itself. */
+const STUCK_AFTER_DISPOSE_MS = 2000;
+/** Binding calls one invocation may make. */
+const MAX_CALLS_PER_REQUEST = 32;
 
 /** Compiles the prelude once to get a V8 code cache for every later isolate. */
 export async function compilePrelude(code: string): Promise<PreludeScript> {
@@ -52,7 +80,7 @@ export async function createWarmIsolate(prelude: PreludeScript, memoryMb: number
       filename: PRELUDE_FILENAME,
       ...(prelude.cachedData === undefined ? {} : { cachedData: prelude.cachedData }),
     });
-    await script.run(context, { timeout: 1000 });
+    await script.run(context, { timeout: LOAD_TIMEOUT_MS });
     return { isolate, context };
   } catch (error) {
     if (!isolate.isDisposed) isolate.dispose();
@@ -72,10 +100,7 @@ export class SparePool {
     this.#prelude = prelude;
   }
 
-  /**
-   * Takes a warm isolate of the given memory size. The caller calls `refill` once its function
-   * has booted, so warming the replacement does not compete with the cold start it serves.
-   */
+  /** Takes a warm isolate of the given memory size and starts warming its replacement. */
   async take(memoryMb: number): Promise<Warm> {
     const spare = this.#spares.get(memoryMb);
     this.#spares.delete(memoryMb);
@@ -107,197 +132,254 @@ export class SparePool {
   }
 }
 
+/** One isolate of a function, running at most one invocation at a time. */
+class Slot {
+  /** The invocation running now (0: none). Host callbacks act only for it. */
+  current = 0;
+  calls = 0;
+  readonly timers = new Map<number, NodeJS.Timeout>();
+  timerCount = 0;
+  logLines = 0;
+  logBytes = 0;
+  bindingCalls = 0;
+  run!: ivm.Reference;
+  fireTimer!: ivm.Reference;
+  dropTimers!: ivm.Reference;
+  deliverCall!: ivm.Reference;
+  constructor(readonly isolate: ivm.Isolate, readonly context: ivm.Context) {}
+}
+
 /**
- * One function's isolate inside a worker. Invocations are serialised: one request at a time per
- * isolate, so CPU accounting and timers belong to exactly one request.
+ * The isolates of one function inside a worker: up to `limits.concurrency` of them, each running
+ * one invocation at a time, so CPU accounting, timers and logs belong to exactly one request.
+ * The gateway never sends more than `concurrency` invocations of a function to one worker; more
+ * would wait here, outside any deadline.
  */
 export class FunctionSandbox {
   readonly #fn: WorkerFunction;
   readonly #spares: SparePool;
-  readonly #log: SandboxLog;
-  #live: Live | undefined;
-  #tail: Promise<unknown> = Promise.resolve();
-  // Per-request state the host callbacks consult.
-  #requestId = '';
-  #timers = new Map<number, NodeJS.Timeout>();
-  #logLines = 0;
-  #timerCount = 0;
+  readonly #host: SandboxHost;
+  readonly #services: readonly string[];
+  readonly #concurrency: number;
+  readonly #idle: Slot[] = [];
+  #size = 0;
+  readonly #waiters: Array<() => void> = [];
 
-  constructor(fn: WorkerFunction, spares: SparePool, log: SandboxLog) {
+  /** `host` may also be a bare log callback (in-process use without the call channel). */
+  constructor(fn: WorkerFunction, spares: SparePool, host: SandboxHost | ((...args: never[]) => void)) {
     this.#fn = fn;
     this.#spares = spares;
-    this.#log = log;
+    this.#services = fn.services ?? [];
+    this.#concurrency = fn.limits.concurrency ?? 1;
+    this.#host =
+      typeof host === 'function'
+        ? { log: () => undefined, call: async () => ({ ok: false, message: 'no call channel' }), stuck: () => undefined }
+        : host;
   }
 
-  /** Creates the isolate now (at load) so a broken module fails the deployment, not a request. */
+  /** Creates the first isolate now (at load) so a broken module fails the deployment, not a request. */
   async warm(): Promise<number> {
     const start = performance.now();
-    await this.#ensure();
+    const slot = await this.#create();
+    this.#idle.push(slot);
     return performance.now() - start;
   }
 
-  /** Runs one request; never throws. */
-  invoke(req: InvokeRequest): Promise<SandboxResult> {
-    const next = this.#tail.then(() => this.#invokeNow(req));
-    this.#tail = next.catch(() => undefined);
-    return next;
+  /** Runs one request as invocation `id` (1 when omitted); never throws. */
+  async invoke(idOrReq: number | InvokeRequest, maybeReq?: InvokeRequest): Promise<SandboxResult> {
+    const id = typeof idOrReq === 'number' ? idOrReq : 1;
+    const req = typeof idOrReq === 'number' ? (maybeReq as InvokeRequest) : idOrReq;
+    let slot: Slot;
+    let coldStartMs: number | undefined;
+    try {
+      const acquired = await this.#acquire();
+      slot = acquired.slot;
+      coldStartMs = acquired.coldStartMs;
+    } catch (error) {
+      return { ok: false, failure: 'threw', detail: `module failed to load: ${describe(error)}`, cpuMs: 0 };
+    }
+    const result = await this.#run(slot, id, req);
+    if (coldStartMs !== undefined && result.ok) return { ...result, coldStartMs };
+    return result;
   }
 
-  /** Disposes the isolate. */
+  /** Disposes every isolate. */
   dispose(): void {
-    this.#recycle();
+    for (const s of this.#idle.splice(0)) if (!s.isolate.isDisposed) s.isolate.dispose();
   }
 
-  async #ensure(): Promise<{ live: Live; coldStartMs?: number }> {
-    if (this.#live !== undefined && !this.#live.isolate.isDisposed) return { live: this.#live };
-    const start = performance.now();
+  async #acquire(): Promise<{ slot: Slot; coldStartMs?: number }> {
+    for (;;) {
+      const idle = this.#idle.pop();
+      if (idle !== undefined && !idle.isolate.isDisposed) return { slot: idle };
+      if (idle !== undefined) {
+        this.#size--;
+        continue;
+      }
+      if (this.#size < this.#concurrency) {
+        const start = performance.now();
+        this.#size++;
+        try {
+          return { slot: await this.#create(false), coldStartMs: performance.now() - start };
+        } catch (error) {
+          this.#size--;
+          throw error;
+        }
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  #release(slot: Slot): void {
+    if (slot.isolate.isDisposed) this.#size--;
+    else this.#idle.push(slot);
+    this.#waiters.shift()?.();
+  }
+
+  async #create(count = true): Promise<Slot> {
+    if (count) this.#size++;
     const warm = await this.#spares.take(this.#fn.limits.memoryMb);
     try {
+      const slot = new Slot(warm.isolate, warm.context);
       const take = (name: string) => warm.context.evalClosure(`const f = globalThis.${name}; delete globalThis.${name}; return f;`, [], { result: { reference: true } });
       const install = await take('__palisade_install');
       const boot = await take('__palisade_boot');
-      await install.apply(undefined, this.#hostCallbacks(), { timeout: 1000 });
+      await install.apply(undefined, this.#hostCallbacks(slot), { timeout: LOAD_TIMEOUT_MS });
       // The module runs in a closure: nothing it declares lands on the global object.
-      const mod = await warm.context.evalClosure(
-        `const module = { exports: {} }; const exports = module.exports;\n${this.#fn.code}\n;return module.exports;`,
-        [],
-        { result: { reference: true }, timeout: Math.max(this.#fn.limits.cpuMs, 1000), filename: `function:${this.#fn.name}` },
-      );
-      const api = (await boot.apply(undefined, [mod.derefInto(), this.#fn.bindingsJson, this.#fn.limits.maxResponseBytes], { result: { reference: true }, timeout: 1000 })) as ivm.Reference<Record<string, unknown>>;
-      const error = await api.get('error', { copy: true }) as unknown;
+      const mod = await warm.context.evalClosure(`const module = { exports: {} }; const exports = module.exports;\n${this.#fn.code}\n;return module.exports;`, [], {
+        result: { reference: true },
+        timeout: LOAD_TIMEOUT_MS,
+        filename: `function:${this.#fn.name}`,
+      });
+      const limits = { maxResponseBytes: this.#fn.limits.maxResponseBytes, maxHeaders: MAX_RESPONSE_HEADERS, maxHeaderBytes: MAX_RESPONSE_HEADER_BYTES, maxLogLines: MAX_LOG_LINES_PER_REQUEST, maxLogBytes: MAX_LOG_BYTES_PER_REQUEST };
+      const api = (await boot.apply(undefined, [mod.derefInto(), this.#fn.bindingsJson, new ivm.ExternalCopy([...this.#services]).copyInto(), new ivm.ExternalCopy(limits).copyInto()], {
+        result: { reference: true },
+        timeout: LOAD_TIMEOUT_MS,
+      })) as ivm.Reference<Record<string, unknown>>;
+      const error = (await api.get('error', { copy: true })) as unknown;
       if (typeof error === 'string') throw new Error(error);
-      this.#live = {
-        ...warm,
-        run: await api.get('run', { reference: true }),
-        fireTimer: await api.get('fireTimer', { reference: true }),
-        dropTimers: await api.get('dropTimers', { reference: true }),
-      };
-      const coldStartMs = performance.now() - start;
+      slot.run = await api.get('run', { reference: true });
+      slot.fireTimer = await api.get('fireTimer', { reference: true });
+      slot.dropTimers = await api.get('dropTimers', { reference: true });
+      slot.deliverCall = await api.get('deliverCall', { reference: true });
       this.#spares.refill(this.#fn.limits.memoryMb);
-      return { live: this.#live, coldStartMs };
+      return slot;
     } catch (error) {
+      if (count) this.#size--;
       if (!warm.isolate.isDisposed) warm.isolate.dispose();
       throw error;
     }
   }
 
-  async #invokeNow(req: InvokeRequest): Promise<SandboxResult> {
-    let ensured: { live: Live; coldStartMs?: number };
-    try {
-      ensured = await this.#ensure();
-    } catch (error) {
-      return { ok: false, failure: 'threw', detail: `module failed to load: ${describe(error)}`, cpuMs: 0 };
-    }
-    const { live } = ensured;
-    const { cpuMs, timeoutMs } = this.#fn.limits;
-    this.#requestId = req.requestId;
-    this.#logLines = 0;
-    this.#timerCount = 0;
-    const cpuStart = live.isolate.cpuTime;
-    const usedMs = () => (live.isolate.isDisposed ? cpuMs : Number(live.isolate.cpuTime - cpuStart) / 1e6);
+  async #run(slot: Slot, id: number, req: InvokeRequest): Promise<SandboxResult> {
+    const { timeoutMs } = this.#fn.limits;
+    // INVARIANT: the deadline starts here, when the invocation runs, never while it waited.
+    const cpuLimit = this.#fn.limits.cpuMs + (slot.calls === 0 ? FIRST_CALL_CPU_ALLOWANCE_MS : 0);
+    slot.calls++;
+    slot.current = id;
+    slot.logLines = 0;
+    slot.logBytes = 0;
+    slot.timerCount = 0;
+    slot.bindingCalls = 0;
+    const isolate = slot.isolate;
+    const cpuStart = isolate.cpuTime;
+    const usedMs = () => (isolate.isDisposed ? cpuLimit : Number(isolate.cpuTime - cpuStart) / 1e6);
     let verdict: 'cpu-limit' | 'timeout' | undefined;
+    let stuckTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+    let answer: ((r: SandboxResult) => void) | undefined;
     const kill = (why: 'cpu-limit' | 'timeout') => {
       verdict ??= why;
-      if (!live.isolate.isDisposed) live.isolate.dispose();
+      if (!isolate.isDisposed) isolate.dispose();
+      // An isolate inside a long native builtin (a huge string or JSON build) does not see the
+      // termination at once. Answer now; if it still has not stopped, the worker leaves.
+      stuckTimer ??= setTimeout(() => {
+        if (settled) return;
+        answer?.(this.#limitFailure(why, usedMs()));
+        this.#host.stuck(this.#fn.name);
+      }, STUCK_AFTER_DISPOSE_MS);
     };
-    // The CPU limit does not cover time spent awaiting the host, so a wall-clock deadline too.
-    const wall = setTimeout(() => kill('timeout'), timeoutMs);
-    let cpuTimer: NodeJS.Timeout | undefined;
-    const checkCpu = () => {
+    // One timer per invocation watches both limits: it first fires when the CPU budget could be
+    // spent, then re-arms for whichever limit is nearer.
+    const startedAt = performance.now();
+    let watchdog: NodeJS.Timeout | undefined;
+    const watch = () => {
       const used = usedMs();
-      if (used > cpuMs) kill('cpu-limit');
-      else cpuTimer = setTimeout(checkCpu, Math.max(1, cpuMs - used));
+      if (used > cpuLimit) return kill('cpu-limit');
+      const left = timeoutMs - (performance.now() - startedAt);
+      if (left <= 0) return kill('timeout');
+      watchdog = setTimeout(watch, Math.max(1, Math.min(cpuLimit - used, left)));
     };
-    cpuTimer = setTimeout(checkCpu, cpuMs);
+    watchdog = setTimeout(watch, Math.min(cpuLimit, timeoutMs));
+    const running = (async (): Promise<SandboxResult> => {
+      try {
+        // isolated-vm's `timeout` is wall time (isolated-vm issue #108), so it is only a backstop
+        // at the wall limit: CPU is enforced by the cpuTime watchdog above, which a busy machine
+        // cannot trip for a function that is merely waiting for a core.
+        const out = (await slot.run.apply(undefined, [toIsolateRequest(req)], {
+          arguments: { copy: true },
+          result: { promise: true, copy: true },
+          timeout: timeoutMs,
+        })) as unknown;
+        const cpu = usedMs();
+        if (verdict !== undefined) return this.#limitFailure(verdict, cpu, slot);
+        if (cpu > cpuLimit) return this.#limitFailure('cpu-limit', cpu, slot);
+        return checkOutput(out, cpu, this.#fn.limits.maxResponseBytes);
+      } catch (error) {
+        const cpu = usedMs();
+        if (verdict !== undefined) return this.#limitFailure(verdict, cpu, slot);
+        const message = describe(error);
+        if (/memory limit/i.test(message) || isolate.isDisposed) {
+          dispose(slot);
+          return { ok: false, failure: 'memory-limit', detail: 'isolate exceeded its memory limit', cpuMs: cpu };
+        }
+        if (/timed out/i.test(message)) return this.#limitFailure(cpu > cpuLimit ? 'cpu-limit' : 'timeout', cpu, slot);
+        return { ok: false, failure: 'threw', detail: message, cpuMs: cpu };
+      }
+    })();
     try {
-      // isolated-vm's `timeout` is wall time (isolated-vm issue #108), so it is only a backstop at
-      // the wall limit: CPU is enforced by the cpuTime watchdog above, which a busy machine
-      // cannot trip for a function that is merely waiting for a core.
-      const out = (await live.run.apply(undefined, [toIsolateRequest(req)], {
-        arguments: { copy: true },
-        result: { promise: true, copy: true },
-        timeout: timeoutMs,
-      })) as unknown;
-      const cpu = usedMs();
-      if (verdict !== undefined) return this.#limitFailure(verdict, cpu);
-      if (cpu > cpuMs) {
-        this.#recycle();
-        return this.#limitFailure('cpu-limit', cpu);
-      }
-      return this.#checkOutput(out, cpu, ensured.coldStartMs);
-    } catch (error) {
-      const cpu = usedMs();
-      if (verdict !== undefined) return this.#limitFailure(verdict, cpu);
-      const message = describe(error);
-      if (/memory limit/i.test(message) || live.isolate.isDisposed) {
-        this.#recycle();
-        return { ok: false, failure: 'memory-limit', detail: 'isolate exceeded its memory limit', cpuMs: cpu };
-      }
-      if (/timed out/i.test(message)) {
-        this.#recycle();
-        return this.#limitFailure(cpu > cpuMs ? 'cpu-limit' : 'timeout', cpu);
-      }
-      return { ok: false, failure: 'threw', detail: message, cpuMs: cpu };
+      return await new Promise<SandboxResult>((resolve) => {
+        answer = resolve;
+        running.then(resolve, (error: unknown) => resolve({ ok: false, failure: 'threw', detail: describe(error), cpuMs: 0 }));
+      });
     } finally {
-      clearTimeout(wall);
-      if (cpuTimer !== undefined) clearTimeout(cpuTimer);
-      this.#endRequest(live);
+      settled = true;
+      if (watchdog !== undefined) clearTimeout(watchdog);
+      if (stuckTimer !== undefined) clearTimeout(stuckTimer);
+      this.#endInvocation(slot);
     }
   }
 
-  #limitFailure(verdict: 'cpu-limit' | 'timeout', cpuMs: number): SandboxResult {
-    this.#recycle();
+  #limitFailure(verdict: 'cpu-limit' | 'timeout', cpuMs: number, slot?: Slot): SandboxResult {
+    if (slot !== undefined) dispose(slot);
     const detail = verdict === 'timeout' ? `no response within ${this.#fn.limits.timeoutMs} ms` : `used more than ${this.#fn.limits.cpuMs} ms of cpu`;
     return { ok: false, failure: verdict, detail, cpuMs };
   }
 
-  #checkOutput(out: unknown, cpuMs: number, coldStartMs: number | undefined): SandboxResult {
-    // INVARIANT: nothing from the isolate is trusted; its answer is checked field by field.
-    if (out === null || typeof out !== 'object') return { ok: false, failure: 'bad-response', detail: 'dispatcher returned no result', cpuMs };
-    const o = out as { ok?: unknown; kind?: unknown; message?: unknown; response?: unknown };
-    if (o.ok !== true) {
-      const kind = o.kind === 'too-large' ? 'too-large' : 'threw';
-      return { ok: false, failure: kind, detail: typeof o.message === 'string' ? o.message.slice(0, 2000) : 'function failed', cpuMs };
-    }
-    const r = o.response as { status?: unknown; headers?: unknown; body?: unknown } | undefined;
-    const status = r?.status;
-    if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
-      return { ok: false, failure: 'bad-response', detail: `invalid status \`${String(status)}\``, cpuMs };
-    }
-    if (!Array.isArray(r?.headers) || !r.headers.every((h: unknown) => Array.isArray(h) && h.length === 2 && typeof h[0] === 'string' && typeof h[1] === 'string')) {
-      return { ok: false, failure: 'bad-response', detail: 'invalid headers', cpuMs };
-    }
-    if (!(r?.body instanceof ArrayBuffer)) return { ok: false, failure: 'bad-response', detail: 'invalid body', cpuMs };
-    if (r.body.byteLength > this.#fn.limits.maxResponseBytes) return { ok: false, failure: 'too-large', detail: 'response too large', cpuMs };
-    const res: InvokeResponse = { status, headers: r.headers as Array<[string, string]>, body: new Uint8Array(r.body) };
-    return coldStartMs === undefined ? { ok: true, res, cpuMs } : { ok: true, res, cpuMs, coldStartMs };
-  }
-
-  #endRequest(live: Live): void {
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
+  #endInvocation(slot: Slot): void {
+    for (const t of slot.timers.values()) clearTimeout(t);
+    slot.timers.clear();
     // One cross-isolate call saved per request when the function set no timers.
-    if (this.#timerCount > 0 && !live.isolate.isDisposed) live.dropTimers.applyIgnored(undefined, []);
-    this.#requestId = '';
-  }
-
-  #recycle(): void {
-    const live = this.#live;
-    this.#live = undefined;
-    if (live !== undefined && !live.isolate.isDisposed) live.isolate.dispose();
+    if (slot.timerCount > 0 && !slot.isolate.isDisposed) slot.dropTimers.applyIgnored(undefined, []);
+    slot.current = 0;
+    this.#release(slot);
   }
 
   /**
    * Host callbacks handed to the isolate. Each one validates its input and never throws: a host
-   * exception would carry a host stack trace into the isolate.
+   * exception would carry a host stack trace into the isolate. Each acts only for the invocation
+   * running in its own isolate now.
    */
-  #hostCallbacks(): ivm.Callback[] {
+  #hostCallbacks(slot: Slot): ivm.Callback[] {
     const log = new ivm.Callback(
       (level: unknown, message: unknown) => {
-        if (this.#requestId === '' || this.#logLines >= MAX_LOG_LINES_PER_REQUEST) return;
-        this.#logLines++;
+        // The isolate counts too and stops calling; this is the check it cannot skip.
+        if (slot.current === 0 || slot.logLines >= MAX_LOG_LINES_PER_REQUEST || slot.logBytes >= MAX_LOG_BYTES_PER_REQUEST) return;
+        const text = typeof message === 'string' ? message.slice(0, MAX_LOG_MESSAGE_CHARS) : '';
+        slot.logLines++;
+        slot.logBytes += text.length;
         const lvl = level === 'debug' || level === 'warn' || level === 'error' ? level : 'info';
-        this.#log(this.#fn.name, this.#requestId, lvl, String(message).slice(0, 8192));
+        this.#host.log(slot.current, lvl, text);
       },
       { ignored: true },
     );
@@ -313,29 +395,84 @@ export class FunctionSandbox {
     });
     const setTimer = new ivm.Callback(
       (id: unknown, delay: unknown) => {
-        const live = this.#live;
-        if (live === undefined || this.#requestId === '' || typeof id !== 'number' || this.#timerCount >= MAX_TIMERS_PER_REQUEST) return;
-        this.#timerCount++;
+        if (slot.current === 0 || typeof id !== 'number' || slot.timerCount >= MAX_TIMERS_PER_REQUEST) return;
+        slot.timerCount++;
         const ms = typeof delay === 'number' && Number.isFinite(delay) ? Math.min(Math.max(0, delay), this.#fn.limits.timeoutMs) : 0;
         const handle = setTimeout(() => {
-          this.#timers.delete(id);
-          if (!live.isolate.isDisposed) live.fireTimer.apply(undefined, [id], { timeout: this.#fn.limits.timeoutMs }).catch(() => undefined);
+          slot.timers.delete(id);
+          if (!slot.isolate.isDisposed) slot.fireTimer.apply(undefined, [id], { timeout: this.#fn.limits.timeoutMs }).catch(() => undefined);
         }, ms);
-        this.#timers.set(id, handle);
+        slot.timers.set(id, handle);
       },
       { ignored: true },
     );
     const clearTimer = new ivm.Callback(
       (id: unknown) => {
         if (typeof id !== 'number') return;
-        const handle = this.#timers.get(id);
+        const handle = slot.timers.get(id);
         if (handle !== undefined) clearTimeout(handle);
-        this.#timers.delete(id);
+        slot.timers.delete(id);
       },
       { ignored: true },
     );
-    return [log, random, digest, setTimer, clearTimer];
+    // The call channel: env.NAME.fetch() → worker → gateway and back. The answer goes in through
+    // `deliverCall(id, { status, headers, body } | { error })`, a copy; nothing host-side crosses.
+    const call = new ivm.Callback(
+      (callId: unknown, binding: unknown, method: unknown, url: unknown, headers: unknown, body: unknown) => {
+        const invocation = slot.current;
+        if (invocation === 0 || typeof callId !== 'number') return;
+        const deliver = (answer: Record<string, unknown>) => {
+          if (slot.current !== invocation || slot.isolate.isDisposed) return;
+          slot.deliverCall.apply(undefined, [callId, new ivm.ExternalCopy(answer).copyInto()], { timeout: this.#fn.limits.timeoutMs }).catch(() => undefined);
+        };
+        const refuse = (message: string) => deliver({ error: message });
+        if (typeof binding !== 'string' || !this.#services.includes(binding)) return refuse('no such binding');
+        if (++slot.bindingCalls > MAX_CALLS_PER_REQUEST) return refuse(`at most ${MAX_CALLS_PER_REQUEST} binding calls per request`);
+        if (typeof method !== 'string' || typeof url !== 'string' || url.length > 8192) return refuse('invalid request');
+        if (!Array.isArray(headers) || headers.length > MAX_RESPONSE_HEADERS || !headers.every((h: unknown) => Array.isArray(h) && h.length === 2 && typeof h[0] === 'string' && typeof h[1] === 'string')) {
+          return refuse('invalid request headers');
+        }
+        if (body !== null && !(body instanceof ArrayBuffer)) return refuse('invalid request body');
+        if (body instanceof ArrayBuffer && body.byteLength > MAX_BINDING_BODY_BYTES) return refuse('request body too large');
+        void this.#host
+          .call(invocation, binding, { method: method.toUpperCase(), url, headers: headers as Array<[string, string]>, body: body === null ? null : new Uint8Array(body) })
+          .then((outcome) => (outcome.ok ? deliver({ status: outcome.res.status, headers: outcome.res.headers.map(([k, v]) => [k, v]), body: exactBodyBuffer(outcome.res.body) }) : refuse(outcome.message)));
+      },
+      { ignored: true },
+    );
+    return [log, random, digest, setTimer, clearTimer, call];
   }
+}
+
+function dispose(slot: Slot): void {
+  if (!slot.isolate.isDisposed) slot.isolate.dispose();
+}
+
+function checkOutput(out: unknown, cpuMs: number, maxResponseBytes: number): SandboxResult {
+  // INVARIANT: nothing from the isolate is trusted; its answer is checked field by field.
+  if (out === null || typeof out !== 'object') return { ok: false, failure: 'bad-response', detail: 'dispatcher returned no result', cpuMs };
+  const o = out as { ok?: unknown; kind?: unknown; message?: unknown; response?: unknown };
+  if (o.ok !== true) {
+    const kind = o.kind === 'too-large' ? 'too-large' : o.kind === 'bad-response' ? 'bad-response' : 'threw';
+    return { ok: false, failure: kind, detail: typeof o.message === 'string' ? o.message.slice(0, 2000) : 'function failed', cpuMs };
+  }
+  const r = o.response as { status?: unknown; headers?: unknown; body?: unknown } | undefined;
+  const status = r?.status;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) {
+    return { ok: false, failure: 'bad-response', detail: `invalid status \`${String(status)}\``, cpuMs };
+  }
+  const headers = r?.headers;
+  if (!Array.isArray(headers) || headers.length > MAX_RESPONSE_HEADERS) return { ok: false, failure: 'bad-response', detail: 'too many headers', cpuMs };
+  let headerBytes = 0;
+  for (const h of headers as unknown[]) {
+    if (!Array.isArray(h) || h.length !== 2 || typeof h[0] !== 'string' || typeof h[1] !== 'string') return { ok: false, failure: 'bad-response', detail: 'invalid headers', cpuMs };
+    headerBytes += h[0].length + h[1].length;
+  }
+  if (headerBytes > MAX_RESPONSE_HEADER_BYTES) return { ok: false, failure: 'bad-response', detail: 'headers too large', cpuMs };
+  const body = r?.body;
+  if (!(body instanceof ArrayBuffer) || (body as ArrayBuffer & { resizable?: boolean }).resizable === true) return { ok: false, failure: 'bad-response', detail: 'invalid body', cpuMs };
+  if (body.byteLength > maxResponseBytes) return { ok: false, failure: 'too-large', detail: 'response too large', cpuMs };
+  return { ok: true, res: { status, headers: headers as Array<[string, string]>, body: new Uint8Array(body) }, cpuMs };
 }
 
 /**
@@ -351,12 +488,14 @@ export function exactBodyBuffer(body: Uint8Array): ArrayBuffer {
 
 function toIsolateRequest(req: InvokeRequest): Record<string, unknown> {
   // INVARIANT: buffers are copied into the isolate at their exact length, never shared.
+  const p = req.principal ?? null;
   return {
     method: req.method,
     url: req.url,
     headers: req.headers.map(([k, v]) => [k, v]),
     body: req.body === null ? null : exactBodyBuffer(req.body),
     requestId: req.requestId,
+    principal: p === null ? null : { type: p.type, id: p.id, issuer: p.issuer, roles: [...p.roles], mfa: p.mfa, authMethod: p.authMethod },
   };
 }
 

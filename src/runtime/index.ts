@@ -2,13 +2,19 @@ export { bundleFunction, stopBundler, MAX_BUNDLE_BYTES, type FunctionBundle } fr
 export { buildPrelude } from './build-prelude.js';
 export {
   createWorkerPool,
+  readWholeBody,
   workerExecArgv,
+  RuntimeRetryLater,
   type WorkerPool,
   type WorkerPoolOptions,
   type WorkerPoolEvents,
   type FunctionResult,
   type FunctionLogLine,
+  type BodyStream,
+  type InvokeOptions,
+  type PoolFunctionSpec,
 } from './worker-pool.js';
-export type { InvokeRequest, InvokeResponse } from './protocol.js';
-export { compilePrelude, createWarmIsolate, FunctionSandbox, SparePool, type PreludeScript, type SandboxResult } from './function-sandbox.js';
+export { MAX_CALL_DEPTH, bindingCallSteps, type BindingCallEvent, type BindingCallReason } from './binding-calls.js';
+export type { InvokeRequest, InvokeResponse, InvokePrincipal } from './protocol.js';
+export { compilePrelude, createWarmIsolate, FunctionSandbox, SparePool, LOAD_TIMEOUT_MS, FIRST_CALL_CPU_ALLOWANCE_MS, type PreludeScript, type SandboxResult } from './function-sandbox.js';
 export type { WorkerFunction } from './protocol.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,7 +7,8 @@ import { isPalisadeError, type ErrorCode } from '../kernel/index.js';
 import type { FunctionSpec, SegmentSpec } from '../manifest/index.js';
 import { buildPrelude } from './build-prelude.js';
 import { bundleFunction } from './bundle-function.js';
-import { createWorkerPool, type FunctionLogLine, type WorkerPool } from './worker-pool.js';
+import { packageRoot } from './package-paths.js';
+import { createWorkerPool, readWholeBody, type FunctionLogLine, type WorkerPool } from './worker-pool.js';
 
 // Each attack is a real function run in a real worker process under the permission model.
 const ATTACKS: Record<string, string> = {
@@ -105,10 +106,75 @@ const ATTACKS: Record<string, string> = {
       return Response.json(out, { status: 201, headers: { 'x-fn': 'yes' } });
     } };`,
   echo: `export default { async fetch(request) { const bytes = new Uint8Array(await request.arrayBuffer()); return Response.json({ length: bytes.length, text: new TextDecoder().decode(bytes) }); } };`,
+  logFlood: `export default { async fetch(request, env, ctx) { for (let i = 0; i < 200000; i++) console.log('flood', i); return new Response(ctx.requestId); } };`,
+  logBytes: `export default { async fetch(request, env, ctx) { const big = 'y'.repeat(8000); for (let i = 0; i < 100; i++) console.log(big); return new Response(ctx.requestId); } };`,
+  headerFlood: `export default { async fetch() { const h = new Headers(); for (let i = 0; i < 100000; i++) h.append('x-h' + i, 'v'); return new Response('x', { headers: h }); } };`,
+  headerBytes: `export default { async fetch() { return new Response('x', { headers: { 'x-big': 'z'.repeat(40000) } }); } };`,
+  jsonBomb: `export default { async fetch() { let a = ['x']; for (let i = 0; i < 40; i++) a = [a, a]; return Response.json(a); } };`,
+  hugeString: `export default { async fetch() { let s = 'x'; for (let i = 0; i < 40; i++) s = s + s; return new Response(s); } };`,
+  hugeRepeat: `export default { async fetch() { return new Response('x'.repeat(200 * 1024 * 1024)); } };`,
+  exotic: `
+    export default { async fetch(request) {
+      const kind = new URL(request.url).searchParams.get('kind');
+      if (kind === 'shrunk') {
+        const rab = new ArrayBuffer(16, { maxByteLength: 64 });
+        const view = new Uint8Array(rab, 8);
+        const r = new Response('placeholder');
+        r._bodyArrayBuffer = view;
+        r._bodyText = undefined;
+        rab.resize(4);
+        return r;
+      }
+      if (kind === 'shrunk-init') {
+        const rab = new ArrayBuffer(16, { maxByteLength: 64 });
+        const view = new Uint8Array(rab, 8);
+        rab.resize(4);
+        return new Response(view);
+      }
+      if (kind === 'patched-slice') {
+        const rab = new ArrayBuffer(16, { maxByteLength: 64 });
+        Uint8Array.prototype.slice = function () { const v = new Uint8Array(rab, 8); rab.resize(4); return v; };
+        Object.getPrototypeOf(Uint8Array.prototype).set = function () { throw new Error('patched'); };
+        return new Response('fine');
+      }
+      if (kind === 'getters') {
+        class Sneaky extends Response { get status() { throw new Error('getter'); } }
+        return new Sneaky('x');
+      }
+      if (kind === 'proxy-status') {
+        class Sneaky extends Response { get status() { return new Proxy({}, { get() { throw new Error('trap'); } }); } }
+        return new Sneaky('x');
+      }
+      if (kind === 'proxy-response') return new Proxy(new Response('x'), {});
+      if (kind === 'proxy-headers') {
+        const r = new Response('x');
+        r.headers.forEach = (cb) => { cb(new Proxy({}, {}), 'k'); };
+        return r;
+      }
+      if (kind === 'throw-proxy') throw new Proxy({}, { get() { throw new Error('trap'); } });
+      return new Response('plain');
+    } };`,
+  principal: `export default { async fetch(request, env, ctx) {
+    let mutated = 'no';
+    try { ctx.principal.roles.push('admin'); mutated = 'roles'; } catch {}
+    try { ctx.principal.id = 'mallory'; if (ctx.principal.id === 'mallory') mutated = 'id'; } catch {}
+    return Response.json({ principal: ctx.principal, frozen: ctx.principal === null ? null : Object.isFrozen(ctx.principal) && Object.isFrozen(ctx.principal.roles), mutated, keys: Object.keys(ctx) });
+  } };`,
+  globals: `export default { async fetch() { return Response.json(Object.getOwnPropertyNames(globalThis).sort()); } };`,
   bystander: `export default { async fetch() { return Response.json({ ok: true, polluted: typeof ({}).polluted, includes: [1].includes(2) }); } };`,
 };
 
-const LIMITS = { memoryMb: 64, cpuMs: 100, timeoutMs: 600, maxResponseBytes: 1024 * 1024 };
+const LIMITS = { memoryMb: 64, cpuMs: 100, timeoutMs: 600, maxResponseBytes: 1024 * 1024, concurrency: 2, queue: 16 };
+
+/** The global names a function sees, exactly (docs/runtime.md lists the same). */
+export const DOCUMENTED_GLOBALS = [
+  'AggregateError', 'Array', 'ArrayBuffer', 'BigInt', 'BigInt64Array', 'BigUint64Array', 'Boolean', 'DOMException', 'DataView', 'Date', 'Error', 'EvalError',
+  'FinalizationRegistry', 'Float32Array', 'Float64Array', 'Function', 'Headers', 'Infinity', 'Int16Array', 'Int32Array', 'Int8Array', 'Intl', 'JSON', 'Map', 'Math', 'NaN',
+  'Number', 'Object', 'Promise', 'Proxy', 'RangeError', 'ReferenceError', 'Reflect', 'RegExp', 'Request', 'Response', 'Set', 'String', 'Symbol', 'SyntaxError',
+  'TextDecoder', 'TextEncoder', 'TypeError', 'URIError', 'URL', 'URLSearchParams', 'Uint16Array', 'Uint32Array', 'Uint8Array', 'Uint8ClampedArray', 'WeakMap', 'WeakRef',
+  'WeakSet', 'atob', 'btoa', 'clearTimeout', 'console', 'crypto', 'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'eval', 'globalThis',
+  'isFinite', 'isNaN', 'parseFloat', 'parseInt', 'self', 'setTimeout', 'structuredClone', 'undefined', 'unescape',
+];
 
 describe('sandbox containment (real worker processes)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-sandbox-'));
@@ -123,19 +189,20 @@ describe('sandbox containment (real worker processes)', () => {
     for (const [name, code] of Object.entries(ATTACKS)) {
       const source = join(dir, 'functions', `${name}.js`);
       writeFileSync(source, code);
-      const spec: FunctionSpec = { name, source, segment: name === 'bystander' ? 'default' : name === 'bomb' ? 'blast' : 'attacker', limits: LIMITS, bindings: {} };
+      const limits = name === 'hugeRepeat' ? { ...LIMITS, memoryMb: 128, cpuMs: 1000, timeoutMs: 3000 } : name === 'bomb' ? { ...LIMITS, cpuMs: 5000, timeoutMs: 10000 } : LIMITS;
+      const spec: FunctionSpec = { name, source, segment: name === 'bystander' ? 'default' : name === 'bomb' ? 'blast' : 'attacker', limits, bindings: {} };
       functions.push(spec);
       bundles.set(name, (await bundleFunction(spec, dir)).code);
     }
-    const segments: SegmentSpec[] = [{ name: 'default', workers: 1 }, { name: 'attacker', workers: 1 }, { name: 'blast', workers: 1 }];
+    const segments: SegmentSpec[] = [{ name: 'default', workers: 1 }, { name: 'attacker', workers: 2 }, { name: 'blast', workers: 1 }];
     pool = createWorkerPool({ prelude: await buildPrelude(), segments, functions, bundles, events: { onFunctionLog: (l) => logs.push(l), onWorkerExit: (e) => exits.push(e) } });
     await pool.start();
   });
   after(() => pool.close());
 
-  const call = async (fn: string, query = '') => {
-    const res = await pool.invoke(fn, { method: 'GET', url: `https://localhost/${fn}${query}`, headers: [['accept', '*/*']], body: null, requestId: `req-${fn}-${Math.random()}` });
-    return { status: res.status, text: Buffer.from(res.body).toString('utf8') };
+  const call = async (fn: string, query = '', principal: Parameters<WorkerPool['invoke']>[1]['principal'] = null) => {
+    const res = await pool.invoke(fn, { method: 'GET', url: `https://localhost/${fn}${query}`, headers: [['accept', '*/*']], body: null, requestId: `req-${fn}-${Math.random()}`, principal });
+    return { status: res.status, text: Buffer.from(await readWholeBody(res.body, 1 << 24)).toString('utf8') };
   };
 
   /** Runs an attack while the bystander in another segment keeps answering. */
@@ -161,11 +228,11 @@ describe('sandbox containment (real worker processes)', () => {
     const memory = Buffer.from(`SECRET-BEFORE|{"order":1}|SECRET-AFTER`);
     const body = memory.subarray(14, 25);
     const res = await pool.invoke('echo', { method: 'POST', url: 'https://localhost/echo', headers: [], body, requestId: 'r-echo' });
-    const out = JSON.parse(Buffer.from(res.body).toString('utf8')) as { length: number; text: string };
+    const out = JSON.parse(Buffer.from(await readWholeBody(res.body, 1 << 20)).toString('utf8')) as { length: number; text: string };
     assert.deepEqual(out, { length: 11, text: '{"order":1}' });
     for (let i = 0; i < 20; i++) {
       const r = await pool.invoke('echo', { method: 'POST', url: 'https://localhost/echo', headers: [['x-secret', 'header-value-that-must-not-leak']], body: Buffer.from(`n${i}`), requestId: `r${i}` });
-      const text = Buffer.from(r.body).toString('utf8');
+      const text = Buffer.from(await readWholeBody(r.body, 1 << 20)).toString('utf8');
       assert.ok(!text.includes('header-value-that-must-not-leak') && !text.includes('invoke') && !text.includes('requestId'), text);
       assert.equal((JSON.parse(text) as { length: number }).length, `n${i}`.length);
     }
@@ -278,16 +345,92 @@ describe('sandbox containment (real worker processes)', () => {
     assert.equal(mine[0]?.message, 'line 0');
   });
 
+  test('a log flood stops inside the isolate: at most 200 lines and 64 KiB per request, and the request still answers', async () => {
+    const before = logs.length;
+    const started = Date.now();
+    const r = await call('logFlood');
+    assert.equal(r.status, 200);
+    assert.ok(Date.now() - started < 2000);
+    const bytes = await call('logBytes');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const flood = logs.slice(before).filter((l) => l.requestId === r.text);
+    assert.equal(flood.length, 200);
+    const big = logs.slice(before).filter((l) => l.requestId === bytes.text);
+    const total = big.reduce((n, l) => n + l.message.length, 0);
+    assert.ok(big.length >= 1 && total <= 64 * 1024 + 8192, `${big.length} lines, ${total} bytes`);
+  });
+
+  test('100,000 response headers, or 40 KB of them, are refused inside the worker; other segments do not notice', async () => {
+    for (const fn of ['headerFlood', 'headerBytes']) {
+      const outcome = await underAttack(fn);
+      assert.ok(isPalisadeError(outcome) && (outcome.code === 'PAL_RUNTIME_FUNCTION_THREW' || outcome.code === 'PAL_RUNTIME_CPU_LIMIT'), `${fn}: ${String(outcome)}`);
+      if (fn === 'headerBytes') assert.equal(outcome.code, 'PAL_RUNTIME_FUNCTION_THREW');
+    }
+  });
+
+  test('a JSON bomb, a doubling string and a 200 MiB repeat end inside the worker with a clean error, well before the backstop kill', async () => {
+    for (const fn of ['jsonBomb', 'hugeString', 'hugeRepeat']) {
+      const before = exits.length;
+      const started = Date.now();
+      const outcome = await underAttack(fn);
+      const codes = ['PAL_RUNTIME_CPU_LIMIT', 'PAL_RUNTIME_TIMEOUT', 'PAL_RUNTIME_MEMORY_LIMIT', 'PAL_RUNTIME_RESPONSE_TOO_LARGE', 'PAL_RUNTIME_FUNCTION_THREW'];
+      assert.ok(isPalisadeError(outcome) && codes.includes(outcome.code), `${fn}: ${String(outcome)}`);
+      assert.ok(Date.now() - started < 6000, `${fn} took ${Date.now() - started} ms`);
+      assert.ok(!exits.slice(before).some((e) => e.signal === 'SIGKILL' && e.segment === 'attacker' && Date.now() - started > 9000), 'never the gateway backstop');
+    }
+  });
+
+  test('exotic results (shrunk resizable views, patched intrinsics, throwing getters, proxies) get a clean error and never abort the worker', async () => {
+    const pidsBefore = pool.pids().attacker;
+    const kinds = ['shrunk', 'shrunk-init', 'getters', 'proxy-status', 'proxy-response', 'proxy-headers', 'throw-proxy'];
+    for (const kind of kinds) {
+      const outcome = await call('exotic', `?kind=${kind}`).then((r) => r, (e: unknown) => e);
+      if (isPalisadeError(outcome)) assert.equal(outcome.code, 'PAL_RUNTIME_FUNCTION_THREW', `${kind}: ${outcome.code}`);
+      else assert.equal((outcome as { status: number }).status, 200, kind);
+    }
+    // A function that patches the intrinsics (its own encoder then breaks) gets a clean error too.
+    for (let i = 0; i < 4; i++) {
+      const patched = await call('exotic', '?kind=patched-slice').then((r) => r, (e: unknown) => e);
+      if (isPalisadeError(patched)) assert.equal(patched.code, 'PAL_RUNTIME_FUNCTION_THREW');
+      else assert.equal((patched as { text: string }).text, 'fine');
+    }
+    assert.deepEqual(pool.pids().attacker, pidsBefore, 'no worker died');
+  });
+
+  test('ctx.principal is the caller (frozen), and ctx carries nothing else but the request id', async () => {
+    const principal = { type: 'User', id: 'alice', issuer: 'corp', roles: ['customer'], mfa: false, authMethod: 'oidc' };
+    const r = JSON.parse((await call('principal', '', principal)).text) as Record<string, unknown>;
+    assert.deepEqual(r, { principal, frozen: true, mutated: 'no', keys: ['requestId', 'principal'] });
+    const anonymous = JSON.parse((await call('principal')).text) as { principal: unknown };
+    assert.equal(anonymous.principal, null);
+  });
+
+  test('the globals inside an isolate are exactly the documented list', async () => {
+    const names = JSON.parse((await call('globals')).text) as string[];
+    assert.deepEqual(names, [...DOCUMENTED_GLOBALS].sort());
+    const doc = readFileSync(join(packageRoot, 'docs', 'runtime.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Globals'), doc.indexOf('\n## ', doc.indexOf('## Globals') + 5));
+    for (const name of DOCUMENTED_GLOBALS) assert.ok(section.includes(`\`${name}\``), `docs/runtime.md lists \`${name}\``);
+  });
+
   test('a memory bomb that aborts its worker gets 503; the worker restarts; other segments keep serving', async () => {
     const outcome = await underAttack('bomb');
     assert.ok(isPalisadeError(outcome) && (outcome.code === 'PAL_RUNTIME_WORKER_CRASHED' || outcome.code === 'PAL_RUNTIME_MEMORY_LIMIT'), String(outcome));
     assert.equal(outcome.status, 503);
-    if (outcome.code === 'PAL_RUNTIME_WORKER_CRASHED') assert.ok(exits.some((e) => e.segment === 'blast'));
+    if (outcome.code === 'PAL_RUNTIME_WORKER_CRASHED') {
+      // The channel closes (and pending requests fail) before the exit is reported.
+      for (let i = 0; i < 40 && !exits.some((e) => e.segment === 'blast'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(exits.some((e) => e.segment === 'blast'));
+    }
     // The attacker segment, a different process, never noticed.
     assert.equal((await call('shared')).status, 200);
     // The blast segment comes back.
     let pids: readonly number[] = [];
     for (let i = 0; i < 50 && pids.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      pids = pool.pids().blast ?? [];
+    }
+    for (let i = 0; i < 50 && pids.length < 1; i++) {
       await new Promise((r) => setTimeout(r, 100));
       pids = pool.pids().blast ?? [];
     }

@@ -1,11 +1,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PalisadeError, type ErrorCode } from '../kernel/index.js';
-import type { FunctionSpec, SegmentSpec } from '../manifest/index.js';
+import type { FunctionLimits, FunctionSpec, SegmentSpec } from '../manifest/index.js';
+import { runBindingCall, type BindingCallEvent, type CallerIdentity } from './binding-calls.js';
 import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths.js';
-import type { GatewayToWorker, InvokeFailure, InvokeRequest, InvokeResponse, WorkerFunction, WorkerToGateway } from './protocol.js';
+import { parseWorkerMessage } from './parse-worker-message.js';
+import { BODY_CHUNK_BYTES, type BindingCallPayload, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type WorkerFunction, type WorkerToGateway } from './protocol.js';
 
-/** A function's console line, tagged with its function and request id. */
+/** A function's console line, tagged (by the gateway, never by the worker) with its function and request id. */
 export interface FunctionLogLine {
   readonly fn: string;
   readonly requestId: string;
@@ -18,24 +21,56 @@ export interface WorkerPoolEvents {
   onFunctionLog?(line: FunctionLogLine): void;
   onWorkerExit?(info: { segment: string; pid: number; code: number | null; signal: string | null; inFlight: number; lastError: string }): void;
   onWorkerReady?(info: { segment: string; pid: number; coldStartMs: Readonly<Record<string, number>> }): void;
+  /** A worker broke the protocol and was killed (`PAL_RUNTIME_WORKER_FAULT`). */
+  onWorkerFault?(info: { segment: string; pid: number; why: string }): void;
+  /** A segment's workers keep failing to load; restarts are backed off (`PAL_RUNTIME_LOAD_FAILING`). */
+  onLoadFailing?(info: { segment: string; fn: string; message: string; failures: number; retryInMs: number }): void;
+  /** A binding call was decided (allowed or refused). */
+  onBindingCall?(event: BindingCallEvent): void;
 }
+
+/** A function as the pool takes it: `concurrency` and `queue` default to the manifest defaults. */
+export type PoolFunctionSpec = Omit<FunctionSpec, 'limits'> & { readonly limits: Omit<FunctionLimits, 'concurrency' | 'queue'> & Partial<Pick<FunctionLimits, 'concurrency' | 'queue'>> };
+
+const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_QUEUE = 64;
 
 /** What the pool needs to run a segment's functions. */
 export interface WorkerPoolOptions {
   readonly prelude: string;
   readonly segments: readonly SegmentSpec[];
-  readonly functions: readonly FunctionSpec[];
+  readonly functions: readonly PoolFunctionSpec[];
   /** Bundled code by function name. */
   readonly bundles: ReadonlyMap<string, string>;
   readonly events?: WorkerPoolEvents;
-  /** How long `start()` waits for every worker to load. */
+  /** How long `start()` waits for every worker to load (default 120 s: start-up never fails because a machine is busy). */
   readonly startTimeoutMs?: number;
+  /** The worker script; tests substitute a misbehaving one. */
+  readonly workerScript?: string;
+}
+
+/** The rest of a response body, pulled from the worker chunk by chunk as the reader asks. */
+export interface BodyStream extends AsyncIterable<Uint8Array> {
+  /** Total length in bytes. */
+  readonly byteLength: number;
+  /** Stops the transfer; the worker drops the rest. */
+  cancel(): void;
 }
 
 /** The result of a successful invocation. */
-export interface FunctionResult extends InvokeResponse {
+export interface FunctionResult {
+  readonly status: number;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** The whole body when it fits one message, otherwise a stream. */
+  readonly body: Uint8Array | BodyStream;
   readonly cpuMs: number;
   readonly coldStartMs?: number;
+}
+
+/** Who is calling, for invocations that are binding calls of another function. */
+export interface InvokeOptions {
+  /** The functions earlier in the call chain, outermost first. */
+  readonly chain?: readonly string[];
 }
 
 /** Runs functions in supervised worker processes. */
@@ -43,11 +78,22 @@ export interface WorkerPool {
   /** Spawns every worker and resolves once all loaded their functions (or rejects with why not). */
   start(): Promise<void>;
   /** Invokes a function; throws a {@link PalisadeError} with a `PAL_RUNTIME_*` code on failure. */
-  invoke(fn: string, req: InvokeRequest): Promise<FunctionResult>;
+  invoke(fn: string, req: InvokeRequest, options?: InvokeOptions): Promise<FunctionResult>;
   /** Live worker pids by segment; for tests and operators. */
   pids(): Readonly<Record<string, readonly number[]>>;
+  /** Every worker pid, ready or not; for tests. */
+  allPids(): readonly number[];
   /** Stops every worker. */
   close(): Promise<void>;
+}
+
+/** A {@link PalisadeError} that tells the client when to retry (`Retry-After`). */
+export class RuntimeRetryLater extends PalisadeError {
+  readonly retryAfterSec: number;
+  constructor(code: ErrorCode, message: string, retryAfterSec: number) {
+    super(code, message, { expose: true });
+    this.retryAfterSec = retryAfterSec;
+  }
 }
 
 const WORKER_SCRIPT = join(packageRoot, 'dist', 'src', 'runtime', 'worker-main.js');
@@ -69,13 +115,24 @@ const CLIENT_MESSAGES: Readonly<Record<InvokeFailure, string>> = {
   'memory-limit': 'the function exceeded its memory limit',
   'too-large': 'the function response is too large',
 };
-/** Extra time the gateway grants beyond a function's own timeout before it kills the worker. */
-const HARD_DEADLINE_GRACE_MS = 1000;
-const READY_WAIT_MS = 2000;
+/**
+ * Extra time beyond a function's own timeout before the gateway kills its worker. The worker
+ * enforces every limit itself first (and leaves by itself when an isolate will not stop), so
+ * this backstop fires only for a worker whose main thread is wedged.
+ */
+const BACKSTOP_GRACE_MS = 10_000;
+/** A worker that does not answer a body pull within this long is faulty. */
+const PULL_TIMEOUT_MS = 15_000;
+/** Consecutive load failures after which restarts back off to the slow lane and operators are told. */
+const BREAKER_FAILURES = 3;
+const MAX_BACKOFF_MS = 30_000;
+/** Longest a request waits for a free isolate: its own timeout, but never less than 10 s. */
+export const queueWaitMs = (timeoutMs: number): number => Math.max(timeoutMs, 10_000);
 
 /**
  * Node flags for a worker: the permission model as a second layer under the isolates. No file
  * writes, no child processes, no worker threads; reads only of palisade's own code.
+ * `--no-node-snapshot`: isolated-vm requires it on Node >= 20 (its README).
  */
 export function workerExecArgv(): string[] {
   // isolated-vm wherever npm put it (hoisted or nested), resolved like Node's own resolver does.
@@ -84,20 +141,163 @@ export function workerExecArgv(): string[] {
   return [permissionFlag(), '--allow-addons', ...reads.map((r) => `--allow-fs-read=${r}`), '--no-node-snapshot', '--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning'];
 }
 
-interface Pending {
+/** An invocation the gateway sent to a worker: the table binding calls and logs are checked against. */
+interface Invocation {
+  readonly id: number;
+  readonly fn: string;
+  readonly spec: FunctionSpec;
+  readonly requestId: string;
+  readonly principal: InvokePrincipal | null;
+  readonly chain: readonly string[];
+  readonly worker: Worker;
+  readonly deadline: number;
+  state: 'running' | 'streaming';
   readonly resolve: (r: FunctionResult) => void;
   readonly reject: (e: PalisadeError) => void;
   readonly timer: NodeJS.Timeout;
+  readonly calls: Set<number>;
+  stream?: PulledBody;
+}
+
+interface Job {
   readonly fn: string;
+  readonly spec: FunctionSpec;
+  readonly req: InvokeRequest;
+  readonly chain: readonly string[];
+  readonly resolve: (r: FunctionResult) => void;
+  readonly reject: (e: PalisadeError) => void;
+  timer?: NodeJS.Timeout;
 }
 
 class Worker {
   child: ChildProcess | undefined;
-  ready = false;
-  readonly pending = new Map<number, Pending>();
-  restarts = 0;
+  state: 'idle' | 'starting' | 'ready' | 'gone' = 'idle';
+  readonly invocations = new Map<number, Invocation>();
+  readonly running = new Map<string, number>();
+  maxId = 0;
+  crashes = 0;
+  loadFailures = 0;
+  lastLoadFailure: { fn: string; message: string } | undefined;
   startedAt = 0;
+  /** Settles the first start of this worker (for `start()`). */
+  onFirstOutcome: ((error?: PalisadeError) => void) | undefined;
   constructor(readonly segment: string) {}
+  load(): number {
+    return this.invocations.size;
+  }
+}
+
+/** The body of a streamed result: first chunk in hand, the rest pulled on demand. */
+class PulledBody implements BodyStream {
+  readonly byteLength: number;
+  #received: number;
+  #first: Uint8Array | undefined;
+  #waiting: { resolve: (c: Uint8Array) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
+  #failed: Error | undefined;
+  #done = false;
+  // Two buffers of its own, used in turn: a chunk arrives as a view into the channel's read
+  // buffer (which may hold many messages, so a slow reader would pin them all); it is copied into
+  // one of these. The reader takes the next chunk only after it handed the previous one to the
+  // socket, so the buffer written two chunks ago is free again. No per-chunk allocation.
+  readonly #buffers: [Uint8Array | undefined, Uint8Array | undefined] = [undefined, undefined];
+  #turn = 0;
+  constructor(
+    first: Uint8Array,
+    size: number,
+    private readonly pull: () => void,
+    private readonly finish: (cancelled: boolean) => void,
+    private readonly timeout: () => void,
+  ) {
+    this.byteLength = size;
+    this.#first = first;
+    this.#received = first.byteLength;
+  }
+  get expectingChunk(): boolean {
+    return this.#waiting !== undefined;
+  }
+  /** A chunk arrived; false when it was not asked for or overflows the announced size (a fault). */
+  deliver(data: Uint8Array): boolean {
+    const w = this.#waiting;
+    if (w === undefined || data.byteLength === 0 || this.#received + data.byteLength > this.byteLength) return false;
+    this.#waiting = undefined;
+    clearTimeout(w.timer);
+    this.#received += data.byteLength;
+    if (this.#received === this.byteLength) this.#end(false);
+    const slot = this.#turn;
+    this.#turn = 1 - slot;
+    let buffer = this.#buffers[slot];
+    if (buffer === undefined || buffer.byteLength < data.byteLength) buffer = this.#buffers[slot] = new Uint8Array(BODY_CHUNK_BYTES);
+    buffer.set(data);
+    w.resolve(buffer.subarray(0, data.byteLength));
+    return true;
+  }
+  fail(error: Error): void {
+    this.#failed ??= error;
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    if (w !== undefined) {
+      clearTimeout(w.timer);
+      w.reject(error);
+    }
+    this.#done = true;
+  }
+  cancel(): void {
+    if (this.#done) return;
+    this.fail(new PalisadeError('PAL_RUNTIME_UNAVAILABLE', 'the transfer was cancelled'));
+    this.finish(true);
+  }
+  #end(cancelled: boolean): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.finish(cancelled);
+  }
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    try {
+      if (this.#first !== undefined) {
+        const first = this.#first;
+        this.#first = undefined;
+        if (first.byteLength > 0) yield first;
+        if (this.#received === this.byteLength) this.#end(false);
+      }
+      while (this.#received < this.byteLength) {
+        if (this.#failed !== undefined) throw this.#failed;
+        const next = new Promise<Uint8Array>((resolve, reject) => {
+          this.#waiting = { resolve, reject, timer: setTimeout(() => this.timeout(), PULL_TIMEOUT_MS) };
+        });
+        this.pull();
+        yield await next;
+      }
+    } finally {
+      // A reader that stops early (return/throw) cancels the rest.
+      if (this.#received < this.byteLength) this.cancel();
+    }
+  }
+}
+
+/**
+ * Reads a whole result body, at most `maxBytes`.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readWholeBody((await pool.invoke('hello', req)).body, 1 << 20);
+ * ```
+ */
+export async function readWholeBody(body: Uint8Array | BodyStream, maxBytes: number): Promise<Uint8Array> {
+  if (body instanceof Uint8Array) {
+    if (body.byteLength > maxBytes) throw new PalisadeError('PAL_RUNTIME_RESPONSE_TOO_LARGE', 'the function response is too large', { expose: true });
+    return body;
+  }
+  if (body.byteLength > maxBytes) {
+    body.cancel();
+    throw new PalisadeError('PAL_RUNTIME_RESPONSE_TOO_LARGE', 'the function response is too large', { expose: true });
+  }
+  const out = new Uint8Array(body.byteLength);
+  let at = 0;
+  for await (const chunk of body) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
 }
 
 /**
@@ -112,140 +312,367 @@ class Worker {
  */
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const events = options.events ?? {};
+  const script = options.workerScript ?? WORKER_SCRIPT;
   const functionsBySegment = new Map<string, WorkerFunction[]>();
-  const segmentOf = new Map<string, FunctionSpec>();
-  for (const fn of options.functions) {
+  const specs = new Map<string, FunctionSpec>();
+  for (const given of options.functions) {
+    const fn: FunctionSpec = { ...given, limits: { ...given.limits, concurrency: given.limits.concurrency ?? DEFAULT_CONCURRENCY, queue: given.limits.queue ?? DEFAULT_QUEUE } };
     const code = options.bundles.get(fn.name);
     if (code === undefined) throw new PalisadeError('PAL_INTERNAL', `no bundle for function \`${fn.name}\``);
     const list = functionsBySegment.get(fn.segment) ?? [];
-    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(bindingsEnv(fn)) });
+    const values: Record<string, unknown> = {};
+    const services: string[] = [];
+    for (const [name, binding] of Object.entries(fn.bindings)) {
+      if (binding.type === 'service') services.push(name);
+      else values[name] = binding.value;
+    }
+    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services });
     functionsBySegment.set(fn.segment, list);
-    segmentOf.set(fn.name, fn);
+    specs.set(fn.name, fn);
   }
   const workers = new Map<string, Worker[]>();
   for (const seg of options.segments) {
     if (!functionsBySegment.has(seg.name)) continue;
     workers.set(seg.name, Array.from({ length: seg.workers }, () => new Worker(seg.name)));
   }
+  const queues = new Map<string, Job[]>();
+  // Start-up is staggered: at most this many workers boot and load at once, so a busy machine
+  // slows start-up down instead of failing it, and a booting worker (which cannot yet notice that
+  // the gateway died) gets a core quickly.
+  const maxStarting = Math.max(2, availableParallelism());
+  const spawnQueue: Worker[] = [];
+  let starting = 0;
   let nextId = 1;
   let closing = false;
-  const readyWaiters = new Set<() => void>();
 
-  const spawn = (worker: Worker): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const child = fork(WORKER_SCRIPT, [], {
-        execArgv: workerExecArgv(),
-        serialization: 'advanced',
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-        env: {},
+  const post = (worker: Worker, message: GatewayToWorker): void => {
+    const child = worker.child;
+    if (child === undefined || worker.state === 'gone' || !child.connected) return;
+    try {
+      child.send(message, (error) => {
+        // INVARIANT: a failed send takes the worker out of rotation at once; it never throws.
+        if (error) gone(worker, child, `send failed: ${error.message}`);
       });
-      worker.child = child;
-      worker.ready = false;
-      worker.startedAt = Date.now();
-      let settled = false;
-      // Keep the tail of stderr: a V8 abort explains itself there ("heap out of memory").
-      let stderrTail = '';
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderrTail = (stderrTail + chunk.toString('utf8')).slice(-4096);
-      });
-      child.on('message', (message: WorkerToGateway) => {
-        switch (message.t) {
-          case 'ready':
-            worker.ready = true;
-            events.onWorkerReady?.({ segment: worker.segment, pid: child.pid ?? 0, coldStartMs: message.coldStartMs });
-            for (const w of readyWaiters) w();
-            settled = true;
-            resolve();
-            break;
-          case 'load-failed':
-            settled = true;
-            reject(new PalisadeError('PAL_RUNTIME_BUILD_FAILED', `function \`${message.fn}\` failed to load: ${message.message.toLowerCase()}`, { expose: true }));
-            child.kill('SIGKILL');
-            break;
-          case 'log':
-            events.onFunctionLog?.({ fn: message.fn, requestId: message.requestId, level: message.level, message: message.message });
-            break;
-          case 'result': {
-            const p = worker.pending.get(message.id);
-            if (p === undefined) return;
-            worker.pending.delete(message.id);
-            clearTimeout(p.timer);
-            if (message.ok) {
-              p.resolve({ ...message.res, cpuMs: message.cpuMs, ...(message.coldStartMs === undefined ? {} : { coldStartMs: message.coldStartMs }) });
-            } else {
-              p.reject(new PalisadeError(FAILURE_CODES[message.failure], CLIENT_MESSAGES[message.failure], { cause: new Error(message.detail), expose: true }));
-            }
-            break;
-          }
-        }
-      });
-      child.on('exit', (code, signal) => {
-        worker.ready = false;
-        const inFlight = worker.pending.size;
-        for (const [id, p] of worker.pending) {
-          clearTimeout(p.timer);
-          worker.pending.delete(id);
-          p.reject(new PalisadeError('PAL_RUNTIME_WORKER_CRASHED', 'the function worker stopped while handling the request', { expose: true }));
-        }
-        events.onWorkerExit?.({ segment: worker.segment, pid: child.pid ?? 0, code, signal, inFlight, lastError: summariseStderr(stderrTail) });
-        if (!settled) {
-          settled = true;
-          reject(new PalisadeError('PAL_RUNTIME_UNAVAILABLE', `worker for segment \`${worker.segment}\` exited during start (code ${String(code)})`));
-          return;
-        }
-        if (!closing) scheduleRestart(worker);
-      });
-      const fns = functionsBySegment.get(worker.segment) ?? [];
-      const load: GatewayToWorker = { t: 'load', prelude: options.prelude, functions: fns };
-      child.send(load);
+    } catch (error) {
+      gone(worker, child, `send failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
+  /**
+   * Takes a worker out of rotation: every pending invocation gets 503 at once and the process is
+   * killed. Idempotent per child. The restart happens in exactly one place: the child's 'exit'.
+   */
+  const gone = (worker: Worker, child: ChildProcess, why: string, code: ErrorCode = 'PAL_RUNTIME_WORKER_CRASHED'): void => {
+    if (worker.child !== child || worker.state === 'gone') return;
+    worker.state = 'gone';
+    const message = code === 'PAL_RUNTIME_WORKER_FAULT' ? 'the function worker misbehaved and was restarted' : 'the function worker stopped while handling the request';
+    for (const inv of worker.invocations.values()) {
+      clearTimeout(inv.timer);
+      const error = new PalisadeError(code, message, { expose: true, cause: new Error(why) });
+      if (inv.state === 'running') inv.reject(error);
+      else inv.stream?.fail(error);
+    }
+    worker.invocations.clear();
+    worker.running.clear();
+    worker.onFirstOutcome?.(new PalisadeError('PAL_RUNTIME_UNAVAILABLE', `worker for segment \`${worker.segment}\` stopped during start: ${why}`));
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // Work waiting for this segment may fit on a sibling now.
+    drainSegment(worker.segment);
+  };
+
+  const fault = (worker: Worker, child: ChildProcess, why: string): void => {
+    if (worker.child !== child || worker.state === 'gone') return;
+    events.onWorkerFault?.({ segment: worker.segment, pid: child.pid ?? 0, why });
+    gone(worker, child, `protocol fault: ${why}`, 'PAL_RUNTIME_WORKER_FAULT');
+  };
+
+  const spawn = (worker: Worker): void => {
+    worker.state = 'starting';
+    if (starting >= maxStarting) {
+      spawnQueue.push(worker);
+      return;
+    }
+    starting++;
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      starting--;
+      const next = spawnQueue.shift();
+      if (next !== undefined && !closing) spawn(next);
+    };
+    const child = fork(script, [], {
+      execArgv: workerExecArgv(),
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: {},
     });
+    worker.child = child;
+    worker.startedAt = Date.now();
+    child.once('exit', uncount);
+    child.once('message', uncount);
+    // Keep the tail of stderr: a V8 abort explains itself there ("heap out of memory").
+    let stderrTail = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-4096);
+    });
+    child.stderr?.on('error', () => undefined);
+    child.on('error', (error) => {
+      gone(worker, child, `process error: ${error.message}`);
+      // A process that never started (fork failed) emits no 'exit': restart from here instead.
+      if (child.pid === undefined) {
+        uncount();
+        if (worker.child === child) scheduleRestart(worker);
+      }
+    });
+    child.on('disconnect', () => gone(worker, child, 'channel closed'));
+    child.on('message', (raw: unknown) => {
+      // INVARIANT: nothing a worker sends is read before the schema accepted it.
+      const message = parseWorkerMessage(raw);
+      if (message === undefined) return fault(worker, child, 'malformed message');
+      onMessage(worker, child, message);
+    });
+    child.on('exit', (code, signal) => {
+      const inFlight = worker.invocations.size;
+      gone(worker, child, `exited (code ${String(code)}, signal ${String(signal)})`);
+      events.onWorkerExit?.({ segment: worker.segment, pid: child.pid ?? 0, code, signal, inFlight, lastError: summariseStderr(stderrTail) });
+      if (worker.child === child) scheduleRestart(worker);
+    });
+    const fns = functionsBySegment.get(worker.segment) ?? [];
+    post(worker, { t: 'load', prelude: options.prelude, functions: fns });
+  };
 
+  /** The one place a worker is restarted, with backoff; repeated load failures open the breaker. */
   const scheduleRestart = (worker: Worker): void => {
-    // Back off when a worker keeps dying; reset once it stayed up for a while.
-    if (Date.now() - worker.startedAt > 10_000) worker.restarts = 0;
-    const delay = Math.min(5000, 50 * 2 ** worker.restarts);
-    worker.restarts++;
+    if (closing) return;
+    worker.state = 'idle';
+    let delay: number;
+    if (worker.lastLoadFailure !== undefined) {
+      delay = Math.min(MAX_BACKOFF_MS, 200 * 2 ** (worker.loadFailures - 1));
+      if (worker.loadFailures >= BREAKER_FAILURES) {
+        events.onLoadFailing?.({ segment: worker.segment, fn: worker.lastLoadFailure.fn, message: worker.lastLoadFailure.message, failures: worker.loadFailures, retryInMs: delay });
+      }
+    } else {
+      // Back off when a worker keeps dying; reset once it stayed up for a while.
+      if (Date.now() - worker.startedAt > 10_000) worker.crashes = 0;
+      delay = Math.min(5000, 50 * 2 ** worker.crashes);
+      worker.crashes++;
+    }
     setTimeout(() => {
-      if (!closing) spawn(worker).catch(() => scheduleRestart(worker));
+      if (!closing && worker.state === 'idle') spawn(worker);
     }, delay).unref();
   };
 
-  const pick = (segment: string): Worker | undefined => {
+  const breakerOpen = (segment: string): boolean => (workers.get(segment) ?? []).every((w) => w.state !== 'ready' && w.loadFailures >= BREAKER_FAILURES);
+
+  const onMessage = (worker: Worker, child: ChildProcess, message: WorkerToGateway): void => {
+    switch (message.t) {
+      case 'ready': {
+        if (worker.state !== 'starting') return fault(worker, child, 'unexpected ready');
+        const expected = new Set((functionsBySegment.get(worker.segment) ?? []).map((f) => f.name));
+        if (Object.keys(message.coldStartMs).some((k) => !expected.has(k))) return fault(worker, child, 'ready names unknown functions');
+        worker.state = 'ready';
+        worker.loadFailures = 0;
+        worker.lastLoadFailure = undefined;
+        events.onWorkerReady?.({ segment: worker.segment, pid: child.pid ?? 0, coldStartMs: message.coldStartMs });
+        worker.onFirstOutcome?.();
+        drainSegment(worker.segment);
+        return;
+      }
+      case 'load-failed': {
+        if (worker.state !== 'starting') return fault(worker, child, 'unexpected load-failed');
+        worker.loadFailures++;
+        worker.lastLoadFailure = { fn: message.fn, message: message.message };
+        worker.onFirstOutcome?.(new PalisadeError('PAL_RUNTIME_BUILD_FAILED', `function \`${message.fn}\` failed to load: ${message.message.toLowerCase()}`, { expose: true }));
+        // Killed here; restarted (with backoff) by the 'exit' handler only.
+        gone(worker, child, `function \`${message.fn}\` failed to load`);
+        return;
+      }
+      case 'log': {
+        const inv = worker.invocations.get(message.id);
+        if (inv === undefined) {
+          // A line that raced its own result is dropped; an id never sent to this worker is a lie.
+          if (message.id > worker.maxId) fault(worker, child, 'log for an unknown invocation');
+          return;
+        }
+        events.onFunctionLog?.({ fn: inv.fn, requestId: inv.requestId, level: message.level, message: message.message });
+        return;
+      }
+      case 'result': {
+        const inv = worker.invocations.get(message.id);
+        if (inv === undefined || inv.state !== 'running') return fault(worker, child, 'result for an unknown invocation');
+        clearTimeout(inv.timer);
+        worker.running.set(inv.fn, (worker.running.get(inv.fn) ?? 1) - 1);
+        inv.calls.clear();
+        if (!message.ok) {
+          worker.invocations.delete(inv.id);
+          inv.reject(new PalisadeError(FAILURE_CODES[message.failure], CLIENT_MESSAGES[message.failure], { cause: new Error(message.detail), expose: true }));
+        } else if (message.body.byteLength > message.size || message.size > inv.spec.limits.maxResponseBytes || (message.body.byteLength < message.size && message.body.byteLength === 0)) {
+          worker.invocations.delete(inv.id);
+          inv.reject(new PalisadeError('PAL_RUNTIME_WORKER_FAULT', 'the function worker misbehaved and was restarted', { expose: true }));
+          fault(worker, child, 'result size inconsistent');
+        } else {
+          // Copied out of the channel's read buffer (see 'chunk').
+          const first = copyBytes(message.body);
+          const base = { status: message.status, headers: message.headers, cpuMs: message.cpuMs, ...(message.coldStartMs === undefined ? {} : { coldStartMs: message.coldStartMs }) };
+          if (first.byteLength === message.size) {
+            worker.invocations.delete(inv.id);
+            inv.resolve({ ...base, body: first });
+          } else {
+            inv.state = 'streaming';
+            inv.stream = new PulledBody(
+              first,
+              message.size,
+              () => post(worker, { t: 'pull', id: inv.id }),
+              (cancelled) => {
+                worker.invocations.delete(inv.id);
+                if (cancelled) post(worker, { t: 'cancel', id: inv.id });
+              },
+              () => fault(worker, child, 'no answer to a body pull'),
+            );
+            inv.resolve({ ...base, body: inv.stream });
+          }
+        }
+        drain(inv.fn);
+        return;
+      }
+      case 'chunk': {
+        const inv = worker.invocations.get(message.id);
+        // Copied out: the chunk is a view into the channel's read buffer, which may hold many
+        // messages; a slow reader would otherwise pin all of them.
+        if (inv?.stream === undefined || !inv.stream.deliver(message.data)) return fault(worker, child, 'unexpected body chunk');
+        return;
+      }
+      case 'call': {
+        const inv = worker.invocations.get(message.id);
+        if (inv === undefined || inv.state !== 'running' || inv.calls.has(message.callId)) return fault(worker, child, 'binding call for an unknown invocation');
+        inv.calls.add(message.callId);
+        void handleCall(worker, inv, message.callId, message.binding, message.payload);
+        return;
+      }
+    }
+  };
+
+  const handleCall = async (worker: Worker, inv: Invocation, callId: number, binding: string, payload: BindingCallPayload): Promise<void> => {
+    // Identity comes from the gateway's own table, never from the worker's message.
+    const caller: CallerIdentity = { fn: inv.fn, segment: inv.spec.segment, requestId: inv.requestId, principal: inv.principal, chain: inv.chain, deadline: inv.deadline, bindings: inv.spec.bindings };
+    const answer = await runBindingCall({ caller, binding, payload, invoke: (fn, req, opts) => invoke(fn, req, opts), now: () => Date.now(), events });
+    // Cancelled: the invocation ended (or its worker went) while the call was in flight.
+    if (!inv.calls.delete(callId) || worker.invocations.get(inv.id) !== inv) return;
+    post(worker, answer.ok ? { t: 'call-result', callId, ok: true, res: answer.res } : { t: 'call-result', callId, ok: false, code: answer.code, message: answer.message });
+  };
+
+  const pick = (segment: string, fn: string, concurrency: number): Worker | undefined => {
     let best: Worker | undefined;
     for (const w of workers.get(segment) ?? []) {
-      if (!w.ready) continue;
-      if (best === undefined || w.pending.size < best.pending.size) best = w;
+      if (w.state !== 'ready' || (w.running.get(fn) ?? 0) >= concurrency) continue;
+      if (best === undefined || w.load() < best.load()) best = w;
     }
     return best;
   };
 
-  const waitForReady = (segment: string, ms: number): Promise<Worker | undefined> =>
-    new Promise((resolve) => {
-      const check = () => {
-        const w = pick(segment);
-        if (w !== undefined) {
-          done(w);
-        }
-      };
-      const done = (w: Worker | undefined) => {
-        clearTimeout(timer);
-        readyWaiters.delete(check);
-        resolve(w);
-      };
-      const timer = setTimeout(() => done(undefined), ms);
-      readyWaiters.add(check);
+  const dispatch = (worker: Worker, job: Job): void => {
+    const id = nextId++;
+    worker.maxId = id;
+    const { spec } = job;
+    const timer = setTimeout(() => {
+      // Last resort: the worker did not answer its own deadline (its main thread is wedged).
+      const child = worker.child;
+      if (child !== undefined) gone(worker, child, `invocation of \`${job.fn}\` overran its deadline by ${BACKSTOP_GRACE_MS} ms`, 'PAL_RUNTIME_TIMEOUT');
+    }, spec.limits.timeoutMs + BACKSTOP_GRACE_MS);
+    timer.unref();
+    const inv: Invocation = {
+      id,
+      fn: job.fn,
+      spec,
+      requestId: job.req.requestId,
+      principal: job.req.principal ?? null,
+      chain: job.chain,
+      worker,
+      deadline: Date.now() + spec.limits.timeoutMs,
+      state: 'running',
+      resolve: job.resolve,
+      reject: job.reject,
+      timer,
+      calls: new Set(),
+    };
+    worker.invocations.set(id, inv);
+    worker.running.set(job.fn, (worker.running.get(job.fn) ?? 0) + 1);
+    post(worker, { t: 'invoke', id, fn: job.fn, req: job.req });
+  };
+
+  const tryDispatch = (job: Job): boolean => {
+    const w = pick(job.spec.segment, job.fn, job.spec.limits.concurrency);
+    if (w === undefined) return false;
+    dispatch(w, job);
+    return true;
+  };
+
+  const drain = (fn: string): void => {
+    const q = queues.get(fn);
+    while (q !== undefined && q.length > 0) {
+      const job = q[0] as Job;
+      if (!tryDispatch(job)) return;
+      q.shift();
+      clearTimeout(job.timer);
+    }
+  };
+
+  const drainSegment = (segment: string): void => {
+    for (const f of functionsBySegment.get(segment) ?? []) drain(f.name);
+  };
+
+  const invoke = (fn: string, req: InvokeRequest, opts: InvokeOptions = {}): Promise<FunctionResult> => {
+    const spec = specs.get(fn);
+    if (spec === undefined) return Promise.reject(new PalisadeError('PAL_INTERNAL', `unknown function \`${fn}\``));
+    if (closing) return Promise.reject(new PalisadeError('PAL_RUNTIME_UNAVAILABLE', 'the runtime is shutting down', { expose: true }));
+    return new Promise<FunctionResult>((resolve, reject) => {
+      const job: Job = { fn, spec, req, chain: opts.chain ?? [], resolve, reject };
+      const q = queues.get(fn) ?? [];
+      // FIFO: a new request never overtakes one already waiting.
+      if (q.length === 0 && tryDispatch(job)) return;
+      if (breakerOpen(spec.segment)) {
+        reject(new RuntimeRetryLater('PAL_RUNTIME_LOAD_FAILING', 'the function is unavailable', Math.ceil(MAX_BACKOFF_MS / 1000)));
+        return;
+      }
+      if (q.length >= spec.limits.queue) {
+        reject(new RuntimeRetryLater('PAL_RUNTIME_BUSY', 'the function is busy; retry later', 1));
+        return;
+      }
+      // Waiting is bounded, and does not count toward the invocation's own deadline.
+      job.timer = setTimeout(() => {
+        const i = q.indexOf(job);
+        if (i >= 0) q.splice(i, 1);
+        reject(new RuntimeRetryLater('PAL_RUNTIME_BUSY', 'the function is busy; retry later', 1));
+      }, queueWaitMs(spec.limits.timeoutMs));
+      job.timer.unref();
+      q.push(job);
+      queues.set(fn, q);
     });
+  };
 
   return {
     async start() {
       const all = [...workers.values()].flat();
-      const timeout = options.startTimeoutMs ?? 30_000;
+      const timeout = options.startTimeoutMs ?? 120_000;
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          Promise.all(all.map((w) => spawn(w))),
+          Promise.all(
+            all.map(
+              (w) =>
+                new Promise<void>((resolve, reject) => {
+                  w.onFirstOutcome = (error) => {
+                    w.onFirstOutcome = undefined;
+                    if (error === undefined) resolve();
+                    else reject(error);
+                  };
+                  spawn(w);
+                }),
+            ),
+          ),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new PalisadeError('PAL_RUNTIME_UNAVAILABLE', `workers did not start within ${timeout} ms`)), timeout);
+            timer = setTimeout(() => reject(new PalisadeError('PAL_RUNTIME_UNAVAILABLE', `workers did not load within ${timeout} ms`)), timeout);
           }),
         ]);
       } catch (error) {
@@ -256,35 +683,27 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
     },
 
-    async invoke(fn, req) {
-      const spec = segmentOf.get(fn);
-      if (spec === undefined) throw new PalisadeError('PAL_INTERNAL', `unknown function \`${fn}\``);
-      if (closing) throw new PalisadeError('PAL_RUNTIME_UNAVAILABLE', 'the runtime is shutting down', { expose: true });
-      const worker = pick(spec.segment) ?? (await waitForReady(spec.segment, READY_WAIT_MS));
-      const child = worker?.child;
-      if (worker === undefined || child === undefined) throw new PalisadeError('PAL_RUNTIME_UNAVAILABLE', 'the function worker is not ready', { expose: true });
-      const id = nextId++;
-      return new Promise<FunctionResult>((resolve, reject) => {
-        // Backstop: a worker wedged in native code does not answer its own deadline.
-        const timer = setTimeout(() => {
-          worker.pending.delete(id);
-          reject(new PalisadeError('PAL_RUNTIME_TIMEOUT', CLIENT_MESSAGES.timeout, { expose: true }));
-          child.kill('SIGKILL');
-        }, spec.limits.timeoutMs + HARD_DEADLINE_GRACE_MS);
-        worker.pending.set(id, { resolve, reject, timer, fn });
-        const message: GatewayToWorker = { t: 'invoke', id, fn, req };
-        child.send(message);
-      });
-    },
+    invoke,
 
     pids() {
       const out: Record<string, number[]> = {};
-      for (const [segment, list] of workers) out[segment] = list.filter((w) => w.ready && w.child?.pid !== undefined).map((w) => w.child?.pid ?? 0);
+      for (const [segment, list] of workers) out[segment] = list.filter((w) => w.state === 'ready' && w.child?.pid !== undefined).map((w) => w.child?.pid ?? 0);
       return out;
+    },
+
+    allPids() {
+      return [...workers.values()].flat().flatMap((w) => (w.child?.pid !== undefined && w.child.exitCode === null && w.child.signalCode === null ? [w.child.pid] : []));
     },
 
     async close() {
       closing = true;
+      for (const [fn, q] of queues) {
+        for (const job of q.splice(0)) {
+          clearTimeout(job.timer);
+          job.reject(new PalisadeError('PAL_RUNTIME_UNAVAILABLE', 'the runtime is shutting down', { expose: true }));
+        }
+        queues.delete(fn);
+      }
       const exits: Array<Promise<void>> = [];
       for (const w of [...workers.values()].flat()) {
         const child = w.child;
@@ -311,8 +730,9 @@ function summariseStderr(tail: string): string {
   return (lines.find((l) => /FATAL|out of memory|Error/i.test(l)) ?? lines.at(-1) ?? '').slice(0, 300);
 }
 
-function bindingsEnv(fn: FunctionSpec): Record<string, unknown> {
-  const env: Record<string, unknown> = {};
-  for (const [name, binding] of Object.entries(fn.bindings)) env[name] = binding.value;
-  return env;
+/** A copy in memory of its own (`Buffer#slice` would be a view). */
+function copyBytes(view: Uint8Array): Uint8Array {
+  const out = new Uint8Array(view.byteLength);
+  out.set(view);
+  return out;
 }

@@ -214,7 +214,7 @@ describe('palisade CLI', () => {
   });
 
   test('a memory bomb answers 503 problem+json while another segment keeps serving', async () => {
-    const dir = project(MANIFEST('').replace('functions:', 'segments: { risky: {} }\nfunctions:\n  bomb:\n    source: functions/bomb.ts\n    segment: risky\n').replace('routes:', 'routes:\n  - { path: /bomb, function: bomb, public: true }'), {
+    const dir = project(MANIFEST('').replace('functions:', 'segments: { risky: {} }\nfunctions:\n  bomb:\n    source: functions/bomb.ts\n    segment: risky\n    limits: { cpuMs: 10000, timeoutMs: 20000 }\n').replace('routes:', 'routes:\n  - { path: /bomb, function: bomb, public: true }'), {
       'functions/hello.ts': HELLO,
       'functions/bomb.ts': 'export default { async fetch(): Promise<Response> { const a = new Array(1e9).fill(0); return new Response(String(a.length)); } };\n',
     });

@@ -31,6 +31,7 @@ export function prepareFunctionRequest(ctx: RequestContext): void {
     headers.push([name, raw[i + 1] as string]);
   }
   const origin = ctx.state.origin;
+  const principal = ctx.principal;
   const url = new URL(origin);
   const proto = url.protocol.slice(0, -1);
   const forwardedFor = ctx.clientIp.includes(':') ? `"[${ctx.clientIp}]"` : ctx.clientIp;
@@ -49,5 +50,7 @@ export function prepareFunctionRequest(ctx: RequestContext): void {
     headers,
     body: ctx.body,
     requestId: ctx.requestId,
+    // The function learns who called (ctx.principal), not how they proved it.
+    principal: principal === undefined ? null : { type: principal.type, id: principal.id, issuer: principal.issuer, roles: principal.roles, mfa: principal.mfa, authMethod: principal.authMethod },
   };
 }

@@ -16,10 +16,17 @@ function formatArg(value) {
   }
 }
 
+// Per-invocation console budget; reset by the dispatcher. Counted here so that a flood stops
+// inside the isolate instead of queueing host calls (the host counts too).
+const logBudget = { lines: 0, bytes: 0, maxLines: 200, maxBytes: 65536 };
+
 function installBridges(host) {
   const log = (level) => (...args) => {
+    if (logBudget.lines >= logBudget.maxLines || logBudget.bytes >= logBudget.maxBytes) return;
     let message = args.map(formatArg).join(' ');
     if (message.length > MAX_LOG_CHARS) message = `${message.slice(0, MAX_LOG_CHARS)}…`;
+    logBudget.lines++;
+    logBudget.bytes += message.length;
     host.log(level, message);
   };
   globalThis.console = Object.freeze({
@@ -109,32 +116,113 @@ class ResponseTooLarge extends Error {}
 let bridges;
 
 /** Called by the worker with its host callbacks, before the function module is evaluated. */
-globalThis.__palisade_install = function install(log, randomBytes, digest, setTimer, clearTimer) {
+class BadResponse extends Error {}
+
+// Intrinsics captured before any function code runs: the dispatcher's copy of the response must
+// not depend on prototypes the function can replace (a patched `slice` could hand back a view
+// over a resizable or detached buffer).
+const ArrayBufferCtor = ArrayBuffer;
+const Uint8ArrayCtor = Uint8Array;
+const typedArraySet = Object.getPrototypeOf(Uint8Array.prototype).set;
+const reflectApply = Reflect.apply;
+const StringCtor = String;
+const NumberCtor = Number;
+const isArray = Array.isArray;
+const freeze = Object.freeze;
+
+/** A fresh, fixed-length ArrayBuffer holding exactly the bytes of `bytes`. */
+function plainCopy(bytes) {
+  const out = new ArrayBufferCtor(bytes.byteLength);
+  reflectApply(typedArraySet, new Uint8ArrayCtor(out), [bytes]);
+  return out;
+}
+
+/** Called by the worker with its host callbacks, before the function module is evaluated. */
+globalThis.__palisade_install = function install(log, randomBytes, digest, setTimer, clearTimer, call) {
   bridges = installBridges({ log, randomBytes, digest, setTimer, clearTimer });
+  bridges.call = call;
 };
 
-globalThis.__palisade_boot = function boot(mod, bindingsJson, maxResponseBytes) {
-  const { fireTimer, dropTimers } = bridges;
+// Binding calls in flight: the host answers through `deliverCall(id, answer)`.
+const pendingCalls = new Map();
+let nextCallId = 1;
+function deliverCall(id, answer) {
+  const resolve = pendingCalls.get(id);
+  if (resolve === undefined) return;
+  pendingCalls.delete(id);
+  resolve(answer);
+}
+
+/** A service binding: `env.NAME.fetch(request)` calls another function through the gateway. */
+function serviceBinding(name, call) {
+  return freeze({
+    async fetch(input, init) {
+      const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+      const method = request.method;
+      const body = method === 'GET' || method === 'HEAD' ? null : plainCopy(bodyBytes(request));
+      const headers = [];
+      request.headers.forEach((value, key) => headers.push([key, value]));
+      const id = nextCallId++;
+      const pending = new Promise((resolve) => pendingCalls.set(id, resolve));
+      call(id, name, method, request.url, headers, body);
+      const answer = await pending;
+      if (answer === null || typeof answer !== 'object' || typeof answer.error === 'string') {
+        throw new Error(`binding ${name}: ${answer && typeof answer.error === 'string' ? answer.error : 'failed'}`);
+      }
+      const status = answer.status;
+      const nullBody = status === 204 || status === 205 || status === 304;
+      return new Response(nullBody ? null : answer.body, { status, headers: answer.headers });
+    },
+  });
+}
+
+globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits) {
+  const { fireTimer, dropTimers, call } = bridges;
   const handler = mod && (mod.default ?? mod);
   if (!handler || typeof handler.fetch !== 'function') {
     return { error: 'the module has no default export with a `fetch(request, env, ctx)` method' };
   }
-  const env = deepFreeze(JSON.parse(bindingsJson));
+  logBudget.maxLines = limits.maxLogLines;
+  logBudget.maxBytes = limits.maxLogBytes;
+  const values = JSON.parse(bindingsJson);
+  for (const name of services) values[name] = serviceBinding(name, call);
+  const env = deepFreeze(values);
 
   async function dispatch(input) {
+    logBudget.lines = 0;
+    logBudget.bytes = 0;
+    // Calls of an earlier request that never got an answer are forgotten with it.
+    pendingCalls.clear();
+    const method = input.method;
     const request = new Request(input.url, {
-      method: input.method,
+      method,
       headers: input.headers,
-      body: input.body === null ? undefined : input.body,
+      // A GET or HEAD never carries a body into the function (the Request constructor refuses it).
+      body: input.body === null || method === 'GET' || method === 'HEAD' ? undefined : input.body,
     });
-    const ctx = Object.freeze({ requestId: input.requestId });
+    const p = input.principal;
+    const principal = p === null ? null : freeze({ type: p.type, id: p.id, issuer: p.issuer, roles: freeze(p.roles), mfa: p.mfa, authMethod: p.authMethod });
+    const ctx = freeze({ requestId: input.requestId, principal });
     const response = await handler.fetch(request, env, ctx);
     if (!(response instanceof Response)) throw new TypeError('fetch() must return a Response');
+    // Refuse oversized text before encoding it: UTF-8 never has fewer bytes than UTF-16 units.
+    if (typeof response._bodyText === 'string' && response._bodyText.length > limits.maxResponseBytes) throw new ResponseTooLarge('response too large');
     const bytes = bodyBytes(response);
-    if (bytes.byteLength > maxResponseBytes) throw new ResponseTooLarge('response too large');
+    if (!(bytes instanceof Uint8ArrayCtor)) throw new BadResponse('invalid body');
+    if (bytes.byteLength > limits.maxResponseBytes) throw new ResponseTooLarge('response too large');
+    const status = NumberCtor(response.status);
     const headers = [];
-    response.headers.forEach((value, key) => headers.push([key, value]));
-    return { status: response.status, headers, body: bytes.slice().buffer };
+    let headerBytes = 0;
+    response.headers.forEach((value, key) => {
+      if (headers.length >= limits.maxHeaders) throw new BadResponse(`more than ${limits.maxHeaders} response headers`);
+      const k = StringCtor(key);
+      const v = StringCtor(value);
+      headerBytes += k.length + v.length;
+      if (headerBytes > limits.maxHeaderBytes) throw new BadResponse(`response headers larger than ${limits.maxHeaderBytes} bytes`);
+      headers.push([k, v]);
+    });
+    if (!isArray(headers)) throw new BadResponse('invalid headers');
+    return { status, headers, body: plainCopy(bytes) };
   }
 
   const run = (input) =>
@@ -142,9 +230,17 @@ globalThis.__palisade_boot = function boot(mod, bindingsJson, maxResponseBytes) 
       (response) => ({ ok: true, response }),
       (error) => ({
         ok: false,
-        kind: error instanceof ResponseTooLarge ? 'too-large' : 'threw',
-        message: error instanceof Error ? `${error.name}: ${error.message}` : `non-error thrown: ${formatArg(error)}`,
+        kind: error instanceof ResponseTooLarge ? 'too-large' : error instanceof BadResponse ? 'bad-response' : 'threw',
+        message: describeError(error),
       }),
     );
-  return { run, fireTimer, dropTimers };
+  return { run, fireTimer, dropTimers, deliverCall };
 };
+
+function describeError(error) {
+  try {
+    return error instanceof Error ? `${StringCtor(error.name)}: ${StringCtor(error.message)}`.slice(0, 2000) : `non-error thrown: ${formatArg(error)}`.slice(0, 2000);
+  } catch {
+    return 'the function threw an unprintable value';
+  }
+}

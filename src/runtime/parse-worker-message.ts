@@ -1,0 +1,140 @@
+/**
+ * Decoding of worker → gateway messages (gateway side only: workers never load ajv).
+ */
+import { Ajv, type ValidateFunction } from 'ajv';
+import { BODY_CHUNK_BYTES, invokeFailures, MAX_BINDING_BODY_BYTES, MAX_LOG_MESSAGE_CHARS, MAX_RESPONSE_HEADER_BYTES, MAX_RESPONSE_HEADERS, type WorkerToGateway } from './protocol.js';
+
+const NAME = { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,62}$' } as const;
+const ID = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
+const CPU = { type: 'number', minimum: 0, maximum: 3_600_000 } as const;
+const HEADER_LIST = {
+  type: 'array',
+  maxItems: MAX_RESPONSE_HEADERS,
+  items: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'string', maxLength: MAX_RESPONSE_HEADER_BYTES } },
+} as const;
+
+const ajv = new Ajv({ strict: true, allowUnionTypes: true, allErrors: false });
+// Binary fields: a real Uint8Array (what structured clone produces for Buffers and typed arrays)
+// no longer than the schema's bound. `typeof` alone would accept any object.
+ajv.addKeyword({
+  keyword: 'bytes',
+  schemaType: 'number',
+  validate: (max: number, data: unknown) => data instanceof Uint8Array && data.byteLength <= max,
+  errors: false,
+});
+
+const workerMessageSchema = {
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'coldStartMs'],
+      properties: {
+        t: { const: 'ready' },
+        coldStartMs: { type: 'object', maxProperties: 10_000, propertyNames: NAME, additionalProperties: CPU },
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'fn', 'message'],
+      properties: { t: { const: 'load-failed' }, fn: NAME, message: { type: 'string', maxLength: 4000 } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'ok', 'status', 'headers', 'size', 'body', 'cpuMs'],
+      properties: {
+        t: { const: 'result' },
+        id: ID,
+        ok: { const: true },
+        status: { type: 'integer', minimum: 200, maximum: 599 },
+        headers: HEADER_LIST,
+        size: { type: 'integer', minimum: 0, maximum: 2 ** 31 },
+        body: { bytes: BODY_CHUNK_BYTES },
+        cpuMs: CPU,
+        coldStartMs: CPU,
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'ok', 'failure', 'detail', 'cpuMs'],
+      properties: {
+        t: { const: 'result' },
+        id: ID,
+        ok: { const: false },
+        failure: { enum: invokeFailures },
+        detail: { type: 'string', maxLength: 4000 },
+        cpuMs: CPU,
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'data'],
+      properties: { t: { const: 'chunk' }, id: ID, data: { bytes: BODY_CHUNK_BYTES } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'level', 'message'],
+      properties: { t: { const: 'log' }, id: ID, level: { enum: ['debug', 'info', 'warn', 'error'] }, message: { type: 'string', maxLength: MAX_LOG_MESSAGE_CHARS + 1 } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'callId', 'binding', 'op', 'payload'],
+      properties: {
+        t: { const: 'call' },
+        id: ID,
+        callId: ID,
+        binding: { type: 'string', pattern: '^[A-Z][A-Z0-9_]{0,62}$' },
+        op: { const: 'fetch' },
+        payload: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['method', 'url', 'headers', 'body'],
+          properties: {
+            method: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] },
+            url: { type: 'string', maxLength: 8192 },
+            headers: HEADER_LIST,
+            body: { oneOf: [{ type: 'null' }, { bytes: MAX_BINDING_BODY_BYTES }] },
+          },
+        },
+      },
+    },
+  ],
+} as const;
+
+// One validator per message type (`t`, and `ok` for results): `oneOf` would run every branch on
+// every message, and this is on the path of every request.
+const validators = new Map<string, ValidateFunction>();
+for (const branch of workerMessageSchema.oneOf) {
+  const key = branch.properties.t.const + ('ok' in branch.properties ? `:${String(branch.properties.ok.const)}` : '');
+  validators.set(key, ajv.compile(branch));
+}
+
+/**
+ * Decodes a message from a worker. Returns `undefined` for anything that is not exactly one of
+ * the {@link WorkerToGateway} shapes; the caller treats that as a fault of the worker.
+ *
+ * @example
+ * ```ts
+ * const message = parseWorkerMessage(raw);
+ * if (message === undefined) killWorker('malformed message');
+ * ```
+ */
+export function parseWorkerMessage(raw: unknown): WorkerToGateway | undefined {
+  // INVARIANT: only plain objects are read; a prototype other than Object's could carry getters.
+  if (raw === null || typeof raw !== 'object' || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
+  const { t, ok } = raw as { t?: unknown; ok?: unknown };
+  if (typeof t !== 'string') return undefined;
+  const validate = validators.get(t === 'result' ? `${t}:${String(ok)}` : t);
+  if (validate === undefined) return undefined;
+  try {
+    return validate(raw) ? (raw as WorkerToGateway) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,48 @@
+/** Malformed worker → gateway messages, for the boundary tests. */
+const CHUNK = 64 * 1024;
+const valid = (id: number) => ({ t: 'result', id, ok: true, status: 200, headers: [['content-type', 'text/plain']], size: 2, body: new Uint8Array([111, 107]), cpuMs: 0.1 });
+
+/** Every malformed shape a compromised worker might send in answer to invocation `id`. */
+export const SHAPES: Record<string, (id: number) => unknown> = {
+  ok: valid,
+  string: () => 'hello',
+  number: () => 42,
+  null: () => null,
+  array: (id) => ['result', id],
+  'type-constructor': () => ({ t: 'constructor' }),
+  'type-proto': (id) => JSON.parse(`{"__proto__": {"t": "result"}, "id": ${id}}`),
+  'failure-constructor': (id) => ({ t: 'result', id, ok: false, failure: 'constructor', detail: 'x', cpuMs: 0 }),
+  'failure-tostring': (id) => ({ t: 'result', id, ok: false, failure: 'toString', detail: 'x', cpuMs: 0 }),
+  'unknown-id': (id) => ({ ...valid(id), id: id + 1000 }),
+  'id-string': (id) => ({ ...valid(id), id: String(id) }),
+  'status-99': (id) => ({ ...valid(id), status: 99 }),
+  'status-float': (id) => ({ ...valid(id), status: 200.5 }),
+  'headers-not-pairs': (id) => ({ ...valid(id), headers: [['a']] }),
+  'headers-not-strings': (id) => ({ ...valid(id), headers: [['a', 1]] }),
+  'headers-too-many': (id) => ({ ...valid(id), headers: Array.from({ length: 101 }, (_, i) => [`x-${i}`, 'v']) }),
+  'headers-object': (id) => ({ ...valid(id), headers: { a: 'b' } }),
+  'body-string': (id) => ({ ...valid(id), body: 'ok' }),
+  'body-array': (id) => ({ ...valid(id), body: [111, 107] }),
+  'body-over-chunk': (id) => ({ ...valid(id), size: CHUNK + 1, body: new Uint8Array(CHUNK + 1) }),
+  'size-smaller-than-body': (id) => ({ ...valid(id), size: 1 }),
+  'size-over-limit': (id) => ({ ...valid(id), size: 1e9, body: new Uint8Array(10) }),
+  'cpu-negative': (id) => ({ ...valid(id), cpuMs: -1 }),
+  'cpu-nan': (id) => ({ ...valid(id), cpuMs: Number.NaN }),
+  'extra-property': (id) => ({ ...valid(id), evil: true }),
+  'detail-huge': (id) => ({ t: 'result', id, ok: false, failure: 'threw', detail: 'x'.repeat(1_000_000), cpuMs: 0 }),
+  'log-forged-id': (id) => ({ t: 'log', id: id + 5000, level: 'info', message: 'forged line for another function' }),
+  'log-bad-level': (id) => ({ t: 'log', id, level: 'constructor', message: 'x' }),
+  'chunk-unasked': (id) => ({ t: 'chunk', id, data: new Uint8Array(1) }),
+  'call-unknown-invocation': (id) => ({ t: 'call', id: id + 99, callId: 1, binding: 'BILLING', op: 'fetch', payload: { method: 'GET', url: 'https://x/', headers: [], body: null } }),
+  'call-bad-op': (id) => ({ t: 'call', id, callId: 1, binding: 'BILLING', op: 'constructor', payload: { method: 'GET', url: 'https://x/', headers: [], body: null } }),
+  'ready-again': () => ({ t: 'ready', coldStartMs: {} }),
+  'load-failed-late': () => ({ t: 'load-failed', fn: 'f', message: 'late' }),
+  map: () => new Map([['t', 'result']]),
+  date: () => new Date(),
+  deep: () => {
+    let o: Record<string, unknown> = { t: 'result' };
+    for (let i = 0; i < 1000; i++) o = { t: 'result', id: o };
+    return o;
+  },
+};
+

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { isPalisadeError } from '../kernel/index.js';
+import { packageRoot } from './package-paths.js';
+import { SHAPES } from './test-fixtures/forged-shapes.js';
+import { createWorkerPool, RuntimeRetryLater, type PoolFunctionSpec, type WorkerPool } from './worker-pool.js';
+
+// The gateway's side of the boundary against a worker that lies (an escaped isolate owns it).
+const FORGING_WORKER = join(packageRoot, 'dist', 'src', 'runtime', 'test-fixtures', 'forging-worker.js');
+const LIMITS = { memoryMb: 64, cpuMs: 50, timeoutMs: 1000, maxResponseBytes: 1 << 20, concurrency: 2, queue: 8 };
+
+const crashes: unknown[] = [];
+const onCrash = (error: unknown) => crashes.push(error);
+process.on('unhandledRejection', onCrash);
+process.on('uncaughtException', onCrash);
+after(() => {
+  process.off('unhandledRejection', onCrash);
+  process.off('uncaughtException', onCrash);
+});
+
+function forgingPool(bindings: PoolFunctionSpec['bindings'] = {}, events: Parameters<typeof createWorkerPool>[0]['events'] = {}): WorkerPool {
+  const fn: PoolFunctionSpec = { name: 'f', source: '', segment: 'default', limits: LIMITS, bindings };
+  return createWorkerPool({ prelude: '', segments: [{ name: 'default', workers: 1 }], functions: [fn], bundles: new Map([['f', '']]), workerScript: FORGING_WORKER, events });
+}
+
+const call = (pool: WorkerPool, shape: string) => pool.invoke('f', { method: 'GET', url: `https://localhost/${shape}`, headers: [], body: null, requestId: `r-${shape}` });
+
+/** Live child processes of this process (the gateway here), from the kernel's view. */
+function childPids(): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([pid, comm]) => Number(pid) > 0 && comm !== 'ps')
+      .map(([pid]) => Number(pid));
+  } catch {
+    return [];
+  }
+}
+
+describe('worker → gateway messages are untrusted', () => {
+  test('every malformed shape is a worker fault: 503 for its request, the worker replaced, the gateway untouched', async () => {
+    const shapes = Object.keys(SHAPES).filter((s) => s !== 'ok');
+    assert.ok(shapes.length >= 30);
+    const faults: string[] = [];
+    for (const shape of shapes) {
+      const pool = forgingPool({}, { onWorkerFault: (f) => faults.push(`${shape}: ${f.why}`) });
+      await pool.start();
+      try {
+        const before = pool.pids().default?.[0];
+        const ok = await call(pool, 'ok');
+        assert.equal(ok.status, 200, 'a well-formed answer is accepted');
+        const outcome = await call(pool, shape).then(
+          (r) => r,
+          (e: unknown) => e,
+        );
+        assert.ok(isPalisadeError(outcome) && outcome.status === 503, `${shape}: expected 503, got ${String(outcome)}`);
+        assert.ok(!outcome.message.includes(shape) && !outcome.message.includes('forged'), 'the client message names no worker detail');
+        // Replaced, not trusted again: a new process answers.
+        let after: number | undefined;
+        for (let i = 0; i < 100 && (after === undefined || after === before); i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          after = pool.pids().default?.[0];
+        }
+        assert.ok(after !== undefined && after !== before, `${shape}: the worker was restarted`);
+        assert.equal((await call(pool, 'ok')).status, 200);
+      } finally {
+        await pool.close();
+      }
+    }
+    assert.equal(faults.length, shapes.length, faults.join('\n'));
+    assert.deepEqual(crashes, [], 'no unhandled rejection or exception reached the gateway');
+  });
+
+  test('a forged log line for an invocation the worker does not hold is never attributed', async () => {
+    const lines: string[] = [];
+    const pool = forgingPool({}, { onFunctionLog: (l) => lines.push(l.message) });
+    await pool.start();
+    try {
+      await call(pool, 'log-forged-id').catch(() => undefined);
+      assert.deepEqual(lines, []);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('repeated load failures trip the breaker: bounded processes, backoff, 503 with Retry-After, an operator error naming the function', async () => {
+    const failing: Array<{ fn: string; failures: number; retryInMs: number }> = [];
+    let exits = 0;
+    // Loads fine now; every restart after the deadline below fails to load.
+    // Generous, so that a slow start on a busy machine still loads the first time.
+    const failAfter = Date.now() + 4000;
+    const pool = forgingPool({ FAIL_LOAD_AFTER: { type: 'json', value: failAfter } }, { onLoadFailing: (f) => failing.push(f), onWorkerExit: () => exits++ });
+    await pool.start();
+    try {
+      await new Promise((r) => setTimeout(r, Math.max(0, failAfter - Date.now()) + 50));
+      const pid = pool.pids().default?.[0];
+      assert.ok(pid !== undefined);
+      process.kill(pid, 'SIGKILL');
+      // Watch until the breaker opened (slower on a busy machine), counting processes throughout.
+      let maxChildren = 0;
+      const started = Date.now();
+      while (failing.length === 0 && Date.now() - started < 30_000) {
+        maxChildren = Math.max(maxChildren, childPids().length);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const elapsed = Date.now() - started;
+      assert.ok(failing.length >= 1, `operators were told (${exits} exits in ${elapsed} ms, max ${maxChildren} children)`);
+      assert.ok(maxChildren <= 1, `at most one worker process at a time (saw ${maxChildren})`);
+      // Three failed loads open the breaker; backoff (200, 400 ms…) means no storm before it.
+      assert.ok(exits >= 3 && exits <= 4, `restarts were backed off (saw ${exits} exits in ${elapsed} ms)`);
+      assert.equal(failing[0]?.fn, 'f');
+      assert.equal(failing[0]?.failures, 3);
+      assert.ok((failing[0]?.retryInMs ?? 0) >= 800);
+      const outcome = await call(pool, 'ok').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(outcome instanceof RuntimeRetryLater, String(outcome));
+      assert.equal(outcome.code, 'PAL_RUNTIME_LOAD_FAILING');
+      assert.ok(outcome.retryAfterSec > 0);
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(crashes, []);
+  });
+});

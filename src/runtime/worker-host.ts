@@ -1,0 +1,149 @@
+/**
+ * The body of a worker process (loaded by `worker-main.ts` once the parent-death guard is in
+ * place): hosts the isolates of one segment and talks only over the IPC channel.
+ *
+ * INVARIANT: no isolate ever runs in the gateway process; a V8 abort here kills only this worker.
+ */
+import { compilePrelude, FunctionSandbox, SparePool, type BindingCallOutcome, type SandboxHost } from './function-sandbox.js';
+import { BODY_CHUNK_BYTES, type GatewayToWorker, type WorkerToGateway } from './protocol.js';
+
+const leave = (code: number): never => process.exit(code);
+const vanish = (): void => {
+  process.kill(process.pid, 'SIGKILL');
+};
+// Nothing here may throw into the void: an unexpected error ends the worker, which the gateway restarts.
+process.on('uncaughtException', () => leave(70));
+process.on('unhandledRejection', () => leave(70));
+
+const send = (message: WorkerToGateway): void => {
+  if (!process.connected) return;
+  process.send?.(message, undefined, undefined, (error) => {
+    if (error) vanish();
+  });
+};
+
+const sandboxes = new Map<string, FunctionSandbox>();
+/** Unsent body tails of finished invocations, pulled chunk by chunk by the gateway. */
+const bodies = new Map<number, { data: Uint8Array; offset: number; timer: NodeJS.Timeout }>();
+/** Bodies the gateway never pulls are dropped after this long. */
+const BODY_IDLE_MS = 60_000;
+/** Binding calls awaiting the gateway's answer. */
+const calls = new Map<number, { id: number; resolve: (o: BindingCallOutcome) => void }>();
+let nextCall = 1;
+/** Invocations running here, so that their binding calls can be cancelled when they end. */
+const running = new Set<number>();
+
+const host: SandboxHost = {
+  log: (id, level, message) => send({ t: 'log', id, level, message }),
+  call: (id, binding, payload) =>
+    new Promise<BindingCallOutcome>((resolve) => {
+      if (!running.has(id)) return resolve({ ok: false, message: 'the request ended' });
+      const callId = nextCall++;
+      calls.set(callId, { id, resolve });
+      send({ t: 'call', id, callId, binding, op: 'fetch', payload });
+    }),
+  stuck: () => {
+    // An isolate that does not stop when disposed; the result was answered already. Leave so
+    // that the gateway restarts a clean worker (its siblings keep serving meanwhile).
+    setTimeout(vanish, 100);
+  },
+};
+
+let spares: SparePool | undefined;
+
+async function load(message: Extract<GatewayToWorker, { t: 'load' }>): Promise<void> {
+  const prelude = await compilePrelude(message.prelude);
+  spares = new SparePool(prelude);
+  const coldStartMs: Record<string, number> = {};
+  for (const fn of message.functions) {
+    const sandbox = new FunctionSandbox(fn, spares, host);
+    try {
+      coldStartMs[fn.name] = await sandbox.warm();
+    } catch (error) {
+      send({ t: 'load-failed', fn: fn.name, message: (error instanceof Error ? error.message : String(error)).slice(0, 2000) });
+      return;
+    }
+    sandboxes.set(fn.name, sandbox);
+  }
+  send({ t: 'ready', coldStartMs });
+}
+
+async function invoke(message: Extract<GatewayToWorker, { t: 'invoke' }>): Promise<void> {
+  const { id } = message;
+  const sandbox = sandboxes.get(message.fn);
+  if (sandbox === undefined) {
+    send({ t: 'result', id, ok: false, failure: 'unknown-function', detail: `no function \`${message.fn}\` in this worker`, cpuMs: 0 });
+    return;
+  }
+  running.add(id);
+  const result = await sandbox.invoke(id, message.req);
+  running.delete(id);
+  // Binding calls still pending when the invocation ends are cancelled.
+  for (const [callId, c] of calls) {
+    if (c.id !== id) continue;
+    calls.delete(callId);
+    c.resolve({ ok: false, message: 'the request ended' });
+  }
+  if (!result.ok) {
+    send({ t: 'result', id, ok: false, failure: result.failure, detail: result.detail, cpuMs: result.cpuMs });
+    return;
+  }
+  const body = result.res.body;
+  const first = body.byteLength <= BODY_CHUNK_BYTES ? body : body.subarray(0, BODY_CHUNK_BYTES);
+  if (first.byteLength < body.byteLength) {
+    bodies.set(id, { data: body, offset: first.byteLength, timer: setTimeout(() => bodies.delete(id), BODY_IDLE_MS).unref() });
+  }
+  send({
+    t: 'result',
+    id,
+    ok: true,
+    status: result.res.status,
+    headers: result.res.headers,
+    size: body.byteLength,
+    body: first,
+    cpuMs: result.cpuMs,
+    ...(result.coldStartMs === undefined ? {} : { coldStartMs: result.coldStartMs }),
+  });
+}
+
+function pull(id: number): void {
+  const b = bodies.get(id);
+  if (b === undefined) return;
+  const end = Math.min(b.data.byteLength, b.offset + BODY_CHUNK_BYTES);
+  const data = b.data.subarray(b.offset, end);
+  b.offset = end;
+  if (end >= b.data.byteLength) {
+    clearTimeout(b.timer);
+    bodies.delete(id);
+  } else {
+    b.timer.refresh();
+  }
+  send({ t: 'chunk', id, data });
+}
+
+process.on('message', (message: GatewayToWorker) => {
+  switch (message.t) {
+    case 'load':
+      void load(message);
+      break;
+    case 'invoke':
+      void invoke(message);
+      break;
+    case 'pull':
+      pull(message.id);
+      break;
+    case 'cancel': {
+      const b = bodies.get(message.id);
+      if (b !== undefined) clearTimeout(b.timer);
+      bodies.delete(message.id);
+      break;
+    }
+    case 'call-result': {
+      const c = calls.get(message.callId);
+      if (c === undefined) break;
+      calls.delete(message.callId);
+      c.resolve(message.ok ? { ok: true, res: message.res } : { ok: false, message: message.message });
+      break;
+    }
+  }
+});
