@@ -83,3 +83,15 @@ export async function measureServiceBinding(options: { samples?: number } = {}):
     await pool.close();
   }
 }
+
+/** `npm run bench` entry: the binding call against the direct call, same pool, same run. */
+export async function run(ctx: { readonly quick?: boolean } = {}): Promise<{ rows: Array<{ scenario: string; metric: string; palisade: string; reference: string; ratio: string }>; data: ServiceBindingResult }> {
+  const r = await measureServiceBinding({ samples: ctx.quick === true ? 500 : 2000 });
+  const us = (n: number) => n.toFixed(0);
+  return {
+    rows: [
+      { scenario: 'service-binding call (env.BILLING.fetch)', metric: 'p50 µs (p99)', palisade: `${us(r.viaBindingP50Us)} (${us(r.viaBindingP99Us)})`, reference: `${us(r.directP50Us)} (${us(r.directP99Us)}) direct invoke of the callee`, ratio: `${(r.viaBindingP50Us / Math.max(1, r.directP50Us)).toFixed(2)}× (+${us(r.addedP50Us)} µs)` },
+    ],
+    data: r,
+  };
+}

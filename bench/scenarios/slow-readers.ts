@@ -88,3 +88,15 @@ export async function measureSlowReaders(options: { readers?: number; samples?: 
     await gw.stop();
   }
 }
+
+/** `npm run bench` entry: gateway RSS and a healthy route's latency while slow readers hold 10 MiB responses. */
+export async function run(ctx: { readonly quick?: boolean } = {}): Promise<{ rows: Array<{ scenario: string; metric: string; palisade: string; reference: string; ratio: string }>; data: SlowReadersResult }> {
+  const r = await measureSlowReaders(ctx.quick === true ? { readers: 100, samples: 100 } : {});
+  return {
+    rows: [
+      { scenario: `${r.readers} slow readers of a 10 MiB response`, metric: 'gateway RSS growth MiB', palisade: r.rssGrowthMiB.toFixed(1), reference: '64 MiB budget', ratio: `${(r.rssGrowthMiB / 64).toFixed(2)}×` },
+      { scenario: `healthy route while ${r.readers} slow readers hold connections`, metric: 'p50 ms (p99)', palisade: `${r.healthyUnderP50Ms.toFixed(2)} (${r.healthyUnderP99Ms.toFixed(2)})`, reference: `${r.healthyP50Ms.toFixed(2)} (${r.healthyP99Ms.toFixed(2)}) same route, no slow readers`, ratio: `${(r.healthyUnderP99Ms / Math.max(0.001, r.healthyP99Ms)).toFixed(2)}× p99` },
+    ],
+    data: r,
+  };
+}
