@@ -127,7 +127,10 @@ describe('HTTP edge rules', () => {
   test('an empty Transfer-Encoding with Content-Length gets 400, an unknown coding 501, never framed by the other header', async () => {
     const empty = await raw(port, 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\nContent-Length: 3\r\n\r\nabc');
     assert.equal(status(empty), 400);
-    assert.equal(eventOf(empty)?.reason, 'bad-framing');
+    assert.ok(hasSecurityHeaders(empty));
+    // Node 24's HTTP parser refuses an empty Transfer-Encoding itself (a parser-level 400, before
+    // any step runs); on Node 20 the gateway's framing step does, and records it.
+    if (Number(process.versions.node.split('.')[0]) < 24) assert.equal(eventOf(empty)?.reason, 'bad-framing');
     const unknown = await raw(port, 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
     assert.equal(status(unknown), 501);
     assert.equal(problemCode(unknown), 'PAL_GATEWAY_NOT_IMPLEMENTED');

@@ -12,7 +12,7 @@
 import type { FunctionLimits } from '../manifest/index.js';
 
 /** Limits as a worker applies them; `concurrency` defaults to 1 when absent. */
-export type WorkerLimits = Omit<FunctionLimits, 'concurrency' | 'queue'> & { readonly concurrency?: number };
+export type WorkerLimits = Omit<FunctionLimits, 'concurrency' | 'queue'> & { readonly concurrency?: number; readonly queue?: number };
 
 /** A function as a worker receives it. */
 export interface WorkerFunction {

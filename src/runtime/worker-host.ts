@@ -51,7 +51,34 @@ const host: SandboxHost = {
 
 let spares: SparePool | undefined;
 
+/** What a worker itself (Node, the prelude, buffers) may use on top of its isolates' heaps. */
+const WORKER_BASE_RSS_BYTES = 256 * 1024 * 1024;
+/** How often the worker's resident memory is checked against its ceiling. */
+const RSS_CHECK_MS = 100;
+
+/**
+ * Threat: a function that outgrows its heap limit. V8's limit is enforced by the isolate, but
+ * isolated-vm 7 (Node 24) lets a heap run far past it inside one long builtin (a 1e9-element
+ * `Array.prototype.fill`), and memory outside the heaps (log buffers, copies) is not counted
+ * there at all. So the worker watches its own resident set from the main thread, which stays
+ * free while isolates run, and leaves at once when it passes its ceiling: the base plus every
+ * function's `memoryMb` times its `concurrency`. The gateway answers 503 and restarts it.
+ */
+function guardWorkerMemory(functions: Extract<GatewayToWorker, { t: 'load' }>['functions']): void {
+  let ceiling = WORKER_BASE_RSS_BYTES;
+  // Each function's isolates, plus the bodies a worker may hold for readers (finished responses
+  // of up to maxResponseBytes, pulled as clients read: one per running or queued request).
+  for (const fn of functions) {
+    const concurrency = fn.limits.concurrency ?? 1;
+    ceiling += (fn.limits.memoryMb * 1024 * 1024 + fn.limits.maxResponseBytes) * concurrency + fn.limits.maxResponseBytes * (fn.limits.queue ?? 0);
+  }
+  setInterval(() => {
+    if (process.memoryUsage.rss() > ceiling) vanish();
+  }, RSS_CHECK_MS).unref();
+}
+
 async function load(message: Extract<GatewayToWorker, { t: 'load' }>): Promise<void> {
+  guardWorkerMemory(message.functions);
   const prelude = await compilePrelude(message.prelude);
   spares = new SparePool(prelude);
   const coldStartMs: Record<string, number> = {};

@@ -9,7 +9,7 @@ import type { BindingSpec, FunctionSpec, SegmentSpec } from '../manifest/index.j
 import type { BindingCallEvent } from './binding-calls.js';
 import { buildPrelude } from './build-prelude.js';
 import { bundleFunction } from './bundle-function.js';
-import { packageRoot } from './package-paths.js';
+import { isolatedVmLocation, packageRoot } from './package-paths.js';
 import { createWorkerPool, readWholeBody, RuntimeRetryLater, type WorkerPool } from './worker-pool.js';
 
 const FUNCTIONS: Record<string, { code: string; segment: string; limits?: Partial<FunctionSpec['limits']>; bindings?: Record<string, BindingSpec> }> = {
@@ -119,7 +119,10 @@ describe('worker pool under load and abuse (real workers)', () => {
     await new Promise((res) => setTimeout(res, 1500));
     stop = true;
     await Promise.all(loops);
-    for (const b of bombs) assert.ok(b === 'PAL_RUNTIME_WORKER_CRASHED' || b === 'PAL_RUNTIME_MEMORY_LIMIT' || b === 'PAL_RUNTIME_UNAVAILABLE', String(b));
+    // isolated-vm 7 (Node 24) runs this fill without outgrowing the heap quickly, so there the
+    // bomb is a cpu hog: stopped by its cpu limit, or by its deadline on a busy machine.
+    const stoppedBy = ['PAL_RUNTIME_WORKER_CRASHED', 'PAL_RUNTIME_MEMORY_LIMIT', 'PAL_RUNTIME_UNAVAILABLE', ...(Number(isolatedVmLocation().version.split('.')[0]) >= 7 ? ['PAL_RUNTIME_CPU_LIMIT', 'PAL_RUNTIME_TIMEOUT'] : [])];
+    for (const b of bombs) assert.ok(stoppedBy.includes(String(b)), String(b));
     assert.ok(otherResults.length > 50, `other segment was called (${otherResults.length})`);
     assert.ok(otherResults.every(Boolean), 'the other segment never failed');
     assert.ok(neighbourResults.filter(Boolean).length > neighbourResults.length / 2, 'with two workers the neighbour mostly kept serving');

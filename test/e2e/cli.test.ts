@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { fetchTls, runCliSync, startUp, tempDir, writeProject } from '../helpers/cli.js';
 import { ensureLocalTls } from '../../src/gateway/index.js';
 import { systemClock } from '../../src/kernel/index.js';
+import { isolatedVmLocation } from '../../src/runtime/package-paths.js';
 import { copyFileSync, readFileSync } from 'node:fs';
 
 const MANIFEST = (extra = '') => `name: demo
@@ -227,7 +228,10 @@ describe('palisade CLI', () => {
       assert.equal(r.status, 503);
       assert.equal(r.headers['content-type'], 'application/problem+json');
       const problem = JSON.parse(r.body) as { code: string; detail: string };
-      assert.ok(['PAL_RUNTIME_WORKER_CRASHED', 'PAL_RUNTIME_MEMORY_LIMIT'].includes(problem.code), problem.code);
+      // isolated-vm 7 (Node 24) runs this fill without growing the heap past its limit quickly:
+      // there the bomb is stopped by its cpu limit, still a 503 inside its own segment.
+      const expected = Number(isolatedVmLocation().version.split('.')[0]) >= 7 ? ['PAL_RUNTIME_WORKER_CRASHED', 'PAL_RUNTIME_MEMORY_LIMIT', 'PAL_RUNTIME_CPU_LIMIT'] : ['PAL_RUNTIME_WORKER_CRASHED', 'PAL_RUNTIME_MEMORY_LIMIT'];
+      assert.ok(expected.includes(problem.code), problem.code);
       assert.ok(!r.body.includes('heap') && !r.body.includes(' at '), 'no internals in the body');
       assert.equal((await fetchTls(node.url, node.ca, '/hello')).status, 200);
     } finally {

@@ -10,3 +10,11 @@ delete globalThis.fetch;
 // mutable shared store. `self` stays: it is the Web name of the global object.
 delete globalThis.global;
 delete globalThis['__core-js_shared__'];
+// Built-ins that newer V8 versions add (Node 24) and Node 20's lacks: removed so that a function
+// sees the same documented globals on every supported Node, and a function tested on one runs
+// the same on the other. A new engine built-in fails the globals test until it is listed or removed.
+delete globalThis.AsyncDisposableStack;
+delete globalThis.DisposableStack;
+delete globalThis.Float16Array;
+delete globalThis.Iterator;
+delete globalThis.SuppressedError;
