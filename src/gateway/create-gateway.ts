@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createRequestId, PalisadeError } from '../kernel/index.js';
 import { compileBodySchema, type BodyValidator, type RateLimitSpec, type RouteSpec } from '../manifest/index.js';
 import { Denial } from './denial.js';
@@ -147,16 +148,31 @@ function buildGateway(config: GatewayConfig, deps: GatewayDeps, scheme: 'https' 
   const server = makeServer((req, res) => {
     void handle(req, res);
   });
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    // Malformed requests, oversized heads (431) and slow clients (408) never reach a step; they
-    // still get problem+json with the security headers and a request id.
-    if (!socket.writable) return socket.destroy();
-    const denial = parserDenial(error.code);
+  const refuseOnSocket = (socket: Duplex, denial: Denial, why: string): void => {
+    if (!socket.writable) return void socket.destroy();
     const requestId = createRequestId();
     const reply = createProblemReply(denial, requestId);
     const head = [`HTTP/1.1 ${denial.status} ${STATUS_CODES[denial.status] ?? 'Bad Request'}`, ...[...reply.headers, ...baseHeaders, ['x-request-id', requestId], ['connection', 'close'], ['content-length', String(reply.body.byteLength)]].map(([k, v]) => `${k}: ${v}`)];
-    deps.logger.debug('request refused by the http parser', { requestId, code: denial.code, status: denial.status, reason: error.code ?? 'unknown' });
+    deps.logger.debug('request refused by the http parser', { requestId, code: denial.code, status: denial.status, reason: why });
     socket.end(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), reply.body]));
+  };
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // Malformed requests, oversized heads (431) and slow clients (408) never reach a step; they
+    // still get problem+json with the security headers and a request id.
+    refuseOnSocket(socket, parserDenial(error.code), error.code ?? 'unknown');
+  });
+  // Node answers these two itself when nobody listens: a bare 417 without the security headers,
+  // and a CONNECT socket closed without an answer. Both get problem+json here.
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    const requestId = createRequestId();
+    const reply = createProblemReply(new Denial('PAL_GATEWAY_BAD_REQUEST', 'bad-framing', 'only `expect: 100-continue` is supported', { status: 417 }), requestId);
+    deps.logger.debug('request refused: unsupported expect', { requestId, code: 'PAL_GATEWAY_BAD_REQUEST', status: 417 });
+    res.writeHead(417, { ...Object.fromEntries([...reply.headers, ...baseHeaders]), 'x-request-id': requestId, connection: 'close', 'content-length': String(reply.body.byteLength) });
+    res.end(reply.body);
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    refuseOnSocket(socket, new Denial('PAL_GATEWAY_METHOD_NOT_ALLOWED', 'method-not-allowed', 'the gateway is not a proxy: `CONNECT` is not allowed'), 'connect');
   });
 
   return {

@@ -154,6 +154,19 @@ describe('HTTP edge rules', () => {
     assert.ok(hasSecurityHeaders(slow));
   });
 
+  test('an unmet Expect gets 417 and a CONNECT gets 405, both as problem+json with the security headers', async () => {
+    const calls = seen.calls.length;
+    const expect = await raw(port, 'POST /echo HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\nContent-Length: 2\r\n\r\nhi');
+    assert.equal(status(expect), 417);
+    assert.ok(hasSecurityHeaders(expect));
+    assert.equal(problemCode(expect), 'PAL_GATEWAY_BAD_REQUEST');
+    const tunnel = await raw(port, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
+    assert.equal(status(tunnel), 405);
+    assert.ok(hasSecurityHeaders(tunnel));
+    assert.equal(problemCode(tunnel), 'PAL_GATEWAY_METHOD_NOT_ALLOWED');
+    assert.equal(seen.calls.length, calls, 'no function ran');
+  });
+
   test('a gzip body on a route that does not declare it gets 415; a declared one is decoded and bounded', async () => {
     const plain = JSON.stringify({ hello: 'world' });
     const refused = await send(port, '/echo', { method: 'POST', headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' }, body: gzipSync(plain) });

@@ -141,7 +141,7 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
   };
   await activeKey();
 
-  const issueTokens = async (user: UserRecord, amr: readonly string[], authTime: number, familyId: string): Promise<TokenSet> => {
+  const issueTokens = async (user: UserRecord, amr: readonly string[], authTime: number, familyId: string): Promise<TokenSet | undefined> => {
     const { kid, key } = await activeKey();
     const nowSec = Math.floor(clock.now() / 1000);
     const jti = randomUUID();
@@ -156,7 +156,8 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
       .sign(key);
     const refresh = `${REFRESH_PREFIX}${randomBytes(32).toString('base64url')}`;
     // The refresh record names its access token, so revoking the family revokes that too.
-    await stores.refreshTokens.insert({ digest: digest(refresh), familyId, userId: user.id, expiresAt: clock.now() + settings.refreshTokenTtlSec * 1000, amr, authTime, accessJti: jti, accessExpiresAt: (nowSec + settings.accessTokenTtlSec) * 1000 });
+    // Refused when the family was revoked meanwhile (a concurrent reuse or logout): no token leaves.
+    if (!(await stores.refreshTokens.insert({ digest: digest(refresh), familyId, userId: user.id, expiresAt: clock.now() + settings.refreshTokenTtlSec * 1000, amr, authTime, accessJti: jti, accessExpiresAt: (nowSec + settings.accessTokenTtlSec) * 1000 }))) return undefined;
     return { access_token: access, token_type: 'Bearer', expires_in: settings.accessTokenTtlSec, refresh_token: refresh };
   };
 
@@ -223,7 +224,9 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
       await stores.loginThrottle.clear(throttleKeyFor(clientIp));
       await stores.users.clearLoginFailures(username);
       const fresh = (await stores.users.findById(user.id)) ?? user;
-      return { ok: true, userId: user.id, tokens: await issueTokens(fresh, amr, Math.floor(now / 1000), randomUUID()) };
+      const tokens = await issueTokens(fresh, amr, Math.floor(now / 1000), randomUUID());
+      if (tokens === undefined) throw new Error('a new refresh family was refused by the store');
+      return { ok: true, userId: user.id, tokens };
     },
 
     async refresh(refreshToken) {
@@ -239,7 +242,10 @@ export async function createBuiltinIssuer(stores: BuiltinStores, settings: Built
       if (record.expiresAt <= now) return fail('refresh-expired', record.userId);
       const user = await stores.users.findById(record.userId);
       if (user === undefined || user.disabledAt !== null) return fail('user-disabled', record.userId);
-      return { ok: true, userId: user.id, tokens: await issueTokens(user, record.amr, record.authTime, record.familyId) };
+      const tokens = await issueTokens(user, record.amr, record.authTime, record.familyId);
+      // The family was revoked while this refresh was signing (its token raced a reuse or a logout).
+      if (tokens === undefined) return fail('refresh-reuse', record.userId);
+      return { ok: true, userId: user.id, tokens };
     },
 
     async logout(refreshToken) {

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsImport from 'ajv-formats';
+import { RE2JS } from 're2js';
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module.
 const addFormats = ((addFormatsImport as unknown as { default?: typeof addFormatsImport }).default ?? addFormatsImport) as unknown as (ajv: Ajv | Ajv2020) => void;
@@ -20,6 +21,22 @@ export type CompileBodySchemaResult = { readonly ok: true; readonly validate: Bo
 const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
 
 /**
+ * ajv's engine for `pattern` and `patternProperties`: RE2 (linear time in the input), not the
+ * backtracking RegExp. A route schema is written by the operator, but its patterns run on bodies
+ * an anonymous client sends, before authentication of the function: with RegExp, `^(a+)+$` and
+ * 40 `a`s would stall the gateway's event loop for hours (ReDoS, CWE-1333). JavaScript syntax is
+ * translated; what RE2 cannot run in linear time (lookaround, backreferences) fails the compile.
+ */
+const linearRegExp = Object.assign(
+  (pattern: string): { test(input: string): boolean; toString(): string } => {
+    const re = RE2JS.compile(RE2JS.translateRegExp(pattern));
+    // ajv keys its compiled patterns by `toString()`: each pattern needs its own key.
+    return { test: (input: string) => re.test(input), toString: () => `/${pattern}/` };
+  },
+  { code: 'linearRegExp' },
+);
+
+/**
  * Compiles a route's JSON Schema once, at load, with `ajv` and `ajv-formats` (`email`, `uuid`,
  * `date-time`, ...). Draft 2020-12 when the schema says so in `$schema`, draft-07 otherwise.
  * Strict mode: unknown keywords and formats are schema errors, so a typo cannot silently
@@ -37,7 +54,7 @@ export function compileBodySchema(schema: unknown, maxErrors = 20): CompileBodyS
     return { ok: false, message: 'a json schema must be an object (or a boolean)' };
   }
   // Strict about the schema itself (unknown keywords, unknown formats), not about style.
-  const options = { allErrors: true, strict: true, strictRequired: false, strictTypes: false, strictTuples: false, allowUnionTypes: true, validateFormats: true } as const;
+  const options = { allErrors: true, strict: true, strictRequired: false, strictTypes: false, strictTuples: false, allowUnionTypes: true, validateFormats: true, code: { regExp: linearRegExp } } as const;
   const uses2020 = typeof schema === 'object' && (schema as { $schema?: unknown }).$schema === DRAFT_2020;
   const ajv = uses2020 ? new Ajv2020(options) : new Ajv(options);
   addFormats(ajv);

@@ -59,11 +59,15 @@ export interface LoadResult {
   readonly failures: ParseFailure[];
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** A parser's message is cut here: one failure stays one line of the report. */
+const MAX_FAILURE_MESSAGE = 300;
+
 function failureOf(file: string, error: unknown): ParseFailure {
   if (error instanceof YamlSyntaxError || error instanceof HclSyntaxError) {
-    return { file, message: error.message.toLowerCase(), ...(error.line === undefined ? {} : { line: error.line }) };
+    return { file, message: error.message.toLowerCase().slice(0, MAX_FAILURE_MESSAGE), ...(error.line === undefined ? {} : { line: error.line }) };
   }
-  return { file, message: error instanceof Error ? error.message.split('\n')[0]?.toLowerCase() ?? 'unreadable' : 'unreadable' };
+  return { file, message: error instanceof Error ? error.message.split('\n')[0]?.toLowerCase().slice(0, MAX_FAILURE_MESSAGE) ?? 'unreadable' : 'unreadable' };
 }
 
 /**
@@ -121,7 +125,16 @@ export async function loadFile(full: string, file: string): Promise<FileOutcome>
   try {
     const size = statSync(full).size;
     if (size > MAX_TEMPLATE_BYTES) return { failure: { file, message: `file is larger than ${MAX_TEMPLATE_BYTES} bytes` } };
-    const text = readFileSync(full, 'utf8');
+    const bytes = readFileSync(full);
+    // Templates are UTF-8 text. A binary file would make a parser report every byte (HCL: one
+    // diagnostic each, megabytes of report and seconds per file): refuse it as one failure.
+    if (bytes.includes(0)) throw new Error('the file is binary, not utf-8 text');
+    let text: string;
+    try {
+      text = UTF8.decode(bytes);
+    } catch {
+      throw new Error('the file is not valid utf-8 text');
+    }
     const template = await parseTemplateText(file, text, sourceReader(full));
     return template === undefined ? {} : { template };
   } catch (error) {

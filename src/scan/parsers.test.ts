@@ -128,6 +128,18 @@ describe('parser robustness: a malformed template is reported and the scan goes 
     assert.equal(typeof failures.find((f) => f.file === 'broken.yaml')?.line, 'number');
   });
 
+  test('a binary file named like a template is one short failure, not one diagnostic per byte', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'palisade-scan-bin-'));
+    // 100 KiB of bytes that are not UTF-8 text: HCL would report (and the report would carry) one
+    // "invalid character" per byte, megabytes of output for one file.
+    writeFileSync(join(bin, 'main.tf'), Buffer.alloc(100 * 1024, Buffer.from([0x00, 0xff])));
+    writeFileSync(join(bin, 'serverless.yml'), Buffer.alloc(100 * 1024, Buffer.from([0xc3, 0x28])));
+    const { templates, failures } = await loadTemplates([bin], bin);
+    assert.deepEqual(templates, []);
+    assert.deepEqual(failures.map((f) => f.file).sort(), ['main.tf', 'serverless.yml']);
+    for (const f of failures) assert.ok(f.message.length <= 300, `${f.file}: a ${f.message.length}-character message`);
+  });
+
   test('a path that does not exist is an error of its own', async () => {
     await assert.rejects(loadTemplates([join(dir, 'missing')]), { code: 'PAL_SCAN_PATH_NOT_FOUND' });
   });

@@ -166,7 +166,8 @@ export interface AccessTokenRef {
 
 /** Opaque refresh tokens, rotated on every use. */
 export interface RefreshTokenStore {
-  insert(record: Omit<RefreshTokenRecord, 'usedAt' | 'revokedAt'>): Promise<void>;
+  /** Stores a token; false (nothing stored) when its family was revoked, in the same atomic operation. */
+  insert(record: Omit<RefreshTokenRecord, 'usedAt' | 'revokedAt'>): Promise<boolean>;
   find(digest: string): Promise<RefreshTokenRecord | undefined>;
   /** Marks the token spent in one atomic operation; false when it was already spent or revoked (a reuse). */
   spend(digest: string, at: number): Promise<boolean>;

@@ -157,6 +157,8 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
       assert.equal(await store.refreshTokens.spend('r2', 8), false, 'a revoked family is dead');
       assert.equal((await store.refreshTokens.find('r2'))?.revokedAt, 7);
       assert.deepEqual(await store.refreshTokens.revokeFamily('f1', 9), [], 'revoking twice names nothing again');
+      assert.equal(await store.refreshTokens.insert({ digest: 'r9', familyId: 'f1', userId: 'u1', expiresAt: 100, amr: ['pwd'], authTime: 1, accessJti: 'a9', accessExpiresAt: 90 }), false, 'a revoked family takes no new token');
+      assert.equal(await store.refreshTokens.find('r9'), undefined);
       await store.refreshTokens.insert({ digest: 'r3', familyId: 'f2', userId: 'u1', expiresAt: 100, amr: ['pwd'], authTime: 1, accessJti: 'a3', accessExpiresAt: 80 });
       assert.deepEqual(await store.refreshTokens.revokeUser('u1', 10), [{ jti: 'a3', expiresAt: 80 }]);
     } finally {

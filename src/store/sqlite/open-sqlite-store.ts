@@ -61,7 +61,9 @@ export function openSqliteStore(path: string): StateStore {
   const codeDelete = db.prepare('DELETE FROM recovery_codes WHERE user_id = ?');
   const codeInsert = db.prepare('INSERT INTO recovery_codes (user_id, code_digest) VALUES (?, ?)');
   const codeConsume = db.prepare('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_digest = ? AND used_at IS NULL');
-  const rtInsert = db.prepare('INSERT INTO refresh_tokens (digest, family_id, user_id, expires_at, amr, auth_time, access_jti, access_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  // A family with a revoked token takes no new one, in the same statement: a refresh that spent its
+  // token before a concurrent reuse or logout revoked the family cannot add a live token after it.
+  const rtInsert = db.prepare('INSERT INTO refresh_tokens (digest, family_id, user_id, expires_at, amr, auth_time, access_jti, access_expires_at) SELECT @digest, @familyId, @userId, @expiresAt, @amr, @authTime, @accessJti, @accessExpiresAt WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = @familyId AND revoked_at IS NOT NULL)');
   const rtFind = db.prepare('SELECT * FROM refresh_tokens WHERE digest = ?');
   const rtSpend = db.prepare('UPDATE refresh_tokens SET used_at = ? WHERE digest = ? AND used_at IS NULL AND revoked_at IS NULL');
   // RETURNING hands back, in the same statement, the access tokens to revoke with the family.
@@ -187,7 +189,7 @@ export function openSqliteStore(path: string): StateStore {
     },
     refreshTokens: {
       async insert(r) {
-        rtInsert.run(r.digest, r.familyId, r.userId, r.expiresAt, JSON.stringify(r.amr), r.authTime, r.accessJti, r.accessExpiresAt);
+        return rtInsert.run({ digest: r.digest, familyId: r.familyId, userId: r.userId, expiresAt: r.expiresAt, amr: JSON.stringify(r.amr), authTime: r.authTime, accessJti: r.accessJti, accessExpiresAt: r.accessExpiresAt }).changes === 1;
       },
       async find(digest) {
         const row = rtFind.get(digest) as RefreshRow | undefined;
