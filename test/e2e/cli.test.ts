@@ -213,6 +213,33 @@ describe('palisade CLI', () => {
     assert.equal(await exit, 0);
   });
 
+  test('Ctrl-C (SIGINT to the whole process group) drains an in-flight request, exits 0 and reports no worker crash', async () => {
+    const dir = project(MANIFEST().replace('functions:', 'functions:\n  slow:\n    source: functions/slow.ts\n').replace('routes:', 'routes:\n  - { path: /slow, function: slow, public: true }'), {
+      'functions/hello.ts': HELLO,
+      'functions/slow.ts': 'export default { async fetch(): Promise<Response> { await new Promise((r) => setTimeout(r, 600)); return new Response("done"); } };\n',
+    });
+    const node = await startUp(dir, [], { detached: true });
+    const pid = node.child.pid as number;
+    const exited = new Promise<number | null>((resolve) => node.child.once('exit', (code) => resolve(code)));
+    try {
+      const inflight = fetchTls(node.url, node.ca, '/slow');
+      await new Promise((r) => setTimeout(r, 150));
+      // What a terminal does on Ctrl-C: the signal goes to every process of the foreground group.
+      process.kill(-pid, 'SIGINT');
+      const r = await inflight;
+      assert.equal(r.status, 200);
+      assert.equal(r.body, 'done');
+      assert.equal(await exited, 0);
+      assert.doesNotMatch(node.stderr(), /PAL_RUNTIME_WORKER_CRASHED/);
+    } finally {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // the group is gone: nothing left to end
+      }
+    }
+  });
+
   test('a memory bomb answers 503 problem+json while another segment keeps serving', async () => {
     const dir = project(MANIFEST('').replace('functions:', 'segments: { risky: {} }\nfunctions:\n  bomb:\n    source: functions/bomb.ts\n    segment: risky\n    limits: { cpuMs: 10000, timeoutMs: 20000 }\n').replace('routes:', 'routes:\n  - { path: /bomb, function: bomb, public: true }'), {
       'functions/hello.ts': HELLO,
