@@ -108,6 +108,7 @@ describe('palisade CLI', () => {
     const none = runCliSync(['validate', tempDir()]);
     assert.equal(none.status, 3);
     assertCleanError(none.stderr, 'PAL_MANIFEST_NOT_FOUND');
+    assert.match(none.stderr, /palisade init /, 'the error names the fix');
     const missing = runCliSync(['up', project(MANIFEST(), {}), '--port', '0']);
     assert.equal(missing.status, 3);
     assertCleanError(missing.stderr, 'PAL_MANIFEST_SOURCE_NOT_FOUND');
