@@ -64,6 +64,12 @@ describe('palisade CLI', () => {
     try {
       assert.equal((await fetchTls(node.url, node.ca, '/hello')).status, 200);
       assert.equal((await fetchTls(node.url, node.ca, '/private')).status, 401);
+      // The way in that init prints: an API key, created while the node runs.
+      assert.match(init.stdout, /palisade apikeys create /);
+      const key = runCliSync(['apikeys', 'create', dir, '--name', 'dev', '--json']);
+      assert.equal(key.status, 0, key.stderr);
+      const authorization = `Bearer ${(JSON.parse(key.stdout) as { key: string }).key}`;
+      assert.equal((await fetchTls(node.url, node.ca, '/private', { headers: { authorization } })).status, 200);
     } finally {
       await node.stop();
     }
