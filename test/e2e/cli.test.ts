@@ -3,10 +3,10 @@ import { createServer } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fetchTls, runCliSync, startUp, tempDir, writeProject } from '../helpers/cli.js';
+import { cliPath, fetchTls, runCliSync, startUp, tempDir, writeProject } from '../helpers/cli.js';
 import { ensureLocalTls } from '../../src/gateway/index.js';
 import { systemClock } from '../../src/kernel/index.js';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync } from 'node:fs';
 
 const MANIFEST = (extra = '') => `name: demo
 functions:
@@ -51,6 +51,11 @@ describe('palisade CLI', () => {
     assertCleanError(b.stderr, 'PAL_CLI_USAGE');
     const c = runCliSync(['up', '.', '--port', 'abc']);
     assert.equal(c.status, 3);
+  });
+
+  test('the built bin is executable, so `npx palisade` works in a clone after `npm run build` or `npm test`', () => {
+    // tsc writes files without the execute bit; the build script sets it back.
+    assert.ok((statSync(cliPath).mode & 0o111) !== 0, `${cliPath} is not executable`);
   });
 
   test('init scaffolds a project that validates and serves', async () => {
