@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -249,6 +250,30 @@ describe('palisade CLI', () => {
       } catch {
         // the group is gone: nothing left to end
       }
+    }
+  });
+
+  test('Ctrl-C exits even when nobody reads the log any more (`palisade up | tee`, tee ended by the same Ctrl-C)', async () => {
+    const dir = project(MANIFEST());
+    const child = spawn(process.execPath, [cliPath, 'up', dir, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString('utf8');
+          if (out.includes('\n')) resolve();
+        });
+        void exited.then(() => reject(new Error('palisade up exited before starting')));
+      });
+      // The reader goes away, as tee does on Ctrl-C; the node still has log lines buffered.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.kill('SIGINT');
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 15_000))]);
+      assert.equal(code, 0, 'exits 0 (not hung, not crashed) with its log pipe closed');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
 
