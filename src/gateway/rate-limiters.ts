@@ -48,19 +48,25 @@ export interface RateLimiters {
 export const memoryRateLimitStore: RateLimitStore = Object.freeze({
   createLimiter(name: string, spec: RateLimitSpec): RateLimiter {
     const main = new RateLimiterMemory({ keyPrefix: name, points: spec.points, duration: spec.durationSec });
-    const limiter = spec.burst > 0 ? new BurstyRateLimiter(main, new RateLimiterMemory({ keyPrefix: `${name}:burst`, points: spec.burst, duration: spec.durationSec * BURST_WINDOWS })) : main;
+    const burst = spec.burst > 0 ? new RateLimiterMemory({ keyPrefix: `${name}:burst`, points: spec.burst, duration: spec.durationSec * BURST_WINDOWS }) : undefined;
+    const limiter = burst === undefined ? main : new BurstyRateLimiter(main, burst);
     const limit = spec.points + spec.burst;
-    const verdict = (res: RateLimiterRes, allowed: boolean): RateLimitVerdict => ({
+    const verdict = (res: RateLimiterRes, allowed: boolean, burstLeft = 0): RateLimitVerdict => ({
       allowed,
       limit,
-      remaining: allowed ? Math.max(0, res.remainingPoints) : 0,
+      // The limit announces the burst, so the remainder counts what is left of it too.
+      remaining: allowed ? Math.max(0, res.remainingPoints) + burstLeft : 0,
       resetSec: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
       windowSec: spec.durationSec,
     });
     return {
       async consume(key: string): Promise<RateLimitVerdict> {
         try {
-          return verdict(await limiter.consume(key, 1), true);
+          const res = await limiter.consume(key, 1);
+          // Read after the atomic consume, only for the header: it never decides.
+          const spent = burst === undefined ? undefined : await burst.get(key);
+          const burstLeft = burst === undefined ? 0 : spent === null || spent === undefined ? spec.burst : Math.max(0, spent.remainingPoints);
+          return verdict(res, true, burstLeft);
         } catch (rejection) {
           // The library rejects with a RateLimiterRes when the limit is spent; anything else is a
           // store failure, which the step turns into a denial (deny on error).

@@ -23,12 +23,12 @@ export function checkManifest(projectDir: string): ValidationResult<Manifest> {
   const file = join(dir, MANIFEST_FILE);
   let text: string;
   try {
-    if (!statSync(dir).isDirectory()) throw new PalisadeError('PAL_MANIFEST_NOT_FOUND', `\`${projectDir}\` is not a directory`);
+    if (!statSync(dir).isDirectory()) throw new PalisadeError('PAL_MANIFEST_NOT_FOUND', `\`${projectDir}\` is not a directory: pass the project directory that holds \`${MANIFEST_FILE}\``);
     text = readFileSync(file, 'utf8');
   } catch (error) {
     if (error instanceof PalisadeError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new PalisadeError('PAL_MANIFEST_NOT_FOUND', `no \`${MANIFEST_FILE}\` in \`${projectDir}\``, { cause: error });
+    if (code === 'ENOENT') throw new PalisadeError('PAL_MANIFEST_NOT_FOUND', `no \`${MANIFEST_FILE}\` in \`${projectDir}\`: pass the project directory, or create a project with \`palisade init ${projectDir}\``, { cause: error });
     throw new PalisadeError('PAL_MANIFEST_UNREADABLE', `cannot read \`${join(projectDir, MANIFEST_FILE)}\` (${code ?? 'unknown error'})`, { cause: error });
   }
   return validateManifestText({ text, file: join(projectDir, MANIFEST_FILE), projectDir: dir });

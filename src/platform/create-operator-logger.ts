@@ -14,7 +14,7 @@ const ALLOWED = new Set<string>(logFields);
  * logger.info('listening', { address: 'https://127.0.0.1:8443' });
  * ```
  */
-export function createOperatorLogger(level: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info', fd = 2): Logger & { flush(): void } {
+export function createOperatorLogger(level: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info', fd = 2): Logger & { flush(): Promise<void> } {
   // Buffered: one write per 4 KiB instead of one per line (a syscall per request was a quarter
   // of the gateway's CPU). `flush()` writes the buffer synchronously (at shutdown).
   const sink = destination({ fd, sync: false, minLength: 4096 });
@@ -46,6 +46,16 @@ export function createOperatorLogger(level: 'debug' | 'info' | 'warn' | 'error' 
       base.error(filter(fields), msg);
       flushQuietly();
     },
-    flush: () => sink.flushSync(),
+    // Not flushSync: it retries a failed write forever, so a closed pipe (`palisade up | tee`, whose
+    // tee the same Ctrl-C ended) hung the shutdown. An asynchronous flush, bounded in time.
+    flush: () =>
+      new Promise<void>((resolve) => {
+        setTimeout(resolve, 1000).unref();
+        try {
+          sink.flush(() => resolve());
+        } catch {
+          resolve();
+        }
+      }),
   };
 }

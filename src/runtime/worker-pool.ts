@@ -19,6 +19,7 @@ export interface FunctionLogLine {
 /** Events the pool reports to its owner (for logs and, later, audit and detection). */
 export interface WorkerPoolEvents {
   onFunctionLog?(line: FunctionLogLine): void;
+  /** A worker process exited while the pool was serving (not during `close()`); it is restarted. */
   onWorkerExit?(info: { segment: string; pid: number; code: number | null; signal: string | null; inFlight: number; lastError: string }): void;
   onWorkerReady?(info: { segment: string; pid: number; coldStartMs: Readonly<Record<string, number>> }): void;
   /** A worker broke the protocol and was killed (`PAL_RUNTIME_WORKER_FAULT`). */
@@ -435,7 +436,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     child.on('exit', (code, signal) => {
       const inFlight = worker.invocations.size;
       gone(worker, child, `exited (code ${String(code)}, signal ${String(signal)})`);
-      events.onWorkerExit?.({ segment: worker.segment, pid: child.pid ?? 0, code, signal, inFlight, lastError: summariseStderr(stderrTail) });
+      // During close() the pool ends its workers itself: that is no crash to report.
+      if (!closing) events.onWorkerExit?.({ segment: worker.segment, pid: child.pid ?? 0, code, signal, inFlight, lastError: summariseStderr(stderrTail) });
       if (worker.child === child) scheduleRestart(worker);
     });
     const fns = functionsBySegment.get(worker.segment) ?? [];

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fetchTls, runCliSync, startUp, tempDir, writeProject } from '../helpers/cli.js';
+import { cliPath, fetchTls, runCliSync, startUp, tempDir, writeProject } from '../helpers/cli.js';
 import { ensureLocalTls } from '../../src/gateway/index.js';
 import { systemClock } from '../../src/kernel/index.js';
 import { isolatedVmLocation } from '../../src/runtime/package-paths.js';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync } from 'node:fs';
 
 const MANIFEST = (extra = '') => `name: demo
 functions:
@@ -54,6 +55,11 @@ describe('palisade CLI', () => {
     assert.equal(c.status, 3);
   });
 
+  test('the built bin is executable, so `npx palisade` works in a clone after `npm run build` or `npm test`', () => {
+    // tsc writes files without the execute bit; the build script sets it back.
+    assert.ok((statSync(cliPath).mode & 0o111) !== 0, `${cliPath} is not executable`);
+  });
+
   test('init scaffolds a project that validates and serves', async () => {
     const dir = tempDir();
     const init = runCliSync(['init', dir]);
@@ -65,6 +71,12 @@ describe('palisade CLI', () => {
     try {
       assert.equal((await fetchTls(node.url, node.ca, '/hello')).status, 200);
       assert.equal((await fetchTls(node.url, node.ca, '/private')).status, 401);
+      // The way in that init prints: an API key, created while the node runs.
+      assert.match(init.stdout, /palisade apikeys create /);
+      const key = runCliSync(['apikeys', 'create', dir, '--name', 'dev', '--json']);
+      assert.equal(key.status, 0, key.stderr);
+      const authorization = `Bearer ${(JSON.parse(key.stdout) as { key: string }).key}`;
+      assert.equal((await fetchTls(node.url, node.ca, '/private', { headers: { authorization } })).status, 200);
     } finally {
       await node.stop();
     }
@@ -109,6 +121,7 @@ describe('palisade CLI', () => {
     const none = runCliSync(['validate', tempDir()]);
     assert.equal(none.status, 3);
     assertCleanError(none.stderr, 'PAL_MANIFEST_NOT_FOUND');
+    assert.match(none.stderr, /palisade init /, 'the error names the fix');
     const missing = runCliSync(['up', project(MANIFEST(), {}), '--port', '0']);
     assert.equal(missing.status, 3);
     assertCleanError(missing.stderr, 'PAL_MANIFEST_SOURCE_NOT_FOUND');
@@ -212,6 +225,57 @@ describe('palisade CLI', () => {
     assert.equal(r.status, 200);
     assert.equal(r.body, 'done');
     assert.equal(await exit, 0);
+  });
+
+  test('Ctrl-C (SIGINT to the whole process group) drains an in-flight request, exits 0 and reports no worker crash', async () => {
+    const dir = project(MANIFEST().replace('functions:', 'functions:\n  slow:\n    source: functions/slow.ts\n').replace('routes:', 'routes:\n  - { path: /slow, function: slow, public: true }'), {
+      'functions/hello.ts': HELLO,
+      'functions/slow.ts': 'export default { async fetch(): Promise<Response> { await new Promise((r) => setTimeout(r, 600)); return new Response("done"); } };\n',
+    });
+    const node = await startUp(dir, [], { detached: true });
+    const pid = node.child.pid as number;
+    const exited = new Promise<number | null>((resolve) => node.child.once('exit', (code) => resolve(code)));
+    try {
+      const inflight = fetchTls(node.url, node.ca, '/slow');
+      await new Promise((r) => setTimeout(r, 150));
+      // What a terminal does on Ctrl-C: the signal goes to every process of the foreground group.
+      process.kill(-pid, 'SIGINT');
+      const r = await inflight;
+      assert.equal(r.status, 200);
+      assert.equal(r.body, 'done');
+      assert.equal(await exited, 0);
+      assert.doesNotMatch(node.stderr(), /PAL_RUNTIME_WORKER_CRASHED/);
+    } finally {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // the group is gone: nothing left to end
+      }
+    }
+  });
+
+  test('Ctrl-C exits even when nobody reads the log any more (`palisade up | tee`, tee ended by the same Ctrl-C)', async () => {
+    const dir = project(MANIFEST());
+    const child = spawn(process.execPath, [cliPath, 'up', dir, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString('utf8');
+          if (out.includes('\n')) resolve();
+        });
+        void exited.then(() => reject(new Error('palisade up exited before starting')));
+      });
+      // The reader goes away, as tee does on Ctrl-C; the node still has log lines buffered.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.kill('SIGINT');
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('still running'), 15_000))]);
+      assert.equal(code, 0, 'exits 0 (not hung, not crashed) with its log pipe closed');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 
   test('a memory bomb answers 503 problem+json while another segment keeps serving', async () => {

@@ -26,9 +26,12 @@ export interface RunningCli {
   stop(): Promise<number | null>;
 }
 
-/** Starts `palisade up DIR --port 0 --json` and waits for its startup line. */
-export function startUp(dir: string, extra: readonly string[] = []): Promise<RunningCli> {
-  const child = spawn(process.execPath, [cliPath, 'up', dir, '--port', '0', '--json', '--log-level', 'debug', ...extra], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `palisade up DIR --port 0 --json` and waits for its startup line. With `detached`, it
+ * leads its own process group, as a command typed at a terminal does (for Ctrl-C tests).
+ */
+export function startUp(dir: string, extra: readonly string[] = [], options: { detached?: boolean } = {}): Promise<RunningCli> {
+  const child = spawn(process.execPath, [cliPath, 'up', dir, '--port', '0', '--json', '--log-level', 'debug', ...extra], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached === true });
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));

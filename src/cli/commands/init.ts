@@ -8,6 +8,10 @@ name: ${name}
 gateway:
   listen: 127.0.0.1:8443
   tls: auto
+identity:
+  # /private needs a caller: \`palisade apikeys create DIR --name dev\` prints a key to send as
+  # \`authorization: Bearer pal_...\`. docs/identity.md has every method (OIDC, users, mTLS).
+  apiKeys: { enabled: true }
 functions:
   hello:
     source: functions/hello.ts
@@ -36,7 +40,7 @@ export const initCommand: Command = {
   name: 'init',
   summary: 'create a small working project',
   usage: 'palisade init [DIR] [--name NAME]',
-  help: 'Creates DIR/palisade.yaml and DIR/functions/hello.ts (a public and a private route).\nRefuses to overwrite an existing palisade.yaml.',
+  help: 'Creates DIR/palisade.yaml and DIR/functions/hello.ts (a public and a private route, with API\nkeys enabled: `palisade apikeys create DIR --name dev` makes one for the private route).\nRefuses to overwrite an existing palisade.yaml.',
   options: { name: { type: 'string', description: 'project name (default: the directory name)' } },
   async run(ctx) {
     const dir = resolve(ctx.args[0] ?? '.');
@@ -52,7 +56,8 @@ export const initCommand: Command = {
     }
     mkdirSync(join(dir, 'functions'), { recursive: true });
     for (const [file, text] of files) if (!existsSync(join(dir, file))) writeFileSync(join(dir, file), text);
-    ctx.io.out(`created ${name} in ${dir}\n  next: palisade validate ${ctx.args[0] ?? '.'} && palisade up ${ctx.args[0] ?? '.'}`);
+    const arg = ctx.args[0] ?? '.';
+    ctx.io.out(`created ${name} in ${dir}\n  next: palisade validate ${arg} && palisade up ${arg}\n  a key for /private: palisade apikeys create ${arg} --name dev`);
     return exitCodes.ok;
   },
 };

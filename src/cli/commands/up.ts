@@ -38,10 +38,10 @@ export const upCommand: Command = {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
         logger.info('draining');
-        void node.close().finally(() => {
-          logger.flush();
-          resolve();
-        });
+        void node
+          .close()
+          .finally(() => logger.flush())
+          .finally(resolve);
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
