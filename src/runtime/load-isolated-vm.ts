@@ -2,7 +2,7 @@
 // 'isolated-vm' with `import type` only (no package of that name exists at run time).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type IsolatedVM from 'isolated-vm';
+import type * as IsolatedVM from 'isolated-vm';
 import { PalisadeError } from '../kernel/index.js';
 import { isolatedVmLocation } from './package-paths.js';
 
