@@ -8,6 +8,7 @@
  */
 import { isPalisadeError, type ErrorCode } from '../kernel/index.js';
 import type { BindingSpec } from '../manifest/index.js';
+import { collectBody } from './collect-body.js';
 import { MAX_BINDING_BODY_BYTES, type BindingCallPayload, type InvokePrincipal, type InvokeRequest, type InvokeResponse } from './protocol.js';
 
 /** The calling invocation, from the gateway's table. */
@@ -163,11 +164,5 @@ async function readBounded(body: Uint8Array | (AsyncIterable<Uint8Array> & { byt
     body.cancel();
     throw new CallDenied('PAL_RUNTIME_BINDING_FAILED', 'too-large', 'the called function response is too large');
   }
-  const out = new Uint8Array(body.byteLength);
-  let at = 0;
-  for await (const chunk of body) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return collectBody(body);
 }

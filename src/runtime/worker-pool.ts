@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PalisadeError, type ErrorCode } from '../kernel/index.js';
 import type { FunctionLimits, FunctionSpec, SegmentSpec } from '../manifest/index.js';
+import { collectBody } from './collect-body.js';
 import { runBindingCall, type BindingCallEvent, type CallerIdentity } from './binding-calls.js';
 import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths.js';
 import { parseWorkerMessage } from './parse-worker-message.js';
@@ -292,13 +293,7 @@ export async function readWholeBody(body: Uint8Array | BodyStream, maxBytes: num
     body.cancel();
     throw new PalisadeError('PAL_RUNTIME_RESPONSE_TOO_LARGE', 'the function response is too large', { expose: true });
   }
-  const out = new Uint8Array(body.byteLength);
-  let at = 0;
-  for await (const chunk of body) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return collectBody(body);
 }
 
 /**
