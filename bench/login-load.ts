@@ -5,7 +5,7 @@
 // same time (the target: at most 2x the p99 without logins). Runs `palisade up
 // --allow-insecure-http` as a child process (pinned to core 0 with taskset when there are two
 // cores) and autocannon in this process.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import autocannon from 'autocannon';
 import { addUser } from '../src/identity/index.js';
 import { systemClock } from '../src/kernel/index.js';
 import { openSqliteStore } from '../src/store/index.js';
+import { firstLine } from './harness.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const quick = process.argv.includes('--quick');
@@ -67,21 +68,6 @@ async function main(): Promise<void> {
       child.kill('SIGTERM');
     });
   }
-}
-
-function firstLine<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('palisade up did not start')), 60_000);
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString('utf8');
-      const nl = out.indexOf('\n');
-      if (nl === -1) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(out.slice(0, nl)) as T);
-    });
-    child.once('exit', (code) => reject(new Error(`palisade up exited with ${String(code)}`)));
-  });
 }
 
 await main();
