@@ -381,7 +381,7 @@ const segment = {
       minimum: 1,
       maximum: 64,
       default: 2,
-      description: 'Number of worker processes for the segment. With two or more, the segment keeps serving while one worker is killed or restarted.',
+      description: 'Number of worker processes for the segment. The first ready one serves; the others are warm standbys that take over at once while it is killed or restarted, and take the overflow of slow requests. With two or more, the segment keeps serving while one worker is killed or restarted.',
     },
   },
 } as const;

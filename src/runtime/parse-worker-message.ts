@@ -2,7 +2,7 @@
  * Decoding of worker → gateway messages (gateway side only: workers never load ajv).
  */
 import { Ajv, type ValidateFunction } from 'ajv';
-import { BODY_CHUNK_BYTES, invokeFailures, MAX_BINDING_BODY_BYTES, MAX_LOG_MESSAGE_CHARS, MAX_RESPONSE_HEADER_BYTES, MAX_RESPONSE_HEADERS, type WorkerToGateway } from './protocol.js';
+import { BODY_CHUNK_BYTES, invokeFailures, MAX_BATCH_MESSAGES, MAX_BINDING_BODY_BYTES, MAX_LOG_MESSAGE_CHARS, MAX_RESPONSE_HEADER_BYTES, MAX_RESPONSE_HEADERS, type WorkerToGateway } from './protocol.js';
 
 const NAME = { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,62}$' } as const;
 const ID = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
@@ -137,4 +137,36 @@ export function parseWorkerMessage(raw: unknown): WorkerToGateway | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Decodes a frame from a worker: one message, or a batch of them (`{ t: 'batch', m: [...] }`).
+ * Returns the messages in order, or `undefined` when the frame or any message in it is malformed
+ * (then none of them is acted on). A batch is a plain array of 1 to {@link MAX_BATCH_MESSAGES}
+ * messages, none of them a batch.
+ *
+ * @example
+ * ```ts
+ * const messages = parseWorkerFrame(raw);
+ * if (messages === undefined) killWorker('malformed message');
+ * else for (const m of messages) handle(m);
+ * ```
+ */
+export function parseWorkerFrame(raw: unknown): WorkerToGateway[] | undefined {
+  if (raw === null || typeof raw !== 'object' || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
+  if ((raw as { t?: unknown }).t !== 'batch') {
+    const one = parseWorkerMessage(raw);
+    return one === undefined ? undefined : [one];
+  }
+  const keys = Object.keys(raw);
+  const m = (raw as { m?: unknown }).m;
+  if (keys.length !== 2 || !Array.isArray(m) || Object.getPrototypeOf(m) !== Array.prototype || m.length === 0 || m.length > MAX_BATCH_MESSAGES) return undefined;
+  const out: WorkerToGateway[] = [];
+  for (let i = 0; i < m.length; i++) {
+    // parseWorkerMessage has no validator for `batch`: a nested batch is malformed.
+    const message = parseWorkerMessage(m[i]);
+    if (message === undefined) return undefined;
+    out.push(message);
+  }
+  return out;
 }

@@ -107,3 +107,12 @@ export type WorkerToGateway =
   | { readonly t: 'chunk'; readonly id: number; readonly data: Uint8Array }
   | { readonly t: 'log'; readonly id: number; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string }
   | { readonly t: 'call'; readonly id: number; readonly callId: number; readonly binding: string; readonly op: 'fetch'; readonly payload: BindingCallPayload };
+
+/**
+ * Most messages one frame may carry. Under load each side sends what it has ready in one write
+ * (one system call and one wake-up of the other side instead of one per message).
+ */
+export const MAX_BATCH_MESSAGES = 256;
+
+/** What crosses the channel: one message, or several sent in one write. */
+export type Frame<M> = M | { readonly t: 'batch'; readonly m: readonly M[] };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isPalisadeError } from '../kernel/index.js';
 import { packageRoot } from './package-paths.js';
-import { SHAPES } from './test-fixtures/forged-shapes.js';
+import { SHAPES, WELL_FORMED } from './test-fixtures/forged-shapes.js';
 import { createWorkerPool, RuntimeRetryLater, type PoolFunctionSpec, type WorkerPool } from './worker-pool.js';
 
 // The gateway's side of the boundary against a worker that lies (an escaped isolate owns it).
@@ -20,9 +20,9 @@ after(() => {
   process.off('uncaughtException', onCrash);
 });
 
-function forgingPool(bindings: PoolFunctionSpec['bindings'] = {}, events: Parameters<typeof createWorkerPool>[0]['events'] = {}): WorkerPool {
+function forgingPool(bindings: PoolFunctionSpec['bindings'] = {}, events: Parameters<typeof createWorkerPool>[0]['events'] = {}, workers = 1): WorkerPool {
   const fn: PoolFunctionSpec = { name: 'f', source: '', segment: 'default', limits: LIMITS, bindings };
-  return createWorkerPool({ prelude: '', segments: [{ name: 'default', workers: 1 }], functions: [fn], bundles: new Map([['f', '']]), workerScript: FORGING_WORKER, events });
+  return createWorkerPool({ prelude: '', segments: [{ name: 'default', workers }], functions: [fn], bundles: new Map([['f', '']]), workerScript: FORGING_WORKER, events });
 }
 
 const call = (pool: WorkerPool, shape: string) => pool.invoke('f', { method: 'GET', url: `https://localhost/${shape}`, headers: [], body: null, requestId: `r-${shape}` });
@@ -42,7 +42,7 @@ function childPids(): number[] {
 
 describe('worker → gateway messages are untrusted', () => {
   test('every malformed shape is a worker fault: 503 for its request, the worker replaced, the gateway untouched', async () => {
-    const shapes = Object.keys(SHAPES).filter((s) => s !== 'ok');
+    const shapes = Object.keys(SHAPES).filter((s) => !WELL_FORMED.has(s));
     assert.ok(shapes.length >= 30);
     const faults: string[] = [];
     for (const shape of shapes) {
@@ -86,6 +86,25 @@ describe('worker → gateway messages are untrusted', () => {
     }
   });
 
+  test('a batch is acted on only when every message in it is well-formed', async () => {
+    const lines: string[] = [];
+    const pool = forgingPool({}, { onFunctionLog: (l) => lines.push(l.message) });
+    await pool.start();
+    try {
+      assert.equal((await call(pool, 'batch-ok')).status, 200);
+      assert.deepEqual(lines, ['line in a batch']);
+      const outcome = await call(pool, 'batch-one-malformed').then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      assert.ok(isPalisadeError(outcome) && outcome.status === 503, String(outcome));
+      assert.deepEqual(lines, ['line in a batch'], 'the line before the malformed message was not attributed');
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(crashes, []);
+  });
+
   test('repeated load failures trip the breaker: bounded processes, backoff, 503 with Retry-After, an operator error naming the function', async () => {
     const failing: Array<{ fn: string; failures: number; retryInMs: number }> = [];
     let exits = 0;
@@ -121,6 +140,42 @@ describe('worker → gateway messages are untrusted', () => {
       assert.ok(outcome instanceof RuntimeRetryLater, String(outcome));
       assert.equal(outcome.code, 'PAL_RUNTIME_LOAD_FAILING');
       assert.ok(outcome.retryAfterSec > 0);
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(crashes, []);
+  });
+});
+
+describe('dispatch within a segment', () => {
+  const pidOf = (r: { headers: ReadonlyArray<readonly [string, string]> }) => Number(r.headers.find(([k]) => k === 'x-worker-pid')?.[1]);
+
+  test('fast requests stay on the first worker; slow ones overflow to the next; a killed first worker hands over at once', async () => {
+    const pool = forgingPool({}, {}, 2);
+    await pool.start();
+    try {
+      const [first, second] = pool.pids().default ?? [];
+      assert.ok(first !== undefined && second !== undefined);
+      // 300 fast requests, up to 16 in flight (the worker has 2 isolates): one process serves them all.
+      // (Spread evenly, as least-loaded dispatch would, the standby would take about half.)
+      let onFirst = 0;
+      for (let round = 0; round < 30; round++) {
+        const answers = await Promise.all(Array.from({ length: 10 }, () => call(pool, 'pid')));
+        for (const a of answers) {
+          assert.ok(pidOf(a) === first || pidOf(a) === second);
+          if (pidOf(a) === first) onFirst++;
+        }
+      }
+      // A machine so busy that a worker takes over 20 ms to answer lets a few overflow.
+      assert.ok(onFirst >= 270, `the first worker served ${onFirst} of 300 fast requests`);
+      // 6 requests of 150 ms with 2 isolates per worker: the first worker stalls, the rest spread.
+      const slow = await Promise.all(Array.from({ length: 6 }, () => call(pool, 'slow-pid')));
+      assert.deepEqual(new Set(slow.map(pidOf)), new Set([first, second]), 'slow requests used both workers');
+      // The first worker dies: its standby answers the very next request.
+      process.kill(first, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 50));
+      const after = await call(pool, 'pid');
+      assert.equal(pidOf(after), second);
     } finally {
       await pool.close();
     }

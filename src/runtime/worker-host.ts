@@ -5,7 +5,8 @@
  * INVARIANT: no isolate ever runs in the gateway process; a V8 abort here kills only this worker.
  */
 import { compilePrelude, FunctionSandbox, SparePool, type BindingCallOutcome, type SandboxHost } from './function-sandbox.js';
-import { BODY_CHUNK_BYTES, type GatewayToWorker, type WorkerToGateway } from './protocol.js';
+import { createBatchedSender } from './batched-sender.js';
+import { BODY_CHUNK_BYTES, type Frame, type GatewayToWorker, type WorkerToGateway } from './protocol.js';
 
 const leave = (code: number): never => process.exit(code);
 const vanish = (): void => {
@@ -15,12 +16,13 @@ const vanish = (): void => {
 process.on('uncaughtException', () => leave(70));
 process.on('unhandledRejection', () => leave(70));
 
-const send = (message: WorkerToGateway): void => {
+// Everything ready in one turn of the loop goes in one write (results of several isolates).
+const send = createBatchedSender<WorkerToGateway>((frame) => {
   if (!process.connected) return;
-  process.send?.(message, undefined, undefined, (error) => {
+  process.send?.(frame, undefined, undefined, (error) => {
     if (error) vanish();
   });
-};
+});
 
 const sandboxes = new Map<string, FunctionSandbox>();
 /** Unsent body tails of finished invocations, pulled chunk by chunk by the gateway. */
@@ -148,7 +150,12 @@ function pull(id: number): void {
   send({ t: 'chunk', id, data });
 }
 
-process.on('message', (message: GatewayToWorker) => {
+process.on('message', (frame: Frame<GatewayToWorker>) => {
+  if (frame.t === 'batch') for (const message of frame.m) receive(message);
+  else receive(frame);
+});
+
+function receive(message: GatewayToWorker): void {
   switch (message.t) {
     case 'load':
       void load(message);
@@ -173,4 +180,4 @@ process.on('message', (message: GatewayToWorker) => {
       break;
     }
   }
-});
+}

@@ -6,8 +6,9 @@ import type { FunctionLimits, FunctionSpec, SegmentSpec } from '../manifest/inde
 import { collectBody } from './collect-body.js';
 import { runBindingCall, type BindingCallEvent, type CallerIdentity } from './binding-calls.js';
 import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths.js';
-import { parseWorkerMessage } from './parse-worker-message.js';
-import { BODY_CHUNK_BYTES, type BindingCallPayload, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type WorkerFunction, type WorkerToGateway } from './protocol.js';
+import { createBatchedSender } from './batched-sender.js';
+import { parseWorkerFrame } from './parse-worker-message.js';
+import { BODY_CHUNK_BYTES, type BindingCallPayload, type Frame, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type WorkerFunction, type WorkerToGateway } from './protocol.js';
 
 /** A function's console line, tagged (by the gateway, never by the worker) with its function and request id. */
 export interface FunctionLogLine {
@@ -128,6 +129,12 @@ const PULL_TIMEOUT_MS = 15_000;
 /** Consecutive load failures after which restarts back off to the slow lane and operators are told. */
 const BREAKER_FAILURES = 3;
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * How long all of a function's isolates in a worker must have been busy before requests overflow
+ * to the segment's next worker. Fast requests wait for the first worker instead (it turns them
+ * over in well under this); slow ones (waiting on I/O, or CPU-heavy) spread.
+ */
+export const OVERFLOW_AFTER_MS = 20;
 /** Longest a request waits for a free isolate: its own timeout, but never less than 10 s. */
 export const queueWaitMs = (timeoutMs: number): number => Math.max(timeoutMs, 10_000);
 
@@ -153,6 +160,8 @@ interface Invocation {
   readonly chain: readonly string[];
   readonly worker: Worker;
   readonly deadline: number;
+  /** When it was sent to the worker (`Date.now()`). */
+  readonly sentAt: number;
   state: 'running' | 'streaming';
   readonly resolve: (r: FunctionResult) => void;
   readonly reject: (e: PalisadeError) => void;
@@ -173,6 +182,8 @@ interface Job {
 
 class Worker {
   child: ChildProcess | undefined;
+  /** Queues a message for `child`; what one turn of the loop queued goes in one write. */
+  send: ((message: GatewayToWorker) => void) | undefined;
   state: 'idle' | 'starting' | 'ready' | 'gone' = 'idle';
   readonly invocations = new Map<number, Invocation>();
   readonly running = new Map<string, number>();
@@ -184,8 +195,16 @@ class Worker {
   /** Settles the first start of this worker (for `start()`). */
   onFirstOutcome: ((error?: PalisadeError) => void) | undefined;
   constructor(readonly segment: string) {}
-  load(): number {
-    return this.invocations.size;
+  /**
+   * Whether every isolate of `fn` here has been busy for a while: its oldest running invocation
+   * was sent more than {@link OVERFLOW_AFTER_MS} ago. Invocations are kept in the order they
+   * were sent, so the first running one of `fn` is the oldest.
+   */
+  stalled(fn: string, now: number): boolean {
+    for (const inv of this.invocations.values()) {
+      if (inv.fn === fn && inv.state === 'running') return now - inv.sentAt > OVERFLOW_AFTER_MS;
+    }
+    return false;
   }
 }
 
@@ -344,8 +363,14 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const post = (worker: Worker, message: GatewayToWorker): void => {
     const child = worker.child;
     if (child === undefined || worker.state === 'gone' || !child.connected) return;
+    worker.send?.(message);
+  };
+
+  /** The writer of one child's frames. Messages queued for a child that is gone by then are dropped. */
+  const frameWriter = (worker: Worker, child: ChildProcess) => (frame: Frame<GatewayToWorker>): void => {
+    if (worker.child !== child || worker.state === 'gone' || !child.connected) return;
     try {
-      child.send(message, (error) => {
+      child.send(frame, (error) => {
         // INVARIANT: a failed send takes the worker out of rotation at once; it never throws.
         if (error) gone(worker, child, `send failed: ${error.message}`);
       });
@@ -404,6 +429,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       env: {},
     });
     worker.child = child;
+    worker.send = createBatchedSender(frameWriter(worker, child));
     worker.startedAt = Date.now();
     child.once('exit', uncount);
     child.once('message', uncount);
@@ -423,10 +449,14 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     });
     child.on('disconnect', () => gone(worker, child, 'channel closed'));
     child.on('message', (raw: unknown) => {
-      // INVARIANT: nothing a worker sends is read before the schema accepted it.
-      const message = parseWorkerMessage(raw);
-      if (message === undefined) return fault(worker, child, 'malformed message');
-      onMessage(worker, child, message);
+      // INVARIANT: nothing a worker sends is read before the schema accepted it (every message
+      // of a batch, before any of them is acted on).
+      const messages = parseWorkerFrame(raw);
+      if (messages === undefined) return fault(worker, child, 'malformed message');
+      for (const message of messages) {
+        if (worker.child !== child || worker.state === 'gone') return;
+        onMessage(worker, child, message);
+      }
     });
     child.on('exit', (code, signal) => {
       const inFlight = worker.invocations.size;
@@ -559,13 +589,38 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     post(worker, answer.ok ? { t: 'call-result', callId, ok: true, res: answer.res } : { t: 'call-result', callId, ok: false, code: answer.code, message: answer.message });
   };
 
+  /** Functions with a pending re-check for overflow (see {@link pick}). */
+  const overflowChecks = new Set<string>();
+
+  /**
+   * The worker for the next request of `fn`: the first ready worker of the segment (its primary)
+   * while it has a free isolate; a later one only when every worker before it is not ready or
+   * stalled on `fn` (all its isolates busy for {@link OVERFLOW_AFTER_MS}). Concentrating fast
+   * traffic on one process keeps its JIT and caches warm and lets one channel write carry several
+   * requests; spreading it over two workers cost about twice the CPU per request. When the answer
+   * is "wait" only because the primary is not stalled yet, the queue is looked at again once it
+   * could be.
+   */
   const pick = (segment: string, fn: string, concurrency: number): Worker | undefined => {
-    let best: Worker | undefined;
+    const now = Date.now();
+    let waitedOnBusy = false;
     for (const w of workers.get(segment) ?? []) {
-      if (w.state !== 'ready' || (w.running.get(fn) ?? 0) >= concurrency) continue;
-      if (best === undefined || w.load() < best.load()) best = w;
+      if (w.state !== 'ready') continue;
+      if ((w.running.get(fn) ?? 0) < concurrency) {
+        if (!waitedOnBusy) return w;
+        // A free isolate behind a busy worker that is not stalled yet: check again soon.
+        if (!overflowChecks.has(fn)) {
+          overflowChecks.add(fn);
+          setTimeout(() => {
+            overflowChecks.delete(fn);
+            drain(fn);
+          }, OVERFLOW_AFTER_MS + 1).unref();
+        }
+        return undefined;
+      }
+      if (!w.stalled(fn, now)) waitedOnBusy = true;
     }
-    return best;
+    return undefined;
   };
 
   const dispatch = (worker: Worker, job: Job): void => {
@@ -587,6 +642,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       chain: job.chain,
       worker,
       deadline: Date.now() + spec.limits.timeoutMs,
+      sentAt: Date.now(),
       state: 'running',
       resolve: job.resolve,
       reject: job.reject,

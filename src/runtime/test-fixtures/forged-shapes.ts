@@ -2,9 +2,17 @@
 const CHUNK = 64 * 1024;
 const valid = (id: number) => ({ t: 'result', id, ok: true, status: 200, headers: [['content-type', 'text/plain']], size: 2, body: new Uint8Array([111, 107]), cpuMs: 0.1 });
 
-/** Every malformed shape a compromised worker might send in answer to invocation `id`. */
+/** The well-formed answers among {@link SHAPES}. */
+export const WELL_FORMED: ReadonlySet<string> = new Set(['ok', 'batch-ok', 'pid', 'slow-pid']);
+
+/** Every malformed shape a compromised worker might send in answer to invocation `id` (and the {@link WELL_FORMED} ones). */
 export const SHAPES: Record<string, (id: number) => unknown> = {
   ok: valid,
+  /** Well-formed: a log line and the result in one frame. */
+  'batch-ok': (id) => ({ t: 'batch', m: [{ t: 'log', id, level: 'info', message: 'line in a batch' }, valid(id)] }),
+  /** Well-formed, naming the worker that answered (`slow-pid`: after 150 ms). */
+  pid: (id) => ({ ...valid(id), headers: [['x-worker-pid', String(process.pid)]] }),
+  'slow-pid': (id) => ({ ...valid(id), headers: [['x-worker-pid', String(process.pid)]] }),
   string: () => 'hello',
   number: () => 42,
   null: () => null,
@@ -37,6 +45,14 @@ export const SHAPES: Record<string, (id: number) => unknown> = {
   'call-bad-op': (id) => ({ t: 'call', id, callId: 1, binding: 'BILLING', op: 'constructor', payload: { method: 'GET', url: 'https://x/', headers: [], body: null } }),
   'ready-again': () => ({ t: 'ready', coldStartMs: {} }),
   'load-failed-late': () => ({ t: 'load-failed', fn: 'f', message: 'late' }),
+  'batch-empty': () => ({ t: 'batch', m: [] }),
+  'batch-not-array': (id) => ({ t: 'batch', m: { 0: valid(id) } }),
+  'batch-nested': (id) => ({ t: 'batch', m: [{ t: 'batch', m: [valid(id)] }] }),
+  'batch-extra-property': (id) => ({ t: 'batch', m: [valid(id)], evil: true }),
+  'batch-too-long': (id) => ({ t: 'batch', m: Array.from({ length: 257 }, () => ({ t: 'log', id, level: 'info', message: 'x' })) }),
+  // A forged line first, then the malformed result: nothing of a bad batch is acted on.
+  'batch-one-malformed': (id) => ({ t: 'batch', m: [{ t: 'log', id, level: 'info', message: 'forged before a bad message' }, { ...valid(id), status: 99 }] }),
+  'batch-sparse': (id) => ({ t: 'batch', m: [valid(id), , valid(id)] }), // eslint-disable-line no-sparse-arrays
   map: () => new Map([['t', 'result']]),
   date: () => new Date(),
   deep: () => {

@@ -11,7 +11,14 @@ setInterval(() => {
 
 import { SHAPES } from './forged-shapes.js';
 
-process.on('message', (message: { t: string; id?: number; functions?: Array<{ name: string; bindingsJson: string }>; req?: { url: string } }) => {
+type Incoming = { t: string; id?: number; functions?: Array<{ name: string; bindingsJson: string }>; req?: { url: string }; m?: Incoming[] };
+
+// The gateway may send several messages in one frame.
+process.on('message', (frame: Incoming) => {
+  for (const message of frame.t === 'batch' ? (frame.m ?? []) : [frame]) receive(message);
+});
+
+function receive(message: Incoming): void {
   if (message.t === 'load') {
     const fns = message.functions ?? [];
     const config = JSON.parse(fns[0]?.bindingsJson ?? '{}') as { FAIL_LOAD_AFTER?: number };
@@ -23,11 +30,17 @@ process.on('message', (message: { t: string; id?: number; functions?: Array<{ na
     return;
   }
   if (message.t === 'invoke' && message.id !== undefined && message.req !== undefined) {
-    const shape = SHAPES[new URL(message.req.url).pathname.slice(1)] ?? SHAPES.ok;
-    try {
-      process.send?.(shape?.(message.id) as never);
-    } catch {
-      process.exit(3);
-    }
+    const name = new URL(message.req.url).pathname.slice(1);
+    const shape = SHAPES[name] ?? SHAPES.ok;
+    const id = message.id;
+    const answer = () => {
+      try {
+        process.send?.(shape?.(id) as never);
+      } catch {
+        process.exit(3);
+      }
+    };
+    if (name.startsWith('slow-')) setTimeout(answer, 150);
+    else answer();
   }
-});
+}
