@@ -32,15 +32,14 @@ export function prepareFunctionRequest(ctx: RequestContext): void {
   }
   const origin = ctx.state.origin;
   const principal = ctx.principal;
-  const url = new URL(origin);
-  const proto = url.protocol.slice(0, -1);
+  const { host, proto } = parsedOrigin(origin);
   const forwardedFor = ctx.clientIp.includes(':') ? `"[${ctx.clientIp}]"` : ctx.clientIp;
   headers.push(
-    ['host', url.host],
-    ['forwarded', `for=${forwardedFor};proto=${proto};host=${url.host}`],
+    ['host', host],
+    ['forwarded', `for=${forwardedFor};proto=${proto};host=${host}`],
     ['x-forwarded-for', ctx.clientIp],
     ['x-forwarded-proto', proto],
-    ['x-forwarded-host', url.host],
+    ['x-forwarded-host', host],
     ['x-request-id', ctx.requestId],
   );
   if (ctx.body !== null) headers.push(['content-length', String(ctx.body.byteLength)]);
@@ -53,4 +52,14 @@ export function prepareFunctionRequest(ctx: RequestContext): void {
     // The function learns who called (ctx.principal), not how they proved it.
     principal: principal === undefined ? null : { type: principal.type, id: principal.id, issuer: principal.issuer, roles: principal.roles, mfa: principal.mfa, authMethod: principal.authMethod },
   };
+}
+
+// The origin is configuration: parsed once, not per request.
+let lastOrigin: { readonly origin: string; readonly host: string; readonly proto: string } | undefined;
+function parsedOrigin(origin: string): { readonly host: string; readonly proto: string } {
+  if (lastOrigin?.origin !== origin) {
+    const url = new URL(origin);
+    lastOrigin = { origin, host: url.host, proto: url.protocol.slice(0, -1) };
+  }
+  return lastOrigin;
 }
