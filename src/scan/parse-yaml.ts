@@ -95,12 +95,13 @@ function toJs(node: unknown, doc: Document, budget: { aliases: number }): unknow
   if (isScalar(node)) value = node.value;
   else if (isSeq(node)) value = node.items.map((item) => toJs(item, doc, budget));
   else if (isMap(node)) {
-    const out: Record<string, unknown> = {};
+    // INVARIANT: mappings are null-prototype objects: every key (a resource may be named
+    // `constructor` or `__proto__`) is an own property and none reaches a prototype. Dropping such
+    // keys would let a template hide a resource from every rule.
+    const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
       const key = isScalar(pair.key) ? String(pair.key.value) : String(toJs(pair.key, doc, budget));
-      // INVARIANT: prototype keys never become object properties.
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
       out[key] = toJs(pair.value, doc, budget);
     }
     value = out;
@@ -115,10 +116,16 @@ function toJs(node: unknown, doc: Document, budget: { aliases: number }): unknow
   return { [longForm]: value };
 }
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** A JSON.parse reviver that turns every object into a null-prototype copy with the same own keys. */
+function nullPrototype(_key: string, v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const k of Object.keys(v)) out[k] = (v as Record<string, unknown>)[k];
+  return out;
+}
 
 /**
- * Parses JSON strictly (JSON's grammar, not YAML's), dropping prototype keys, with the line of a
+ * Parses JSON strictly (JSON's grammar, not YAML's) into null-prototype objects, with the line of a
  * mapping key found by searching the text after its parent key. Throws {@link YamlSyntaxError}.
  *
  * @example
@@ -129,8 +136,8 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export function parseJsonWithLines(text: string): ParsedYaml {
   let value: unknown;
   try {
-    // INVARIANT: prototype keys never become object properties.
-    value = JSON.parse(text, (key, v: unknown) => (FORBIDDEN_KEYS.has(key) ? undefined : v));
+    // INVARIANT: as for YAML, every key is kept as an own property of a null-prototype object.
+    value = JSON.parse(text, nullPrototype);
   } catch (error) {
     const message = error instanceof Error ? error.message : 'invalid json';
     const position = /position (\d+)/.exec(message)?.[1];

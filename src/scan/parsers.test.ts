@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { loadTemplates, parseTemplateText } from './load-templates.js';
-import { parseCloudFormationYaml } from './parse-yaml.js';
+import { parseCloudFormationYaml, parseJsonWithLines } from './parse-yaml.js';
 import { terraformPlanJson } from './test-fixtures.js';
+
+/** The parsers build null-prototype objects; compare their data with plain literals. */
+const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 
 describe('CloudFormation short-form tags', () => {
   test('every short form becomes its long form', () => {
@@ -28,7 +31,7 @@ describe('CloudFormation short-form tags', () => {
       'O: !Transform { Name: AWS::Include, Parameters: { Location: s3://bucket/file.yaml } }',
       'P: !Sub ["${X}", { X: !Ref Y }]',
     ].join('\n');
-    assert.deepEqual(parseCloudFormationYaml(text).value, {
+    assert.deepEqual(plain(parseCloudFormationYaml(text).value), {
       A: { Ref: 'Param' },
       B: { 'Fn::Sub': 'arn:aws:s3:::${Bucket}/*' },
       C: { 'Fn::GetAtt': ['Role', 'Arn'] },
@@ -49,14 +52,18 @@ describe('CloudFormation short-form tags', () => {
   });
 
   test('GetAtt keeps dots after the first in the attribute name', () => {
-    assert.deepEqual(parseCloudFormationYaml('A: !GetAtt Db.Endpoint.Address').value, { A: { 'Fn::GetAtt': ['Db', 'Endpoint.Address'] } });
+    assert.deepEqual(plain(parseCloudFormationYaml('A: !GetAtt Db.Endpoint.Address').value), { A: { 'Fn::GetAtt': ['Db', 'Endpoint.Address'] } });
   });
 
-  test('prototype keys never become properties', () => {
-    const value = parseCloudFormationYaml('__proto__: { polluted: true }\nok: 1').value as Record<string, unknown>;
-    assert.equal(Object.getPrototypeOf(value), Object.prototype);
+  test('prototype keys are kept as own data, never as prototypes', () => {
+    const value = parseCloudFormationYaml('__proto__: { polluted: true }\nconstructor: 2\nok: 1').value as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(value), null);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
-    assert.deepEqual(value, { ok: 1 });
+    assert.deepEqual(Object.keys(value), ['__proto__', 'constructor', 'ok']);
+    assert.deepEqual({ ...(value.__proto__ as object) }, { polluted: true });
+    const json = parseJsonWithLines('{"__proto__": {"polluted": true}, "prototype": 3}').value as Record<string, unknown>;
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.deepEqual(Object.keys(json), ['__proto__', 'prototype']);
   });
 
   test('alias bombs are refused, not expanded', () => {

@@ -22,6 +22,17 @@ async function load(file: string, text: string): Promise<Template> {
 const QUEUE = (comment = '') => `AWSTemplateFormatVersion: "2010-09-09"\nResources:\n${comment}  Jobs:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: jobs\n`;
 const sqsRule = builtinRules.filter((r) => r.id === 'PAL-SQS-001');
 
+describe('resource names', () => {
+  test('a resource named like a prototype key is scanned like any other (YAML and JSON)', async () => {
+    for (const name of ['constructor', 'prototype', '__proto__']) {
+      const yaml = scanTemplates([await load('t.yaml', QUEUE().replace('Jobs:', `${name}:`))], sqsRule);
+      assert.deepEqual(yaml.findings.map((f) => f.resource), [name], `yaml: ${name}`);
+      const json = scanTemplates([await load('t.json', JSON.stringify({ AWSTemplateFormatVersion: '2010-09-09', Resources: { [name]: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'jobs' } } } }))], sqsRule);
+      assert.deepEqual(json.findings.map((f) => f.resource), [name], `json: ${name}`);
+    }
+  });
+});
+
 describe('inline suppressions', () => {
   test('a comment with a reason above the resource suppresses the finding and keeps the reason', async () => {
     const report = scanTemplates([await load('t.yaml', QUEUE('  # palisade:ignore PAL-SQS-001 messages are public catalog events\n'))], sqsRule);
