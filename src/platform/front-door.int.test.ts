@@ -144,4 +144,19 @@ describe('the token endpoint speaks RFC 6749', () => {
     assert.deepEqual(await json.json(), { error: 'invalid_request' });
     assert.equal((await fetch(`${node.url}/_palisade/auth/token`)).status, 405);
   });
+
+  test('a compressed credential body is refused with 415, never read as plain text', async () => {
+    nextDay();
+    const { gzipSync } = await import('node:zlib');
+    for (const [path, type, body] of [
+      ['/token', 'application/x-www-form-urlencoded', new URLSearchParams({ grant_type: 'password', username: 'alice', password: 'x' }).toString()],
+      ['/login', 'application/json', JSON.stringify({ username: 'alice', password: 'x' })],
+    ] as const) {
+      for (const coding of ['gzip', 'br', 'identity, gzip']) {
+        const r = await fetch(`${node.url}/_palisade/auth${path}`, { method: 'POST', headers: { 'content-type': type, 'content-encoding': coding }, body: coding === 'br' ? body : gzipSync(body) });
+        assert.equal(r.status, 415, `${path} ${coding}`);
+        assert.equal(r.headers.get('accept-encoding'), 'identity');
+      }
+    }
+  });
 });

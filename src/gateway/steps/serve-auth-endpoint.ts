@@ -2,6 +2,7 @@ import { safeJsonParse } from '../../kernel/index.js';
 import { Denial } from '../denial.js';
 import type { RequestContext } from '../request-context.js';
 import { checkRequestTarget } from '../request-target.js';
+import { contentCoding } from './check-content-headers.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -22,6 +23,10 @@ export async function serveAuthEndpoint(ctx: RequestContext): Promise<void> {
   let json: unknown;
   let form: Record<string, string> | undefined;
   if (method === 'POST') {
+    // Credentials are small: a compressed body is refused, never decoded (nor read as if plain).
+    if (contentCoding(ctx.req.headers['content-encoding']) !== undefined) {
+      throw new Denial('PAL_GATEWAY_UNSUPPORTED_MEDIA_TYPE', 'unsupported-media-type', 'this endpoint does not accept a `content-encoding`', { headers: [['accept-encoding', 'identity']] });
+    }
     const contentType = ctx.req.headers['content-type'] ?? '';
     if (/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType)) {
       // RFC 6749 section 3.2: the token endpoint takes form parameters, each at most once.
