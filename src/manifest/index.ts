@@ -10,6 +10,7 @@ export type {
   FunctionLimits,
   FunctionSpec,
   GatewaySpec,
+  AuditSpec,
   HttpMethod,
   IdentitySpec,
   BuiltinSpec,

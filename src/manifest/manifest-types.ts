@@ -140,6 +140,15 @@ export interface Manifest {
   readonly segments: ReadonlyMap<string, SegmentSpec>;
   readonly functions: ReadonlyMap<string, FunctionSpec>;
   readonly routes: readonly RouteSpec[];
+  readonly audit: AuditSpec;
+}
+
+/** The audit section, defaults applied. */
+export interface AuditSpec {
+  readonly mode: 'sync' | 'async';
+  readonly checkpoint: { readonly everyEvents: number; readonly everySeconds: number };
+  /** Absolute path of the witness file, when configured. */
+  readonly witness?: string;
 }
 
 /** A rate limit: `points` requests per `durationSec`, plus a `burst` pool, counted per `by`. */

@@ -279,6 +279,11 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     segments,
     functions,
     routes,
+    audit: {
+      mode: raw.audit.mode,
+      checkpoint: raw.audit.checkpoint,
+      ...(raw.audit.witness === undefined ? {} : { witness: resolve(projectDir, raw.audit.witness) }),
+    },
   });
   return { ok: true, value: manifest, errors: [], warnings: [] };
 }
@@ -290,6 +295,7 @@ interface RawManifest {
   segments: Record<string, { workers: number }>;
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
   routes: RawRoute[];
+  audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string };
 }
 
 type RawRateLimit = string | { rate: string; burst?: number; by?: 'principal' | 'address' };
