@@ -8,3 +8,5 @@ export { ChainWriter, type ChainWriterOptions } from './chain-writer.js';
 export { openAuditLog, type AuditLog, type AuditLogOptions } from './open-audit-log.js';
 export { verifyAuditChain, verifyFailureReasons, type AuditRow, type VerifyFailureReason, type VerifyInput, type VerifyReport } from './verify-audit-chain.js';
 export { openAuditDatabaseReadOnly, readStoredCheckpoints, readWitnessFile, verifyAuditLog, type VerifyAuditLogOptions } from './read-audit-log.js';
+export { createAuditProof, searchAuditLog, verifyAuditProof, type AuditInclusionProof, type AuditRecord, type AuditSearch } from './query-audit-log.js';
+export { formatCef, formatOcsf } from './export-formats.js';
