@@ -10,3 +10,4 @@ export { verifyAuditChain, verifyFailureReasons, type AuditRow, type VerifyFailu
 export { openAuditDatabaseReadOnly, readStoredCheckpoints, readWitnessFile, verifyAuditLog, type VerifyAuditLogOptions } from './read-audit-log.js';
 export { createAuditProof, searchAuditLog, verifyAuditProof, type AuditInclusionProof, type AuditRecord, type AuditSearch } from './query-audit-log.js';
 export { formatCef, formatOcsf } from './export-formats.js';
+export { startSinkDelivery, type LiveSinkSpec, type SinkDeliveryOptions } from './deliver-to-sinks.js';

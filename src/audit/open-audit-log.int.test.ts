@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import { isPalisadeError, silentLogger, type AuditEvent } from '../kernel/index.js';
 import { runAuditSinkConformance } from './audit-sink-conformance.test-support.js';
 import { makeTestEvent } from './audit-test-events.test-support.js';
+import { loadAuditKeyFile } from './audit-keys.js';
 import { openAuditLog, type AuditLog } from './open-audit-log.js';
 import { openAuditDatabaseReadOnly, verifyAuditLog } from './read-audit-log.js';
 import { mountSmallTmpfs } from './small-tmpfs.test-support.js';
@@ -153,5 +154,41 @@ describe('the audit log', () => {
     await log.close();
     const r = verifyAuditLog({ stateDir });
     assert.ok(r.ok && r.signedSize === 7, JSON.stringify(r));
+  });
+
+  test('a checkpoint is signed after everySeconds even when fewer than everyEvents arrive', async () => {
+    const stateDir = tempState();
+    const log = await openAuditLog({ stateDir, mode: 'sync', checkpointEvery: 1000, checkpointEverySec: 1, logger: silentLogger });
+    try {
+      await Promise.all(Array.from({ length: 5 }, (_, i) => log.append(makeTestEvent(i))));
+      const signed = (): number => {
+        const db = openAuditDatabaseReadOnly(stateDir);
+        try {
+          return (db.prepare('SELECT max(tree_size) FROM audit_checkpoints').pluck().get() as number | null) ?? 0;
+        } finally {
+          db.close();
+        }
+      };
+      const started = Date.now();
+      while (signed() < 5 && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(signed(), 5);
+    } finally {
+      await log.close();
+    }
+  });
+
+  test('rotating the key through the running log: old checkpoints still verify, new ones carry the new key', async () => {
+    const stateDir = tempState();
+    const log = await open(stateDir, 'sync', 10);
+    await Promise.all(Array.from({ length: 25 }, (_, i) => log.append(makeTestEvent(i))));
+    const { retired, active } = await log.rotateKey();
+    assert.notEqual(retired, active);
+    await Promise.all(Array.from({ length: 25 }, (_, i) => log.append(makeTestEvent(100 + i))));
+    await log.close();
+    const keys = loadAuditKeyFile(join(stateDir, 'audit.pub'));
+    assert.equal(keys.keys.find((k) => k.keyId === retired)?.retiredAfter, 25);
+    assert.equal(keys.keys.find((k) => k.keyId === active)?.retiredAfter, undefined);
+    const r = verifyAuditLog({ stateDir });
+    assert.ok(r.ok && r.size === 50 && r.signedSize === 50, JSON.stringify(r));
   });
 });

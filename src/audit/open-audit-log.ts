@@ -100,14 +100,21 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     for (const p of items) p.reject(error);
   };
 
-  worker.on('error', (error) => {
+  const stopped = (why: string): void => {
+    if (dead !== undefined) return;
     // The writer thread is gone: nothing more can be recorded, so every append is refused.
-    dead = unavailable(`the audit writer stopped: ${error.message.slice(0, 200)}`);
-    options.logger.error('audit writer stopped; refusing requests', { code: 'PAL_AUDIT_UNAVAILABLE', reason: error.message.slice(0, 300) });
+    dead = unavailable(`the audit writer stopped: ${why.slice(0, 200)}`);
+    options.logger.error('audit writer stopped; refusing requests', { code: 'PAL_AUDIT_UNAVAILABLE', reason: why.slice(0, 300) });
     if (inFlight !== undefined) failAll(inFlight, dead);
     failAll(queue, dead);
     inFlight = undefined;
     queue = [];
+    for (const c of control.values()) c.resolve({ type: 'failed', id: 0, code: 'PAL_AUDIT_UNAVAILABLE', message: why });
+    control.clear();
+  };
+  worker.on('error', (error) => stopped(error.message));
+  worker.on('exit', (code) => {
+    if (!closed) stopped(`exited with code ${code}`);
   });
 
   const flush = (): void => {

@@ -11,6 +11,7 @@ export type {
   FunctionSpec,
   GatewaySpec,
   AuditSpec,
+  AuditSinkSpec,
   HttpMethod,
   IdentitySpec,
   BuiltinSpec,

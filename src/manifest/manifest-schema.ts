@@ -408,6 +408,27 @@ const audit = {
         everySeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 60, description: 'Sign when events have been unsigned for this long.' },
       },
     },
+    sinks: {
+      type: 'array',
+      default: [],
+      maxItems: 16,
+      description: 'Live copies of the log for a SIEM, delivered at least once and in order from a cursor kept in the log (receivers drop duplicates by sequence number).',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'name'],
+        properties: {
+          type: { type: 'string', enum: ['file', 'webhook', 'syslog'], description: '`file`: JSON lines appended to `path`; `webhook`: HTTPS POST of JSON lines to `url`; `syslog`: RFC 5424 over TCP (TLS with `tls: true`) to `address`.' },
+          name: { type: 'string', pattern: NAME_PATTERN, description: 'Names the delivery cursor: keep it stable, or the sink starts again from the first event.' },
+          format: { type: 'string', enum: ['ocsf', 'cef'], default: 'ocsf', description: 'OCSF 1.1 JSON or ArcSight CEF lines.' },
+          path: { type: 'string', minLength: 1, description: '`file`: the file, relative to the manifest.' },
+          url: { type: 'string', pattern: '^https://', description: '`webhook`: an https URL.' },
+          address: { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$', description: '`syslog`: `host:port`.' },
+          tls: { type: 'boolean', default: false, description: '`syslog`: TLS (RFC 5425).' },
+          ca: { type: 'string', minLength: 1, description: '`webhook`, `syslog` with TLS: a PEM file of CAs to trust instead of the system ones, relative to the manifest.' },
+        },
+      },
+    },
     witness: {
       type: 'string',
       minLength: 1,

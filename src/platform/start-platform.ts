@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type AuditEvent, type AuditSink, type Clock, type Logger } from '../kernel/index.js';
-import { openAuditLog, type AuditLog } from '../audit/index.js';
+import { openAuditLog, startSinkDelivery, type AuditLog, type LiveSinkSpec } from '../audit/index.js';
 import type { Manifest } from '../manifest/index.js';
 import {
   createGateway,
@@ -20,6 +20,8 @@ import {
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
 import { openSqliteStore } from '../store/index.js';
 import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, loadCrlSerials, pruneIdentityState, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
+
+const PALISADE_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Options of {@link startPlatform}. */
 export interface StartOptions {
@@ -74,6 +76,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
   let builtin: BuiltinIssuer | undefined;
   let maintenance: NodeJS.Timeout | undefined;
   let audit: AuditLog | undefined;
+  let sinks: { close(): Promise<void> } | undefined;
   try {
     audit = await openAuditLog({
       stateDir,
@@ -83,6 +86,10 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       ...(manifest.audit.witness === undefined ? {} : { witnessPath: manifest.audit.witness }),
       logger,
     });
+    if (manifest.audit.sinks.length > 0) {
+      const live: LiveSinkSpec[] = manifest.audit.sinks.map((k) => (k.type === 'file' ? k : { ...k, ...(k.ca === undefined ? {} : { ca: readFileSync(k.ca, 'utf8') }) }));
+      sinks = startSinkDelivery({ stateDir, sinks: live, logger, version: PALISADE_VERSION });
+    }
     if (manifest.audit.mode === 'async') logger.warn('audit is asynchronous: responses do not wait for their record, and a crash loses queued events', { code: 'PAL_MANIFEST_INSECURE_SETTING' });
     const bundles = new Map<string, string>();
     for (const fn of manifest.functions.values()) bundles.set(fn.name, (await bundleFunction(fn, manifest.projectDir)).code);
@@ -169,6 +176,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     logger.info('listening', { address: url, count: manifest.functions.size });
     const running = gateway;
     const auditLog = audit;
+    const liveSinks = sinks;
     return {
       url,
       caFile,
@@ -180,6 +188,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
         await running.close();
         await builtin?.close();
         await workers.close();
+        await liveSinks?.close();
         await auditLog.close();
         await store.close();
       },
@@ -189,6 +198,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     await builtin?.close().catch(() => undefined);
     await gateway?.close(0).catch(() => undefined);
     await pool?.close().catch(() => undefined);
+    await sinks?.close().catch(() => undefined);
     await audit?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;
