@@ -32,11 +32,11 @@ export interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly help: string;
-  readonly options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly multiple?: boolean; readonly description: string }>>;
+  readonly options: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly multiple?: boolean; readonly short?: string; readonly description: string }>>;
   run(ctx: CommandContext): Promise<number>;
 }
 
-const INVALID_INPUT_PREFIXES = ['PAL_MANIFEST_', 'PAL_CLI_', 'PAL_RUNTIME_BUILD_FAILED', 'PAL_PROJECT_EXISTS', 'PAL_IDENTITY_KEY_NOT_FOUND', 'PAL_IDENTITY_USER_NOT_FOUND', 'PAL_IDENTITY_INVALID_ACCOUNT'];
+const INVALID_INPUT_PREFIXES = ['PAL_MANIFEST_', 'PAL_CLI_', 'PAL_AUDIT_KEYS_INVALID', 'PAL_RUNTIME_BUILD_FAILED', 'PAL_PROJECT_EXISTS', 'PAL_IDENTITY_KEY_NOT_FOUND', 'PAL_IDENTITY_USER_NOT_FOUND', 'PAL_IDENTITY_INVALID_ACCOUNT'];
 
 const DENIED: readonly ErrorCode[] = ['PAL_IDENTITY_LOGIN_FAILED', 'PAL_IDENTITY_THROTTLED'];
 

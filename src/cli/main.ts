@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PalisadeError } from '../kernel/index.js';
 import { exitCodes, processIo, reportError, type CliIo, type Command } from './cli-io.js';
 import { apikeysCommand } from './commands/apikeys.js';
+import { auditCommand } from './commands/audit.js';
 import { initCommand } from './commands/init.js';
 import { upCommand } from './commands/up.js';
 import { loginCommand } from './commands/login.js';
@@ -16,7 +17,7 @@ import { certsCommand } from './commands/certs.js';
 import { usersCommand } from './commands/users.js';
 import { validateCommand } from './commands/validate.js';
 
-const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, loginCommand, tokenCommand, tokensCommand, certsCommand, scanCommand];
+const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, loginCommand, tokenCommand, tokensCommand, certsCommand, scanCommand, auditCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
@@ -43,7 +44,7 @@ function mainHelp(): string {
 }
 
 function commandHelp(c: Command): string {
-  const opts = Object.entries(c.options).map(([k, o]) => `  --${k}${o.type === 'string' ? ' VALUE' : ''}`.padEnd(30) + o.description);
+  const opts = Object.entries(c.options).map(([k, o]) => `  ${o.short === undefined ? '' : `-${o.short}, `}--${k}${o.type === 'string' ? ' VALUE' : ''}`.padEnd(30) + o.description);
   return [`usage: ${c.usage}`, '', c.help, '', 'options:', ...opts, '  --help'.padEnd(30) + 'show this help', '  --debug'.padEnd(30) + 'print stack traces on errors'].join('\n');
 }
 
@@ -71,7 +72,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     return reportError(new PalisadeError('PAL_CLI_USAGE', `unknown command \`${name}\`; commands: ${commands.map((c) => c.name).join(', ')}`), io, debug, false);
   }
   const options: ParseArgsConfig['options'] = { help: { type: 'boolean' }, debug: { type: 'boolean' } };
-  for (const [k, o] of Object.entries(command.options)) options[k] = o.multiple === true ? { type: 'string', multiple: true } : { type: o.type };
+  for (const [k, o] of Object.entries(command.options)) options[k] = { ...(o.multiple === true ? { type: 'string', multiple: true } : { type: o.type }), ...(o.short === undefined ? {} : { short: o.short }) };
   let parsed: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true }) as typeof parsed;

@@ -238,12 +238,13 @@ describe('gateway decisions', () => {
     }
   });
 
-  test('audit that cannot record fails closed: the function response is not released', async () => {
+  test('audit that cannot record fails closed with 503: the function response is not released', async () => {
     const gateway = createInsecureLoopbackHttpGateway({ host: '127.0.0.1', port: 0, routes, limits }, makeDeps([], { audit: { append: async () => { throw new Error('disk full'); } } }));
     const { port } = await gateway.listen();
     try {
       const r = await get(port, '/echo');
-      assert.equal(r.status, 500);
+      assert.equal(r.status, 503);
+      assert.ok(r.body.includes('PAL_AUDIT_UNAVAILABLE'));
       assert.ok(!r.body.includes('"url"'));
       assert.ok(!r.body.includes('disk full'));
     } finally {

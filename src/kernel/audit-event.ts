@@ -52,10 +52,17 @@ export interface AuditEvent {
   /** Why authentication failed, when it did. */
   readonly authFailure?: AuthFailureReason;
   readonly clientIp: string;
+  /** The client's `User-Agent`, control characters removed, at most 256 characters. */
+  readonly userAgent?: string;
   readonly durationMs: number;
+  /** The policies that determined an authorization decision. */
+  readonly policyIds?: readonly string[];
 }
 
-/** Where audit events go. `append` resolves once the event is durable (or rejects). */
+/**
+ * Where audit events go. `append` resolves once the event is durable (or rejects with
+ * `PAL_AUDIT_UNAVAILABLE`); every implementation runs the audit sink conformance suite.
+ */
 export interface AuditSink {
   append(event: AuditEvent): Promise<void>;
 }

@@ -285,6 +285,26 @@ export const errorCatalog = {
     meaning: 'the state store schema could not be migrated, or is newer than this version of palisade',
     fix: 'upgrade palisade, or restore `.palisade/state.db` from a backup',
   },
+  PAL_AUDIT_UNAVAILABLE: {
+    status: 503,
+    meaning: 'the audit log cannot record the request durably (disk full, read-only or I/O error); the request is refused so that nothing passes unaudited',
+    fix: 'free space or restore write access to `.palisade/audit.db`; service resumes by itself once the log is writable again',
+  },
+  PAL_AUDIT_CHAIN_BROKEN: {
+    status: 500,
+    meaning: 'the audit log failed verification: a record or checkpoint was changed, removed, reordered, forged or rolled back',
+    fix: 'treat it as an incident: keep the files, compare them with the witness copy and backups; the report names the first bad sequence number and why',
+  },
+  PAL_AUDIT_KEYS_INVALID: {
+    status: 400,
+    meaning: 'the audit verification key file (`.palisade/audit.pub` or `--key`) or a signing key is missing, malformed or does not belong to this log',
+    fix: 'pass the exported key file of this instance with `--key`; it is written by the node on its first start',
+  },
+  PAL_AUDIT_NOT_FOUND: {
+    status: 404,
+    meaning: 'the audit log or the requested record does not exist',
+    fix: 'check the project directory and the sequence number; the log is created by the node on its first start',
+  },
   PAL_PROJECT_EXISTS: {
     status: 400,
     meaning: '`palisade init` would overwrite an existing project file',

@@ -10,6 +10,8 @@ export type {
   FunctionLimits,
   FunctionSpec,
   GatewaySpec,
+  AuditSpec,
+  AuditSinkSpec,
   HttpMethod,
   IdentitySpec,
   BuiltinSpec,

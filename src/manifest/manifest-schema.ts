@@ -386,6 +386,57 @@ const segment = {
   },
 } as const;
 
+const audit = {
+  type: 'object',
+  description: 'The tamper-evident audit log at `.palisade/audit.db` (see `docs/audit.md`).',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    mode: {
+      type: 'string',
+      enum: ['sync', 'async'],
+      default: 'sync',
+      description: '`sync`: a response is released only after its event is committed durably, and refused with 503 when it cannot be. `async` is weaker: the response does not wait, and a crash or full disk loses queued events (`palisade scan` reports it).',
+    },
+    checkpoint: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'When a signed checkpoint (tree size, head hash, Merkle root) is written.',
+      properties: {
+        everyEvents: { type: 'integer', minimum: 1, maximum: 1000000, default: 1000, description: 'Sign once this many events are unsigned; a verifier refuses a longer unsigned tail.' },
+        everySeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 60, description: 'Sign when events have been unsigned for this long.' },
+      },
+    },
+    sinks: {
+      type: 'array',
+      default: [],
+      maxItems: 16,
+      description: 'Live copies of the log for a SIEM, delivered at least once and in order from a cursor kept in the log (receivers drop duplicates by sequence number).',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'name'],
+        properties: {
+          type: { type: 'string', enum: ['file', 'webhook', 'syslog'], description: '`file`: JSON lines appended to `path`; `webhook`: HTTPS POST of JSON lines to `url`; `syslog`: RFC 5424 over TCP (TLS with `tls: true`) to `address`.' },
+          name: { type: 'string', pattern: NAME_PATTERN, description: 'Names the delivery cursor: keep it stable, or the sink starts again from the first event.' },
+          format: { type: 'string', enum: ['ocsf', 'cef'], default: 'ocsf', description: 'OCSF 1.1 JSON or ArcSight CEF lines.' },
+          path: { type: 'string', minLength: 1, description: '`file`: the file, relative to the manifest.' },
+          url: { type: 'string', pattern: '^https://', description: '`webhook`: an https URL.' },
+          address: { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$', description: '`syslog`: `host:port`.' },
+          tls: { type: 'boolean', default: false, description: '`syslog`: TLS (RFC 5425).' },
+          ca: { type: 'string', minLength: 1, description: '`webhook`, `syslog` with TLS: a PEM file of CAs to trust instead of the system ones, relative to the manifest.' },
+        },
+      },
+    },
+    witness: {
+      type: 'string',
+      minLength: 1,
+      description: 'A file (relative to the manifest) to which every checkpoint is also appended: keep it on other storage, so that truncation and rollback of the log are detectable.',
+    },
+  },
+} as const;
+
 /** The manifest schema (JSON Schema draft-07). */
 export const manifestSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -399,6 +450,7 @@ export const manifestSchema = {
     name: { type: 'string', pattern: NAME_PATTERN, description: 'Project name: lowercase letters, digits and dashes.' },
     gateway,
     identity,
+    audit,
     segments: {
       type: 'object',
       description: 'Segments by name. The `default` segment exists implicitly.',
@@ -423,7 +475,7 @@ export const manifestSchema = {
 } as const;
 
 /** Top-level sections that later versions own; naming one gives a precise hint. */
-export const reservedSections = ['policies', 'audit', 'secrets', 'detect', 'privacy'] as const;
+export const reservedSections = ['policies', 'secrets', 'detect', 'privacy'] as const;
 /** Route keys that later versions own. */
 export const reservedRouteKeys = ['allow'] as const;
 /** Function keys that later versions own. */

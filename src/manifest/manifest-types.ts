@@ -140,7 +140,23 @@ export interface Manifest {
   readonly segments: ReadonlyMap<string, SegmentSpec>;
   readonly functions: ReadonlyMap<string, FunctionSpec>;
   readonly routes: readonly RouteSpec[];
+  readonly audit: AuditSpec;
 }
+
+/** The audit section, defaults applied. */
+export interface AuditSpec {
+  readonly mode: 'sync' | 'async';
+  readonly checkpoint: { readonly everyEvents: number; readonly everySeconds: number };
+  /** Absolute path of the witness file, when configured. */
+  readonly witness?: string;
+  readonly sinks: readonly AuditSinkSpec[];
+}
+
+/** A live audit sink, paths absolute. */
+export type AuditSinkSpec =
+  | { readonly type: 'file'; readonly name: string; readonly format: 'ocsf' | 'cef'; readonly path: string }
+  | { readonly type: 'webhook'; readonly name: string; readonly format: 'ocsf' | 'cef'; readonly url: string; readonly ca?: string }
+  | { readonly type: 'syslog'; readonly name: string; readonly format: 'ocsf' | 'cef'; readonly host: string; readonly port: number; readonly tls: boolean; readonly ca?: string };
 
 /** A rate limit: `points` requests per `durationSec`, plus a `burst` pool, counted per `by`. */
 export interface RateLimitSpec {

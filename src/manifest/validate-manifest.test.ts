@@ -356,3 +356,28 @@ describe('service bindings in the manifest', () => {
     assert.equal(check(base('      API_URL: { type: text, value: x, function: billing }')).ok, false);
   });
 });
+
+describe('the audit section', () => {
+  test('defaults to sync mode, checkpoints every 1000 events or 60 s, no witness, no sinks', () => {
+    const m = check(BASE).value;
+    assert.deepEqual(m?.audit, { mode: 'sync', checkpoint: { everyEvents: 1000, everySeconds: 60 }, sinks: [] });
+  });
+
+  test('resolves the witness and sink paths and splits a syslog address', () => {
+    const m = check(`${BASE}audit:\n  mode: async\n  witness: ../worm/audit.witness\n  sinks:\n    - { type: file, name: f, path: logs/a.jsonl }\n    - { type: syslog, name: s, address: siem.example.com:6514, tls: true, format: cef }\n    - { type: webhook, name: w, url: https://siem.example.com/in }\n`).value;
+    assert.equal(m?.audit.mode, 'async');
+    assert.equal(m?.audit.witness, '/worm/audit.witness');
+    assert.deepEqual(m?.audit.sinks, [
+      { type: 'file', name: 'f', format: 'ocsf', path: '/project/logs/a.jsonl' },
+      { type: 'syslog', name: 's', format: 'cef', host: 'siem.example.com', port: 6514, tls: true },
+      { type: 'webhook', name: 'w', format: 'ocsf', url: 'https://siem.example.com/in' },
+    ]);
+  });
+
+  test('a sink without its destination, a plain-http webhook, a repeated name and an unknown mode are refused with their path', () => {
+    assert.equal(only(`${BASE}audit: { sinks: [{ type: webhook, name: w }] }\n`).path, 'audit.sinks[0]');
+    assert.equal(only(`${BASE}audit: { sinks: [{ type: webhook, name: w, url: http://siem.example.com/in }] }\n`).path, 'audit.sinks[0].url');
+    assert.equal(only(`${BASE}audit: { sinks: [{ type: file, name: a, path: x }, { type: file, name: a, path: y }] }\n`).path, 'audit.sinks[1].name');
+    assert.equal(only(`${BASE}audit: { mode: off }\n`).path, 'audit.mode');
+  });
+});

@@ -6,7 +6,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
 import { compileBodySchema } from './body-schema.js';
 import { manifestSchema, reservedFunctionKeys, reservedRouteKeys, reservedSections } from './manifest-schema.js';
-import { type BindingSpec, type BodySchemaSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
+import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
@@ -262,6 +262,27 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     }
   }
 
+  const sinks: AuditSinkSpec[] = [];
+  const sinkNames = new Set<string>();
+  raw.audit.sinks.forEach((k, index) => {
+    const at = ['audit', 'sinks', index];
+    if (sinkNames.has(k.name)) push('PAL_MANIFEST_INVALID_VALUE', [...at, 'name'], `audit sink name \`${k.name}\` is used twice`, 'give each sink its own name: it keys the delivery cursor');
+    sinkNames.add(k.name);
+    const need = k.type === 'file' ? 'path' : k.type === 'webhook' ? 'url' : 'address';
+    if (k[need] === undefined) {
+      push('PAL_MANIFEST_MISSING_KEY', at, `a \`${k.type}\` audit sink needs \`${need}\``, `add \`${need}\``);
+      return;
+    }
+    const ca = k.ca === undefined ? {} : { ca: resolve(projectDir, k.ca) };
+    if (k.type === 'file') sinks.push({ type: 'file', name: k.name, format: k.format, path: resolve(projectDir, k.path as string) });
+    else if (k.type === 'webhook') sinks.push({ type: 'webhook', name: k.name, format: k.format, url: k.url as string, ...ca });
+    else {
+      const hp = parseListen(k.address as string);
+      if (hp === undefined) push('PAL_MANIFEST_INVALID_VALUE', [...at, 'address'], `\`${k.address as string}\` is not host:port`, 'for example `siem.example.com:6514`');
+      else sinks.push({ type: 'syslog', name: k.name, format: k.format, host: hp.host, port: hp.port, tls: k.tls, ...ca });
+    }
+  });
+
   if (errors.length > 0) return { ok: false, errors, warnings: [] };
   const manifest: Manifest = deepFreeze({
     name: raw.name,
@@ -279,6 +300,12 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     segments,
     functions,
     routes,
+    audit: {
+      mode: raw.audit.mode,
+      checkpoint: raw.audit.checkpoint,
+      sinks,
+      ...(raw.audit.witness === undefined ? {} : { witness: resolve(projectDir, raw.audit.witness) }),
+    },
   });
   return { ok: true, value: manifest, errors: [], warnings: [] };
 }
@@ -290,6 +317,7 @@ interface RawManifest {
   segments: Record<string, { workers: number }>;
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
   routes: RawRoute[];
+  audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };
 }
 
 type RawRateLimit = string | { rate: string; burst?: number; by?: 'principal' | 'address' };

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { systemClock, type AuditSink, type Clock, type Logger } from '../kernel/index.js';
+import { systemClock, type AuditEvent, type AuditSink, type Clock, type Logger } from '../kernel/index.js';
+import { openAuditLog, startSinkDelivery, type AuditLog, type LiveSinkSpec } from '../audit/index.js';
 import type { Manifest } from '../manifest/index.js';
 import {
   createGateway,
@@ -19,6 +20,8 @@ import {
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
 import { openSqliteStore } from '../store/index.js';
 import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, loadCrlSerials, pruneIdentityState, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
+
+const PALISADE_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Options of {@link startPlatform}. */
 export interface StartOptions {
@@ -72,7 +75,22 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
   let gateway: Gateway | undefined;
   let builtin: BuiltinIssuer | undefined;
   let maintenance: NodeJS.Timeout | undefined;
+  let audit: AuditLog | undefined;
+  let sinks: { close(): Promise<void> } | undefined;
   try {
+    audit = await openAuditLog({
+      stateDir,
+      mode: manifest.audit.mode,
+      checkpointEvery: manifest.audit.checkpoint.everyEvents,
+      checkpointEverySec: manifest.audit.checkpoint.everySeconds,
+      ...(manifest.audit.witness === undefined ? {} : { witnessPath: manifest.audit.witness }),
+      logger,
+    });
+    if (manifest.audit.sinks.length > 0) {
+      const live: LiveSinkSpec[] = manifest.audit.sinks.map((k) => (k.type === 'file' ? k : { ...k, ...(k.ca === undefined ? {} : { ca: readFileSync(k.ca, 'utf8') }) }));
+      sinks = startSinkDelivery({ stateDir, sinks: live, logger, version: PALISADE_VERSION });
+    }
+    if (manifest.audit.mode === 'async') logger.warn('audit is asynchronous: responses do not wait for their record, and a crash loses queued events', { code: 'PAL_MANIFEST_INSECURE_SETTING' });
     const bundles = new Map<string, string>();
     for (const fn of manifest.functions.values()) bundles.set(fn.name, (await bundleFunction(fn, manifest.projectDir)).code);
     const prelude = await buildPrelude();
@@ -135,7 +153,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       invoker: { invoke: (fn, req) => workers.invoke(fn, req) },
       authenticator: hasIdentity ? { authenticate: ({ headers, route, clientCertificate }) => requestAuthenticator.authenticate(headers, route.auth, clientCertificate) } : rejectAllAuthenticator,
       authorizer: hasIdentity ? routeAuthAuthorizer : denyAllAuthorizer,
-      audit: createLogAuditSink(logger),
+      audit: withDecisionLog(audit, logger),
       logger,
       clock,
       ...(builtin === undefined ? {} : { endpoints: createAuthEndpoints(builtin) }),
@@ -157,6 +175,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     builtin?.setIssuer(`${url}${AUTH_ENDPOINT_PREFIX}`);
     logger.info('listening', { address: url, count: manifest.functions.size });
     const running = gateway;
+    const auditLog = audit;
+    const liveSinks = sinks;
     return {
       url,
       caFile,
@@ -168,6 +188,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
         await running.close();
         await builtin?.close();
         await workers.close();
+        await liveSinks?.close();
+        await auditLog.close();
         await store.close();
       },
     };
@@ -176,18 +198,21 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     await builtin?.close().catch(() => undefined);
     await gateway?.close(0).catch(() => undefined);
     await pool?.close().catch(() => undefined);
+    await sinks?.close().catch(() => undefined);
+    await audit?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;
   }
 }
 
 /**
- * Audit sink until the audit capability lands: one operator log line per decision. Not durable
- * and not tamper-evident; it keeps the "one event per decision" contract in place.
+ * The audit log, plus one operator log line per decision once its event is recorded. The log
+ * line is for operators (and their log pipeline); the record of what happened is the chain.
  */
-function createLogAuditSink(logger: Logger): AuditSink {
+function withDecisionLog(audit: AuditSink, logger: Logger): AuditSink {
   return {
-    async append(event) {
+    async append(event: AuditEvent) {
+      await audit.append(event);
       logger.info('decision', { requestId: event.requestId, method: event.method, action: event.action, route: event.route ?? '', status: event.status, reason: event.reason, ...(event.code === undefined ? {} : { code: event.code }), ...(event.authFailure === undefined ? {} : { authFailure: event.authFailure }), durationMs: event.durationMs });
     },
   };

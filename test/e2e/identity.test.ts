@@ -152,9 +152,9 @@ routes:
 
     // The plain key appears in no file of the project state and in no log line.
     const secret = key.slice(21);
-    for (const f of readdirSync(join(dir, '.palisade'))) {
-      if (f === 'tls') continue;
-      assert.ok(!readFileSync(join(dir, '.palisade', f)).includes(secret), f);
+    for (const f of readdirSync(join(dir, '.palisade'), { recursive: true, withFileTypes: true })) {
+      if (!f.isFile() || f.parentPath.includes(join('.palisade', 'tls'))) continue;
+      assert.ok(!readFileSync(join(f.parentPath, f.name)).includes(secret), f.name);
     }
     assert.ok(!node.stderr().includes(secret));
   });

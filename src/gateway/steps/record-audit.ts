@@ -4,9 +4,8 @@ import type { RequestContext } from '../request-context.js';
 
 /**
  * Step 9 (record): one audit event for the request's decision, before the response is released.
- * Fail closed: when the event cannot be recorded, the reply becomes a 500 and the function's
- * answer is withheld. Until the audit capability provides a durable chain, the sink is the
- * operator log.
+ * Fail closed: when the event cannot be recorded, the reply becomes a 503
+ * (`PAL_AUDIT_UNAVAILABLE`) and the function's answer is withheld.
  */
 export async function recordAudit(ctx: RequestContext): Promise<void> {
   const reply = ctx.reply;
@@ -24,6 +23,7 @@ export async function recordAudit(ctx: RequestContext): Promise<void> {
     status: reply.status,
     method: ctx.req.method ?? '',
     clientIp: ctx.clientIp,
+    ...userAgentOf(ctx),
     durationMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
     ...(ctx.route === undefined ? {} : { route: ctx.route.path, function: ctx.route.function }),
     ...(principal === undefined ? {} : { principal: { type: principal.type, id: principal.id, issuer: principal.issuer, authMethod: principal.authMethod, mfa: principal.mfa } }),
@@ -34,7 +34,17 @@ export async function recordAudit(ctx: RequestContext): Promise<void> {
     await ctx.deps.audit.append(event);
   } catch (error) {
     // Fail closed: an unrecorded decision is not released.
-    ctx.deps.logger.error('audit record failed; refusing the response', { requestId: ctx.requestId, code: 'PAL_INTERNAL', reason: error instanceof Error ? error.message.slice(0, 500) : 'unknown' });
-    ctx.reply = createProblemReply(new PalisadeError('PAL_INTERNAL', 'audit unavailable'), ctx.requestId);
+    ctx.deps.logger.error('audit record failed; refusing the response', { requestId: ctx.requestId, code: 'PAL_AUDIT_UNAVAILABLE', reason: error instanceof Error ? error.message.slice(0, 500) : 'unknown' });
+    ctx.reply = createProblemReply(new PalisadeError('PAL_AUDIT_UNAVAILABLE', 'audit unavailable'), ctx.requestId, [['retry-after', '1']]);
   }
+}
+
+const MAX_USER_AGENT = 256;
+
+function userAgentOf(ctx: RequestContext): { userAgent?: string } {
+  const ua = ctx.req.headers['user-agent'];
+  if (typeof ua !== 'string' || ua === '') return {};
+  // A header value is client input: no control characters reach the record, and its length is bounded.
+  // eslint-disable-next-line no-control-regex
+  return { userAgent: ua.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, MAX_USER_AGENT) };
 }

@@ -1,0 +1,18 @@
+import { createHash } from 'node:crypto';
+
+/** The version tag of the chain format, part of the genesis input. */
+export const CHAIN_FORMAT = 'palisade-audit/1';
+
+/**
+ * The `prev_hash` of the first event of an instance's chain:
+ * `SHA-256(UTF-8("palisade-audit/1 genesis " ‖ instanceId))`. Binding the instance id into the
+ * chain's root makes another instance's (valid) log fail verification from its first row.
+ */
+export function computeGenesisHash(instanceId: string): Buffer {
+  return createHash('sha256').update(`${CHAIN_FORMAT} genesis ${instanceId}`, 'utf8').digest();
+}
+
+/** `hash = SHA-256(prev_hash ‖ UTF-8(canonical event))`. */
+export function computeEventHash(prevHash: Uint8Array, canonicalEvent: string): Buffer {
+  return createHash('sha256').update(prevHash).update(canonicalEvent, 'utf8').digest();
+}

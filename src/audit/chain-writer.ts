@@ -1,0 +1,245 @@
+import { appendFileSync, chmodSync, closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { PalisadeError, type AuditEvent } from '../kernel/index.js';
+import { ensureAuditSigningKey, rotateAuditSigningKey, type AuditSigningKey } from './audit-keys.js';
+import { AUDIT_DB_FILE, prepareAuditDatabase } from './audit-schema.js';
+import { canonicalizeJson } from './canonical-json.js';
+import { computeEventHash, computeGenesisHash } from './chain-hash.js';
+import { signCheckpoint, type CheckpointKind, type SignedCheckpoint } from './checkpoint.js';
+import { MerkleFrontier } from './merkle.js';
+
+/** How the chain writer runs. */
+export interface ChainWriterOptions {
+  /** The `.palisade/` directory: holds `audit.db`, `audit.pub` and `audit-keys/`. */
+  readonly stateDir: string;
+  /** `sync`: `synchronous=FULL` (each commit fsync'd); `async`: `synchronous=NORMAL`. */
+  readonly mode: 'sync' | 'async';
+  /** Sign a checkpoint once this many events are unsigned (inside the same transaction). */
+  readonly checkpointEvery: number;
+  /** Sign a checkpoint when events are unsigned for this long. */
+  readonly checkpointEverySec: number;
+  /** Also append each checkpoint to this file (JSON lines), fsync'd. */
+  readonly witnessPath?: string;
+  readonly now: () => number;
+}
+
+interface ChainHead {
+  seq: number;
+  head: Buffer;
+  tree: MerkleFrontier;
+  signedSize: number;
+  signedAt: number;
+}
+
+/**
+ * The single writer of one audit chain: canonicalises, hashes and inserts events in one
+ * transaction per batch (group commit), and signs checkpoints. Synchronous (better-sqlite3):
+ * run it off the gateway's event loop (see `openAuditLog`, which hosts it in a worker thread).
+ *
+ * INVARIANT: the in-memory head changes only after its transaction committed; a failed batch
+ * leaves both the database and the head as they were, so the next batch simply retries.
+ */
+export class ChainWriter {
+  readonly #options: ChainWriterOptions;
+  readonly #dbPath: string;
+  #db: Database.Database | undefined;
+  #key: AuditSigningKey;
+  #state: ChainHead;
+  #broken = false;
+  readonly #warnings: string[] = [];
+
+  constructor(options: ChainWriterOptions) {
+    this.#options = options;
+    this.#dbPath = join(options.stateDir, AUDIT_DB_FILE);
+    this.#key = ensureAuditSigningKey(options.stateDir, options.checkpointEvery, options.now());
+    this.#db = this.#open();
+    this.#state = this.#load(this.#db);
+    // A crash may have left events after the last checkpoint: sign them now.
+    if (this.#state.seq > this.#state.signedSize) this.checkpoint('startup');
+  }
+
+  /** The instance id bound into this chain. */
+  get instance(): string {
+    return this.#key.instance;
+  }
+
+  /** Number of events in the chain. */
+  get size(): number {
+    return this.#state.seq;
+  }
+
+  #open(): Database.Database {
+    try {
+      mkdirSync(this.#options.stateDir, { recursive: true, mode: 0o700 });
+      const db = new Database(this.#dbPath);
+      chmodSync(this.#dbPath, 0o600);
+      prepareAuditDatabase(db, this.#options.mode === 'sync' ? 'FULL' : 'NORMAL');
+      const stored = db.prepare("SELECT value FROM audit_meta WHERE key = 'instance'").pluck().get() as string | undefined;
+      if (stored === undefined) db.prepare("INSERT INTO audit_meta (key, value) VALUES ('instance', ?)").run(this.#key.instance);
+      else if (stored !== this.#key.instance) {
+        db.close();
+        throw new PalisadeError('PAL_AUDIT_KEYS_INVALID', `\`${this.#dbPath}\` belongs to audit instance \`${stored}\`, but \`audit.pub\` to \`${this.#key.instance}\``, { expose: true });
+      }
+      return db;
+    } catch (error) {
+      if (error instanceof PalisadeError) throw error;
+      throw new PalisadeError('PAL_AUDIT_UNAVAILABLE', `cannot open the audit log \`${this.#dbPath}\``, { cause: error, expose: true });
+    }
+  }
+
+  #load(db: Database.Database): ChainHead {
+    const tree = new MerkleFrontier();
+    let seq = 0;
+    let head = computeGenesisHash(this.#key.instance);
+    for (const row of db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq').raw().iterate() as IterableIterator<[number, Buffer]>) {
+      seq = row[0];
+      head = row[1];
+      tree.append(head);
+    }
+    const last = db.prepare('SELECT tree_size FROM audit_checkpoints ORDER BY id DESC LIMIT 1').pluck().get() as number | undefined;
+    return { seq, head, tree, signedSize: last ?? 0, signedAt: this.#options.now() };
+  }
+
+  /** Reopens the database after a failure, and reloads the head if it moved. */
+  #ensureOpen(): Database.Database {
+    if (this.#db !== undefined && !this.#broken) return this.#db;
+    try {
+      this.#db?.close();
+    } catch {
+      // The old connection is being replaced; its close error carries nothing new.
+    }
+    this.#db = undefined;
+    const db = this.#open();
+    const top = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').raw().get() as [number, Buffer] | undefined;
+    if ((top?.[0] ?? 0) !== this.#state.seq || (top !== undefined && !top[1].equals(this.#state.head))) this.#state = this.#load(db);
+    this.#db = db;
+    this.#broken = false;
+    return db;
+  }
+
+  /**
+   * Appends events in one transaction, signing a checkpoint in the same transaction when the
+   * unsigned tail reaches `checkpointEvery`. Returns the sequence number of the last event once
+   * committed; throws `PAL_AUDIT_UNAVAILABLE` (nothing written) when it cannot.
+   */
+  append(events: readonly AuditEvent[]): { lastSeq: number; checkpoints: SignedCheckpoint[] } {
+    if (events.length === 0) return { lastSeq: this.#state.seq, checkpoints: [] };
+    const rows: [number, number, string | null, string, string, string, Buffer, Buffer][] = [];
+    const tree = this.#state.tree.clone();
+    let seq = this.#state.seq;
+    let head = this.#state.head;
+    let signedSize = this.#state.signedSize;
+    const checkpoints: SignedCheckpoint[] = [];
+    for (const event of events) {
+      const text = canonicalizeJson(event);
+      const hash = computeEventHash(head, text);
+      seq++;
+      rows.push([seq, event.time, event.principal?.id ?? null, event.action, event.outcome, text, head, hash]);
+      head = hash;
+      tree.append(hash);
+      if (seq - signedSize >= this.#options.checkpointEvery) {
+        checkpoints.push(this.#sign(seq, head, tree, 'periodic'));
+        signedSize = seq;
+      }
+    }
+    try {
+      const db = this.#ensureOpen();
+      const insert = db.prepare('INSERT INTO audit_events (seq, time, actor, action, decision, event, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      const insertCheckpoint = db.prepare('INSERT INTO audit_checkpoints (tree_size, statement, signature) VALUES (?, ?, ?)');
+      db.transaction(() => {
+        for (const r of rows) insert.run(r);
+        for (const c of checkpoints) insertCheckpoint.run(sizeOf(c), c.statement, c.signature);
+      })();
+    } catch (error) {
+      this.#broken = true;
+      throw unavailable(this.#dbPath, error);
+    }
+    const now = this.#options.now();
+    this.#state = { seq, head, tree, signedSize, signedAt: checkpoints.length > 0 ? now : this.#state.signedAt };
+    for (const c of checkpoints) this.#witness(c);
+    return { lastSeq: seq, checkpoints };
+  }
+
+  #sign(size: number, head: Buffer, tree: MerkleFrontier, kind: CheckpointKind): SignedCheckpoint {
+    return signCheckpoint({ instance: this.#key.instance, treeSize: size, head: head.toString('hex'), root: tree.root().toString('hex'), time: this.#options.now(), keyId: this.#key.keyId, kind }, this.#key.privateKey);
+  }
+
+  #witness(c: SignedCheckpoint): void {
+    const path = this.#options.witnessPath;
+    if (path === undefined) return;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      appendFileSync(path, `${JSON.stringify(c)}\n`, { mode: 0o644 });
+      const fd = openSync(path, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      // The checkpoint is committed in the log; a witness that cannot be written is reported,
+      // and the next checkpoint (which covers this one) is copied again.
+      this.#warnings.push(`cannot write the audit witness \`${path}\`: ${error instanceof Error ? error.message.slice(0, 200) : 'unknown'}`);
+    }
+  }
+
+  /** Warnings since the last call (witness copies that failed). */
+  takeWarnings(): string[] {
+    return this.#warnings.splice(0);
+  }
+
+  /** Signs a checkpoint over the whole chain now (also when nothing is unsigned, for `rotation`/`archive`). */
+  checkpoint(kind: CheckpointKind): SignedCheckpoint {
+    const c = this.#sign(this.#state.seq, this.#state.head, this.#state.tree, kind);
+    try {
+      this.#ensureOpen().prepare('INSERT INTO audit_checkpoints (tree_size, statement, signature) VALUES (?, ?, ?)').run(this.#state.seq, c.statement, c.signature);
+    } catch (error) {
+      this.#broken = true;
+      throw unavailable(this.#dbPath, error);
+    }
+    this.#state.signedSize = this.#state.seq;
+    this.#state.signedAt = this.#options.now();
+    this.#witness(c);
+    return c;
+  }
+
+  /** Signs a checkpoint when events have been unsigned for `checkpointEverySec`. */
+  checkpointIfDue(): SignedCheckpoint | undefined {
+    if (this.#state.seq === this.#state.signedSize) return undefined;
+    if (this.#options.now() - this.#state.signedAt < this.#options.checkpointEverySec * 1000) return undefined;
+    return this.checkpoint('periodic');
+  }
+
+  /**
+   * Rotates the signing key: a last checkpoint with the old key, then the old key is retired
+   * after that tree size (its private key deleted) and a new key signs from now on.
+   */
+  rotateKey(): { retired: string; active: string } {
+    const retired = this.#key.keyId;
+    this.checkpoint('rotation');
+    this.#key = rotateAuditSigningKey(this.#options.stateDir, this.#state.seq, this.#options.now());
+    this.checkpoint('rotation');
+    return { retired, active: this.#key.keyId };
+  }
+
+  /** Signs the tail (when unsigned) and closes the database. */
+  close(): void {
+    try {
+      if (this.#state.seq > this.#state.signedSize) this.checkpoint('shutdown');
+    } finally {
+      this.#db?.close();
+      this.#db = undefined;
+    }
+  }
+}
+
+function sizeOf(c: SignedCheckpoint): number {
+  const m = /\ntree-size: ([0-9]+)\n/.exec(c.statement);
+  return Number(m?.[1] ?? 0);
+}
+
+function unavailable(path: string, error: unknown): PalisadeError {
+  const code = (error as { code?: unknown }).code;
+  return new PalisadeError('PAL_AUDIT_UNAVAILABLE', `cannot write the audit log \`${path}\`${typeof code === 'string' ? ` (${code.toLowerCase()})` : ''}`, { cause: error });
+}

@@ -1,0 +1,13 @@
+export { canonicalizeJson } from './canonical-json.js';
+export { computeEventHash, computeGenesisHash, CHAIN_FORMAT } from './chain-hash.js';
+export { MerkleFrontier, computeMerkleRoot, createInclusionProof, verifyInclusionProof, hashLeaf, hashChildren, EMPTY_TREE_ROOT } from './merkle.js';
+export { formatCheckpoint, parseCheckpoint, signCheckpoint, verifyCheckpointSignature, type CheckpointKind, type CheckpointStatement, type SignedCheckpoint } from './checkpoint.js';
+export { AUDIT_PUBLIC_KEY_FILE, computeKeyId, ensureAuditSigningKey, loadAuditKeyFile, rotateAuditSigningKey, type AuditKeyFile, type AuditSigningKey, type AuditVerificationKey } from './audit-keys.js';
+export { AUDIT_DB_FILE } from './audit-schema.js';
+export { ChainWriter, type ChainWriterOptions } from './chain-writer.js';
+export { openAuditLog, type AuditLog, type AuditLogOptions } from './open-audit-log.js';
+export { verifyAuditChain, verifyFailureReasons, type AuditRow, type VerifyFailureReason, type VerifyInput, type VerifyReport } from './verify-audit-chain.js';
+export { openAuditDatabaseReadOnly, readStoredCheckpoints, readWitnessFile, verifyAuditLog, type VerifyAuditLogOptions } from './read-audit-log.js';
+export { createAuditProof, searchAuditLog, verifyAuditProof, type AuditInclusionProof, type AuditRecord, type AuditSearch } from './query-audit-log.js';
+export { formatCef, formatOcsf } from './export-formats.js';
+export { startSinkDelivery, type LiveSinkSpec, type SinkDeliveryOptions } from './deliver-to-sinks.js';

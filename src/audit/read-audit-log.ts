@@ -1,0 +1,95 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { PalisadeError } from '../kernel/index.js';
+import { AUDIT_PUBLIC_KEY_FILE, loadAuditKeyFile, type AuditKeyFile } from './audit-keys.js';
+import { AUDIT_DB_FILE } from './audit-schema.js';
+import type { SignedCheckpoint } from './checkpoint.js';
+import { verifyAuditChain, type AuditRow, type VerifyReport } from './verify-audit-chain.js';
+
+/**
+ * Opens `stateDir/audit.db` read-only (never creating it). Throws `PAL_AUDIT_NOT_FOUND` when
+ * there is no log.
+ */
+export function openAuditDatabaseReadOnly(stateDir: string): Database.Database {
+  const path = join(stateDir, AUDIT_DB_FILE);
+  if (!existsSync(path)) throw new PalisadeError('PAL_AUDIT_NOT_FOUND', `no audit log at \`${path}\``, { expose: true });
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    return db;
+  } catch (error) {
+    throw new PalisadeError('PAL_AUDIT_NOT_FOUND', `cannot open the audit log \`${path}\``, { cause: error, expose: true });
+  }
+}
+
+/** Reads checkpoints from a witness file (one JSON object per line); malformed lines are kept as malformed checkpoints. */
+export function readWitnessFile(path: string): SignedCheckpoint[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new PalisadeError('PAL_AUDIT_NOT_FOUND', `cannot read the witness file \`${path}\``, { cause: error, expose: true });
+  }
+  return text.split('\n').filter((l) => l.trim() !== '').map((line) => {
+    try {
+      const v = JSON.parse(line) as { statement?: unknown; signature?: unknown };
+      return { statement: typeof v.statement === 'string' ? v.statement : '', signature: typeof v.signature === 'string' ? v.signature : '' };
+    } catch {
+      return { statement: '', signature: '' };
+    }
+  });
+}
+
+function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+function* iterateRows(db: Database.Database): Generator<AuditRow> {
+  // A log whose tables are gone (for example with its -wal file deleted) verifies as empty.
+  if (!hasTable(db, 'audit_events')) return;
+  for (const [seq, event, prevHash, hash] of db.prepare('SELECT seq, event, prev_hash, hash FROM audit_events ORDER BY seq').raw().iterate() as IterableIterator<[number, string, Buffer, Buffer]>) {
+    yield { seq, event, prevHash, hash };
+  }
+}
+
+/** Checkpoints stored in the log, in insertion order. */
+export function readStoredCheckpoints(db: Database.Database): SignedCheckpoint[] {
+  if (!hasTable(db, 'audit_checkpoints')) return [];
+  return (db.prepare('SELECT statement, signature FROM audit_checkpoints ORDER BY id').all() as { statement: string; signature: string }[]).map((r) => ({ statement: r.statement, signature: r.signature }));
+}
+
+/** Options of {@link verifyAuditLog}. */
+export interface VerifyAuditLogOptions {
+  /** The `.palisade/` directory holding `audit.db`. */
+  readonly stateDir: string;
+  /** The exported key file; default `stateDir/audit.pub`. Never read from the database. */
+  readonly keyFile?: string;
+  readonly witnessPath?: string;
+}
+
+/**
+ * Verifies the audit log on disk with the exported key file and, when given, a witness copy.
+ *
+ * @example
+ * ```ts
+ * const report = verifyAuditLog({ stateDir: 'shop/.palisade', witnessPath: '/mnt/worm/audit.witness' });
+ * ```
+ */
+export function verifyAuditLog(options: VerifyAuditLogOptions): VerifyReport & { readonly keyFile: string } {
+  const keyFile = options.keyFile ?? join(options.stateDir, AUDIT_PUBLIC_KEY_FILE);
+  const keys: AuditKeyFile = loadAuditKeyFile(keyFile);
+  const witness = options.witnessPath === undefined ? [] : readWitnessFile(options.witnessPath);
+  const db = openAuditDatabaseReadOnly(options.stateDir);
+  try {
+    // One read transaction: rows and checkpoints come from the same snapshot.
+    const report = db.transaction(() => verifyAuditChain({ rows: iterateRows(db), checkpoints: readStoredCheckpoints(db), witness, keys }))();
+    return { ...report, keyFile };
+  } catch (error) {
+    // A database file damaged below SQLite's level is a verification failure, not a tool crash.
+    if (error instanceof Database.SqliteError) return { ok: false, size: 0, seq: 1, reason: 'unreadable', detail: `the database cannot be read (${error.code.toLowerCase()})`, keyFile };
+    throw error;
+  } finally {
+    db.close();
+  }
+}
