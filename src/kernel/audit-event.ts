@@ -14,6 +14,7 @@ export const decisionReasons = [
   'method-not-allowed',
   'body-too-large',
   'policy-denied',
+  'mfa-required',
   'shutting-down',
   'function-error',
   'runtime-limit',
@@ -53,6 +54,8 @@ export interface AuditEvent {
   readonly authFailure?: AuthFailureReason;
   readonly clientIp: string;
   readonly durationMs: number;
+  /** The policies that determined an authorization decision (Cedar policy ids). */
+  readonly policyIds?: readonly string[];
 }
 
 /** Where audit events go. `append` resolves once the event is durable (or rejects). */

@@ -17,6 +17,7 @@ export type {
   IssuerSpec,
   Manifest,
   RouteSpec,
+  RouteAllowSpec,
   SegmentSpec,
   TlsSpec,
 } from './manifest-types.js';

@@ -8,7 +8,6 @@ import {
   createGateway,
   createInsecureLoopbackHttpGateway,
   denyAllAuthorizer,
-  routeAuthAuthorizer,
   ensureLocalTls,
   loadTlsFiles,
   rejectAllAuthenticator,
@@ -18,6 +17,7 @@ import {
 } from '../gateway/index.js';
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
 import { openSqliteStore } from '../store/index.js';
+import { createPolicyAuthorizer } from '../policy/index.js';
 import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, loadCrlSerials, pruneIdentityState, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
 
 /** Options of {@link startPlatform}. */
@@ -73,6 +73,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
   let builtin: BuiltinIssuer | undefined;
   let maintenance: NodeJS.Timeout | undefined;
   try {
+    // Policies are validated before anything starts: a node never serves with a set it cannot check.
+    const policy = createPolicyAuthorizer(manifest);
     const bundles = new Map<string, string>();
     for (const fn of manifest.functions.values()) bundles.set(fn.name, (await bundleFunction(fn, manifest.projectDir)).code);
     const prelude = await buildPrelude();
@@ -84,6 +86,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       segments: [...manifest.segments.values()],
       functions: [...manifest.functions.values()],
       bundles,
+      authorizeCall: (call) => policy.authorizeCall(call),
       events: {
         onFunctionLog: (line) => logger.info(line.message, { function: line.fn, requestId: line.requestId, level: line.level }),
         onWorkerExit: (e) => {
@@ -134,7 +137,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     const deps: GatewayDeps = {
       invoker: { invoke: (fn, req) => workers.invoke(fn, req) },
       authenticator: hasIdentity ? { authenticate: ({ headers, route, clientCertificate }) => requestAuthenticator.authenticate(headers, route.auth, clientCertificate) } : rejectAllAuthenticator,
-      authorizer: hasIdentity ? routeAuthAuthorizer : denyAllAuthorizer,
+      authorizer: hasIdentity ? { authorize: (principal, route, facts) => policy.authorizeRoute(principal, route, facts) } : denyAllAuthorizer,
       audit: createLogAuditSink(logger),
       logger,
       clock,
@@ -188,7 +191,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
 function createLogAuditSink(logger: Logger): AuditSink {
   return {
     async append(event) {
-      logger.info('decision', { requestId: event.requestId, method: event.method, action: event.action, route: event.route ?? '', status: event.status, reason: event.reason, ...(event.code === undefined ? {} : { code: event.code }), ...(event.authFailure === undefined ? {} : { authFailure: event.authFailure }), durationMs: event.durationMs });
+      logger.info('decision', { requestId: event.requestId, method: event.method, action: event.action, route: event.route ?? '', status: event.status, reason: event.reason, ...(event.code === undefined ? {} : { code: event.code }), ...(event.authFailure === undefined ? {} : { authFailure: event.authFailure }), ...(event.policyIds === undefined || event.policyIds.length === 0 ? {} : { policyIds: event.policyIds.join(' ') }), durationMs: event.durationMs });
     },
   };
 }
