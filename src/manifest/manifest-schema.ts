@@ -271,7 +271,7 @@ const route = {
     },
     allow: {
       type: 'object',
-      description: 'Who may call this private route; each list is one Cedar `permit` policy (`route:<METHODS> <path>#allow-<list>`). A caller matching any list is allowed. Without `allow`, a private route is reachable only by principals with the `admin` role (and `palisade validate` warns).',
+      description: 'Who may call this private route; each list is one Cedar `permit` policy (`route:<METHODS> <path>#allow.<list>`). A caller matching any list is allowed. Without `allow`, a private route is reachable only by principals with the `admin` role (and `palisade validate` warns).',
       additionalProperties: false,
       minProperties: 1,
       properties: {

@@ -66,6 +66,7 @@ interface State {
 
 const INVOKE = { type: 'Action', id: 'invoke' } as const;
 const CALL_FUNCTION = { type: 'Action', id: 'callFunction' } as const;
+const STEP_UP_METHODS: ReadonlySet<string> = new Set(['builtin', 'oidc']);
 
 /**
  * Loads and validates the manifest's policies and returns the node's authorizer. Throws a
@@ -106,7 +107,8 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
       };
       const request: AuthorizationRequest = { principal: principalUid(principal), action: INVOKE, resource: routeUid(route), context, entities };
       const decision = s.engine.decide(request);
-      if (decision.effect === 'allow' || principal.mfa) return decision;
+      // Only a person signing in can add a second factor; an API key or a certificate cannot step up.
+      if (decision.effect === 'allow' || principal.mfa || !STEP_UP_METHODS.has(principal.authMethod)) return decision;
       // RFC 9470 step-up: would a second factor, and nothing else, turn this deny into an allow?
       const stepped = s.engine.decide({ ...request, context: { ...context, mfa: true } });
       return stepped.effect === 'allow' ? Object.freeze({ ...decision, reason: 'mfa-required' as const }) : decision;
