@@ -53,11 +53,14 @@ export function resolveIssuerName(principal: Pick<Principal, 'authMethod' | 'iss
  */
 export function buildPrincipalEntities(principal: Pick<Principal, 'type' | 'id' | 'issuer' | 'authMethod' | 'roles'>, issuerName: string): EntityJson[] {
   const uid = principalUid(principal);
-  const roles = [...new Set(principal.roles)];
-  return [
-    { uid, attrs: { subject: principal.id, issuer: principal.issuer, issuerName }, parents: roles.map((r) => ({ type: 'Role', id: r })) },
-    ...roles.map<EntityJson>((r) => ({ uid: { type: 'Role', id: r }, attrs: {}, parents: [] })),
-  ];
+  const parents: TypeAndId[] = [];
+  const roleEntities: EntityJson[] = [];
+  // Loops rather than array callbacks on the decision path (see `toDecision`).
+  for (const r of new Set(principal.roles)) {
+    parents.push({ type: 'Role', id: r });
+    roleEntities.push({ uid: { type: 'Role', id: r }, attrs: {}, parents: [] });
+  }
+  return [{ uid, attrs: { subject: principal.id, issuer: principal.issuer, issuerName }, parents }, ...roleEntities];
 }
 
 /**

@@ -16,15 +16,8 @@ export interface RouteRequestFacts {
   readonly risk?: number;
 }
 
-/** The caller of a function as the runtime records it. */
-export interface CallPrincipal {
-  readonly type: string;
-  readonly id: string;
-  readonly issuer: string | null;
-  readonly roles: readonly string[];
-  readonly mfa: boolean;
-  readonly authMethod: string;
-}
+/** The caller of a function as the runtime records it (its type, issuer and method as plain strings). */
+export type CallPrincipal = Pick<Principal, 'id' | 'roles' | 'mfa'> & { readonly type: string; readonly issuer: string | null; readonly authMethod: string };
 
 /** One function-to-function call to decide. */
 export interface CallFacts {
@@ -123,8 +116,9 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
         authMethod: p?.authMethod ?? 'workload',
         time: Math.floor(call.time / 1000),
         risk: 0,
-        callerChain: call.chain.map((fn) => ({ __entity: functionUid(fn) })),
+        callerChain: [],
       };
+      for (const fn of call.chain) (context.callerChain as CedarValueJson[]).push({ __entity: functionUid(fn) });
       if (p !== null) {
         const issuer = p.issuer ?? '';
         context.originalCaller = { type: p.type, subject: p.id, issuer, issuerName: resolveIssuerName({ authMethod: p.authMethod as Principal['authMethod'], issuer }, s.oidcIssuers), roles: [...new Set(p.roles)], mfa: p.mfa };

@@ -118,13 +118,16 @@ export function createPolicyEngine(set: CompiledPolicySet, options: PolicyEngine
     for (const a of resourceAnc) for (const p of byResourceIn.get(a) ?? []) candidates.add(p);
     for (const p of byResourceType.get(request.resource.type) ?? []) candidates.add(p);
     for (const p of anyResource) candidates.add(p);
-    const members: IndexedPolicy[] = [];
+    const order: number[] = [];
     for (const p of candidates) {
       const j = p.policy.json;
-      if (scopeMatches(j.principal, request.principal, principalAnc) && scopeMatches(j.resource, request.resource, resourceAnc) && actionMatches(j.action, actionKey, actionAnc)) members.push(p);
+      if (scopeMatches(j.principal, request.principal, principalAnc) && scopeMatches(j.resource, request.resource, resourceAnc) && actionMatches(j.action, actionKey, actionAnc)) order.push(p.index);
     }
-    members.sort((a, b) => a.index - b.index);
-    const key = members.map((m) => m.index).join(',');
+    // A typed-array sort takes no callback (see the note on V8 at `toDecision`).
+    const sorted = Uint32Array.from(order).sort();
+    const members: IndexedPolicy[] = [];
+    for (const i of sorted) members.push(indexed[i] as IndexedPolicy);
+    const key = sorted.join(',');
     const cached = slices.get(key);
     if (cached !== undefined) return cached;
     let reads: Set<string> | 'all' = new Set<string>();
@@ -149,7 +152,7 @@ export function createPolicyEngine(set: CompiledPolicySet, options: PolicyEngine
       for (const m of slice.members) staticPolicies[m.policy.id] = m.policy.policy;
       const id = `palisade-slice-${nextSlot++ % SLICE_SLOTS}`;
       const parsed = preparsePolicySet(id, { staticPolicies });
-      if (parsed.type === 'failure') return { effect: 'deny', reason: 'engine-error', policyIds: [], errors: parsed.errors.map(describe) };
+      if (parsed.type === 'failure') return toDecision({ type: 'failure', errors: parsed.errors, warnings: [] });
       const token = {};
       slotOwners.set(id, token);
       slice.slot = { id, token };
@@ -185,14 +188,32 @@ export function decideDirect(set: CompiledPolicySet, request: AuthorizationReque
   return toDecision(isAuthorized({ principal: request.principal, action: request.action, resource: request.resource, context: request.context, entities: request.entities as EntityJson[], policies: { staticPolicies } }));
 }
 
-/** Maps Cedar's answer to a decision (determining ids and errors sorted, so equal answers compare equal). */
+/**
+ * Maps Cedar's answer to a decision (determining ids and errors sorted, so equal answers compare
+ * equal).
+ *
+ * INVARIANT: no array callbacks (`map`, `filter`, …) here or in the rest of the decision path.
+ * On Node 20 (V8 11.3) an optimised caller of cedar-wasm that had inlined `Array.prototype.map`
+ * was lazily deoptimised when the WASM glue changed object maps, and V8 aborted the process
+ * ("unreachable code" in `Deoptimizer::DoComputeBuiltinContinuation`); the policy bench
+ * reproduced it on every run until these became plain loops.
+ */
 export function toDecision(answer: AuthorizationAnswer): PolicyDecision {
-  if (answer.type === 'failure') return Object.freeze({ effect: 'deny', reason: 'engine-error', policyIds: [], errors: Object.freeze(answer.errors.map(describe)) });
+  if (answer.type === 'failure') {
+    const messages: string[] = [];
+    for (const e of answer.errors) messages.push(describe(e));
+    return Object.freeze({ effect: 'deny', reason: 'engine-error', policyIds: Object.freeze([]), errors: Object.freeze(messages) });
+  }
   const { decision, diagnostics } = answer.response;
-  const policyIds = Object.freeze([...diagnostics.reason].sort());
-  const errors = Object.freeze(diagnostics.errors.map((e) => `${e.policyId}: ${describe(e.error)}`).sort());
-  const reason: PolicyDecisionReason = decision === 'allow' ? 'permit' : policyIds.length > 0 ? 'forbid' : 'no-permit';
-  return Object.freeze({ effect: decision, reason, policyIds, errors });
+  const ids: string[] = [];
+  for (const id of diagnostics.reason) ids.push(String(id));
+  ids.sort();
+  const messages: string[] = [];
+  for (const e of diagnostics.errors) messages.push(`${e.policyId}: ${describe(e.error)}`);
+  messages.sort();
+  const effect = decision === 'allow' ? 'allow' : 'deny';
+  const reason: PolicyDecisionReason = effect === 'allow' ? 'permit' : ids.length > 0 ? 'forbid' : 'no-permit';
+  return Object.freeze({ effect, reason, policyIds: Object.freeze(ids), errors: Object.freeze(messages) });
 }
 
 const NO_PERMIT: PolicyDecision = Object.freeze({ effect: 'deny', reason: 'no-permit', policyIds: Object.freeze([]), errors: Object.freeze([]) });
@@ -205,7 +226,11 @@ const slotOwners = new Map<string, object>();
 function memoKey(slice: Slice, request: AuthorizationRequest): string {
   let context: unknown;
   if (slice.contextReads === 'all') context = request.context;
-  else context = slice.contextReads.map((a) => (Object.hasOwn(request.context, a) ? [a, request.context[a]] : [a]));
+  else {
+    const picked: unknown[] = [];
+    for (const a of slice.contextReads) picked.push(Object.hasOwn(request.context, a) ? [a, request.context[a]] : [a]);
+    context = picked;
+  }
   return `${slice.key}\n${JSON.stringify([request.principal, request.action, request.resource, request.entities, context])}`;
 }
 
