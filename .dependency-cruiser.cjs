@@ -5,7 +5,7 @@ const CAPABILITIES = ['cli', 'platform', 'manifest', 'gateway', 'runtime', 'iden
 
 // Which capabilities each one may import (besides itself).
 const ALLOWED = {
-  cli: ['platform', 'manifest', 'runtime', 'scan', 'audit', 'kernel'],
+  cli: ['platform', 'manifest', 'runtime', 'scan', 'audit', 'policy', 'kernel'],
   platform: ['gateway', 'runtime', 'manifest', 'store', 'identity', 'policy', 'secrets', 'audit', 'detect', 'privacy', 'kernel'],
   gateway: ['manifest', 'kernel'],
   runtime: ['manifest', 'kernel'],

@@ -54,7 +54,7 @@ functions:
     source: functions/hello.ts
 routes:
   - { path: /hello, function: hello, public: true }
-  - { path: /private, function: hello }
+  - { path: /private, function: hello, allow: { roles: [customer] } }
 `,
   );
   return dir;

@@ -16,8 +16,9 @@ import { tokensCommand } from './commands/tokens.js';
 import { certsCommand } from './commands/certs.js';
 import { usersCommand } from './commands/users.js';
 import { validateCommand } from './commands/validate.js';
+import { policyCommand } from './commands/policy.js';
 
-const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, loginCommand, tokenCommand, tokensCommand, certsCommand, scanCommand, auditCommand];
+const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, policyCommand, loginCommand, tokenCommand, tokensCommand, certsCommand, scanCommand, auditCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'package.json'), 'utf8')) as { version: string };

@@ -9,6 +9,7 @@ export {
   type AuthenticationResult,
   type Authorizer,
   type AuthorizationDecision,
+  type AuthorizationFacts,
   type FunctionInvoker,
   type FunctionRequest,
   type FunctionResponse,

@@ -21,16 +21,29 @@ export interface Authenticator {
   authenticate(input: AuthenticationInput): Promise<AuthenticationResult>;
 }
 
-/** A policy decision with the ids of the policies that determined it. */
+/**
+ * A policy decision: the effect, why (closed vocabulary), the determining policy ids and the
+ * policies whose evaluation failed (they did not apply). `mfa-required`: denied now, allowed
+ * after a step-up to a second factor.
+ */
 export interface AuthorizationDecision {
-  readonly allow: boolean;
-  readonly reason: string;
+  readonly effect: 'allow' | 'deny';
+  readonly reason: 'permit' | 'forbid' | 'no-permit' | 'mfa-required' | 'engine-error';
   readonly policyIds: readonly string[];
+  readonly errors: readonly string[];
+}
+
+/** What an authorization decision reads of a request besides principal and route. */
+export interface AuthorizationFacts {
+  readonly clientIp: string;
+  /** Request time, ms since the epoch. */
+  readonly time: number;
+  readonly method: string;
 }
 
 /** Decides whether a principal may invoke a route. Filled by the policy capability. */
 export interface Authorizer {
-  authorize(principal: Principal, route: RouteSpec, context: { readonly clientIp: string; readonly time: number }): Promise<AuthorizationDecision>;
+  authorize(principal: Principal, route: RouteSpec, facts: AuthorizationFacts): AuthorizationDecision | Promise<AuthorizationDecision>;
 }
 
 /** What the gateway passes to a built-in endpoint. */
@@ -114,19 +127,18 @@ export const rejectAllAuthenticator: Authenticator = Object.freeze({
 });
 
 /**
- * Interim authorizer, until Cedar policies land: a private route admits any caller who
- * authenticated with one of the route's own `auth` methods (the authenticate step guarantees
- * that), and nobody else. The decision names the rule it applied.
+ * For a gateway run without the policy capability (its own tests and benchmarks): a private
+ * route admits any caller who authenticated with one of the route's own `auth` methods. A
+ * Palisade node never uses it: `platform` wires the Cedar authorizer.
  */
 export const routeAuthAuthorizer: Authorizer = Object.freeze({
-  authorize: async (principal: Principal, route: RouteSpec) => {
-    // Defence in depth: authenticate already refused methods the route does not accept.
+  authorize: (principal: Principal, route: RouteSpec): AuthorizationDecision => {
     const allow = route.auth.length > 0 && (principal.authMethod !== 'api-key' || route.auth.includes('api-key'));
-    return { allow, reason: allow ? 'allowed' : 'policy-denied', policyIds: ['palisade:route-auth'] };
+    return { effect: allow ? 'allow' : 'deny', reason: allow ? 'permit' : 'no-permit', policyIds: ['palisade:route-auth'], errors: [] };
   },
 });
 
 /** The authorizer in force when no caller can authenticate: deny by default. */
 export const denyAllAuthorizer: Authorizer = Object.freeze({
-  authorize: async () => ({ allow: false, reason: 'policy-denied', policyIds: [] }),
+  authorize: (): AuthorizationDecision => ({ effect: 'deny', reason: 'no-permit', policyIds: [], errors: [] }),
 });

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditEvent, AuditSink, Clock, Logger, Principal } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
 import type { Denial } from './denial.js';
-import type { Authenticator, Authorizer, BuiltinEndpoints, FunctionInvoker, FunctionRequest, FunctionResponse } from './ports.js';
+import type { AuthorizationDecision, Authenticator, Authorizer, BuiltinEndpoints, FunctionInvoker, FunctionRequest, FunctionResponse } from './ports.js';
 import type { GatewayReply } from './problem-response.js';
 import type { RateLimiters, RateLimitStore } from './rate-limiters.js';
 import type { BodyValidator } from '../manifest/index.js';
@@ -59,6 +59,8 @@ export interface RequestContext {
   params?: Readonly<Record<string, string>>;
   /** The authenticated caller; the invoke step hands it to the runtime. */
   principal?: Principal;
+  /** The authorization decision, once `authorize` ran on a private route; recorded in the audit event. */
+  decision?: AuthorizationDecision;
   body: Uint8Array | null;
   /** The parsed JSON body, once `validateBody` ran on a JSON route. */
   json?: unknown;

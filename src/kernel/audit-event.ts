@@ -14,6 +14,7 @@ export const decisionReasons = [
   'method-not-allowed',
   'body-too-large',
   'policy-denied',
+  'mfa-required',
   'shutting-down',
   'function-error',
   'runtime-limit',
@@ -55,7 +56,7 @@ export interface AuditEvent {
   /** The client's `User-Agent`, control characters removed, at most 256 characters. */
   readonly userAgent?: string;
   readonly durationMs: number;
-  /** The policies that determined an authorization decision. */
+  /** The policies that determined an authorization decision (Cedar policy ids). */
   readonly policyIds?: readonly string[];
 }
 

@@ -190,6 +190,11 @@ export const errorCatalog = {
     meaning: 'the caller is authenticated but a policy decision denied the request',
     fix: 'ask an administrator for the role or permission the route requires',
   },
+  PAL_GATEWAY_STEP_UP_REQUIRED: {
+    status: 401,
+    meaning: 'a policy requires multi-factor authentication for this request and the caller\'s proof had none (RFC 9470 `insufficient_user_authentication`)',
+    fix: 'sign in again with a second factor (TOTP for built-in users, an MFA-backed login at the identity provider) and retry with the new token',
+  },
   PAL_GATEWAY_SHUTTING_DOWN: {
     status: 503,
     meaning: 'the gateway is draining and accepts no new requests',
@@ -274,6 +279,41 @@ export const errorCatalog = {
     status: 500,
     meaning: 'a CRL file named in `identity.mtls.crls` cannot be read, is not a CRL, or is not signed by a CA in `identity.mtls.ca`',
     fix: 'export the CRL (PEM or DER) from the CA that issues the client certificates, or remove it from the manifest',
+  },
+  PAL_POLICY_SYNTAX: {
+    status: 400,
+    meaning: 'a `.cedar` policy file does not parse',
+    fix: 'correct the Cedar syntax at the reported line (see https://docs.cedarpolicy.com/policies/syntax-policy.html)',
+  },
+  PAL_POLICY_INVALID: {
+    status: 400,
+    meaning: 'a policy does not validate against the Palisade Cedar schema (strict mode): an unknown entity type, action or attribute, or an ill-typed expression',
+    fix: 'correct the policy at the reported line; the types and attributes are listed in `docs/reference/cedar-schema.md`',
+  },
+  PAL_POLICY_DUPLICATE_ID: {
+    status: 400,
+    meaning: 'two policies have the same `@id`',
+    fix: 'give each policy a unique `@id("…")` annotation',
+  },
+  PAL_POLICY_FILE_NOT_FOUND: {
+    status: 400,
+    meaning: 'a file listed under `policies:` in the manifest does not exist or cannot be read',
+    fix: 'give `.cedar` files relative to the manifest, inside the project',
+  },
+  PAL_POLICY_EVALUATION_ERROR: {
+    status: 500,
+    meaning: 'a policy raised an error while a request was evaluated (for example a missing attribute); Cedar skips such a policy, so it grants nothing',
+    fix: 'guard optional attributes with `has`; `palisade policy explain` shows the failing policy',
+  },
+  PAL_POLICY_UNAVAILABLE: {
+    status: 500,
+    meaning: 'the policy engine failed to answer; the request was denied',
+    fix: 'see the operator log for the request id',
+  },
+  PAL_POLICY_TEST_INVALID: {
+    status: 400,
+    meaning: 'a policy test file (`policies/tests/*.yaml`) is malformed',
+    fix: 'each test needs `name`, `principal`, `action`, `resource` and `expect: allow|deny`; see docs/authorization.md',
   },
   PAL_STORE_UNAVAILABLE: {
     status: 500,

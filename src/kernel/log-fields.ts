@@ -21,6 +21,7 @@ export const logFields = [
   'count',
   'exitCode',
   'signal',
+  'policyIds',
 ] as const;
 
 /** One permitted log field name. */

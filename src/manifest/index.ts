@@ -19,6 +19,7 @@ export type {
   IssuerSpec,
   Manifest,
   RouteSpec,
+  RouteAllowSpec,
   SegmentSpec,
   TlsSpec,
 } from './manifest-types.js';

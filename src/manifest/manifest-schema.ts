@@ -7,6 +7,8 @@
 
 const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
 const BINDING_NAME_PATTERN = '^[A-Z][A-Z0-9_]{0,62}$';
+const ROLE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
+const QUALIFIED_PATTERN = '^[a-z][a-z0-9-]{0,62}:[^\\s\\u0000-\\u001f]{1,256}$';
 
 const functionLimits = {
   type: 'object',
@@ -267,6 +269,23 @@ const route = {
       items: { enum: ['gzip', 'deflate', 'br'] },
       description: 'Content codings the route accepts; the gateway decodes them (the decoded size counts against `maxBodyBytes`) and the function sees the plain body. Any other `content-encoding` gets 415.',
     },
+    allow: {
+      type: 'object',
+      description: 'Who may call this private route; each list is one Cedar `permit` policy (`route:<METHODS> <path>#allow.<list>`). A caller matching any list is allowed. Without `allow`, a private route is reachable only by principals with the `admin` role (and `palisade validate` warns).',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        roles: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: ROLE_PATTERN }, description: 'Roles, any of which admits the caller (from the token\'s roles claim, or the built-in user\'s roles).' },
+        users: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: QUALIFIED_PATTERN }, description: 'Callers by `<issuer-name>:<subject>`, such as `builtin:alice` or `corp:248289761001`; the issuer is always part of the name.' },
+        apiKeys: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' }, description: 'API keys by their principal id (`palisade apikey list`).' },
+        issuers: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: NAME_PATTERN }, description: 'Every caller of these authentication methods (issuer names, `builtin`, `api-key`, `mtls`).' },
+      },
+    },
+    mfa: {
+      enum: ['required', 'optional'],
+      default: 'optional',
+      description: '`required`: a Cedar `forbid` (`route:<METHODS> <path>#mfa`) refuses callers whose proof had no second factor; such a caller gets 401 with `WWW-Authenticate: Bearer error="insufficient_user_authentication"` (RFC 9470) and can step up.',
+    },
     rateLimit,
     unsafeForwardCredentials: {
       type: 'array',
@@ -465,6 +484,13 @@ export const manifestSchema = {
       additionalProperties: functionSpec,
       minProperties: 1,
     },
+    policies: {
+      type: 'array',
+      description: 'Cedar policy files (relative to the manifest) added to the policies generated from `allow` and `mfa`. Each is validated against the Palisade schema in strict mode at load; see docs/authorization.md.',
+      uniqueItems: true,
+      items: { type: 'string', minLength: 1, pattern: '\\.cedar$' },
+      default: [],
+    },
     routes: {
       type: 'array',
       description: 'Routes, matched by method and path. Overlapping routes are an error.',
@@ -475,8 +501,6 @@ export const manifestSchema = {
 } as const;
 
 /** Top-level sections that later versions own; naming one gives a precise hint. */
-export const reservedSections = ['policies', 'secrets', 'detect', 'privacy'] as const;
-/** Route keys that later versions own. */
-export const reservedRouteKeys = ['allow'] as const;
+export const reservedSections = ['secrets', 'detect', 'privacy'] as const;
 /** Function keys that later versions own. */
 export const reservedFunctionKeys = ['secrets', 'invoke', 'egress'] as const;

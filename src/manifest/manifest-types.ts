@@ -26,6 +26,8 @@ export interface FunctionSpec {
   readonly segment: string;
   readonly limits: FunctionLimits;
   readonly bindings: Readonly<Record<string, BindingSpec>>;
+  /** Line of the function in the manifest (1-based), for policy origins. */
+  readonly line?: number;
 }
 
 /** One route, defaults applied. */
@@ -46,6 +48,12 @@ export interface RouteSpec {
   readonly contentEncodings?: readonly ContentEncoding[];
   /** The route's rate limit (`rateLimit:`). */
   readonly rateLimit?: RateLimitSpec;
+  /** Who may call this private route (`allow:`); absent: only the `admin` role. */
+  readonly allow?: RouteAllowSpec;
+  /** `required`: callers without a second factor are refused (`mfa:`, default optional). */
+  readonly mfa?: 'required' | 'optional';
+  /** Line of the route in the manifest (1-based), for policy origins. */
+  readonly line?: number;
   /** Credential headers passed on to the function anyway (`unsafeForwardCredentials:`). */
   readonly unsafeForwardCredentials?: readonly CredentialHeader[];
 }
@@ -141,6 +149,20 @@ export interface Manifest {
   readonly functions: ReadonlyMap<string, FunctionSpec>;
   readonly routes: readonly RouteSpec[];
   readonly audit: AuditSpec;
+  /** Absolute paths of the custom Cedar policy files (`policies:`). */
+  readonly policies?: readonly string[];
+}
+
+/** A route's `allow`: each present list admits the callers it names. */
+export interface RouteAllowSpec {
+  readonly roles?: readonly string[];
+  /** `<issuer-name>:<subject>`. */
+  readonly users?: readonly string[];
+  readonly apiKeys?: readonly string[];
+  /** Issuer names (`builtin`, an OIDC issuer's name, `api-key`, `mtls`). */
+  readonly issuers?: readonly string[];
+  /** Line of `allow:` in the manifest (1-based). */
+  readonly line?: number;
 }
 
 /** The audit section, defaults applied. */

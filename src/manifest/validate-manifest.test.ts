@@ -80,13 +80,48 @@ describe('rejects, naming file, line, path and fix', () => {
   });
 
   test('a section this version does not enforce is rejected, not ignored', () => {
-    for (const section of ['policies: policies/*.cedar']) {
+    for (const section of ['audit: { sink: file }', 'secrets: {}']) {
       const d = only(`${BASE}${section}\n`);
       assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_KEY', section);
       assert.match(d.hint ?? '', /not supported by this version/, section);
     }
-    const r = only(BASE.replace('function: orders }', 'function: orders, allow: { roles: [a] } }'));
-    assert.match(r.hint ?? '', /not supported by this version/);
+  });
+
+  test('route `allow` and `mfa` are kept with their manifest lines', () => {
+    const text = `${BASE.replace('function: orders }', 'function: orders,\n      allow: { roles: [customer], users: ["builtin:1234"] }, mfa: required }')}identity:\n  builtin: { enabled: true }\n`;
+    const result = check(text);
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    const route = result.value?.routes[0];
+    assert.deepEqual(route?.allow?.roles, ['customer']);
+    assert.equal(route?.allow?.line, 7);
+    assert.equal(route?.line, 6);
+    assert.equal(route?.mfa, 'required');
+    assert.deepEqual(result.warnings, []);
+  });
+
+  test('a private route without `allow` is valid but warned about: only admins reach it', () => {
+    const result = check(BASE);
+    assert.equal(result.ok, true);
+    assert.equal(result.warnings.length, 1);
+    assert.match(result.warnings[0]?.message ?? '', /only the `admin` role/);
+    assert.equal(result.warnings[0]?.location?.line, 6);
+  });
+
+  test('`allow` names issuers the route accepts, and users as issuer:subject', () => {
+    const withBuiltin = (allow: string) => `${BASE.replace('function: orders }', `function: orders, allow: ${allow} }`)}identity:\n  builtin: { enabled: true }\n`;
+    assert.equal(only(withBuiltin('{ issuers: [corp] }')).path, 'routes[0].allow.issuers[0]');
+    assert.equal(only(withBuiltin('{ users: ["corp:alice"] }')).path, 'routes[0].allow.users[0]');
+    assert.equal(only(withBuiltin('{ users: [alice] }')).code, 'PAL_MANIFEST_INVALID_VALUE');
+    assert.equal(only(withBuiltin('{}')).code, 'PAL_MANIFEST_INVALID_VALUE');
+    const pub = only(`${BASE.replace('function: orders }', 'function: orders, public: true, allow: { roles: [a] } }')}`);
+    assert.match(pub.message, /public route takes no `allow`/);
+  });
+
+  test('`policies` lists .cedar files inside the project', () => {
+    assert.equal(only(`${BASE}policies: [../outside.cedar]\n`).code, 'PAL_POLICY_FILE_NOT_FOUND');
+    assert.equal(only(`${BASE}policies: [rules.txt]\n`).code, 'PAL_MANIFEST_INVALID_VALUE');
+    const ok = check(`${BASE}policies: [policies/a.cedar]\n`);
+    assert.deepEqual(ok.value?.policies, ['/project/policies/a.cedar']);
   });
 
   test('a missing required key', () => {

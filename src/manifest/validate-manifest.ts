@@ -5,7 +5,7 @@ import { closest } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
 import { compileBodySchema } from './body-schema.js';
-import { manifestSchema, reservedFunctionKeys, reservedRouteKeys, reservedSections } from './manifest-schema.js';
+import { manifestSchema, reservedFunctionKeys, reservedSections } from './manifest-schema.js';
 import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
 
@@ -57,6 +57,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
 
   const data: unknown = doc.toJS({ maxAliasCount: 50 });
   const errors: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
   const at = (path: readonly (string | number)[], onKey = false) => locate(offsetOf(doc, path, onKey));
   const push = (code: ErrorCode, path: readonly (string | number)[], message: string, hint?: string, onKey = false) => {
     errors.push({ code, severity: 'error', path: dotted(path), message, ...(hint === undefined ? {} : { hint }), location: at(path, onKey) });
@@ -112,7 +113,8 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
         if ('function' in fields) push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'bindings', bindingName, 'function'], `a \`${b.type}\` binding takes no \`function\``, 'remove `function`, or use `type: service`');
       }
     }
-    functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings });
+    const fnLine = at(['functions', name], true).line;
+    functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings, ...(fnLine === undefined ? {} : { line: fnLine }) });
   }
 
   const mtlsRaw = raw.identity.mtls;
@@ -216,6 +218,22 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     if (r.public && typeof r.rateLimit === 'object' && r.rateLimit.by === 'principal') {
       push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'rateLimit', 'by'], 'a public route has no principal to count by', 'use `by: address`, or make the route private');
     }
+    if (r.public && (r.allow !== undefined || r.mfa === 'required')) {
+      push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, r.allow !== undefined ? 'allow' : 'mfa'], 'a public route takes no `allow` or `mfa`', 'remove them, or remove `public: true` to make the route private');
+    }
+    const routeMethods = r.public ? [] : r.auth ?? methods;
+    for (const [j, issuerName] of (r.allow?.issuers ?? []).entries()) {
+      if (!routeMethods.includes(issuerName)) push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'allow', 'issuers', j], `issuer \`${issuerName}\` is not an authentication method of this route`, `the route accepts: ${routeMethods.map((x) => `\`${x}\``).join(', ') || 'nothing'}`);
+    }
+    for (const [j, user] of (r.allow?.users ?? []).entries()) {
+      const issuerName = user.slice(0, user.indexOf(':'));
+      if (!routeMethods.includes(issuerName)) push('PAL_MANIFEST_INVALID_VALUE', ['routes', index, 'allow', 'users', j], `issuer \`${issuerName}\` of user \`${user}\` is not an authentication method of this route`, 'write users as `<issuer-name>:<subject>` with an issuer the route accepts');
+    }
+    if (!r.public && r.allow === undefined) {
+      warnings.push({ code: 'PAL_MANIFEST_INVALID_VALUE', severity: 'warning', path: dotted(['routes', index]), message: `private route \`${r.path}\` has no \`allow\`: only the \`admin\` role can call it`, hint: 'add `allow: { roles: [...] }` (or users, apiKeys, issuers) naming who may call it', location: at(['routes', index]) });
+    }
+    const routeLine = at(['routes', index]).line;
+    const allowLine = r.allow === undefined ? undefined : at(['routes', index, 'allow'], true).line;
     const route: RouteSpec = {
       index,
       path: r.path,
@@ -229,6 +247,9 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       ...(r.contentEncodings === undefined ? {} : { contentEncodings: r.contentEncodings }),
       ...(rateLimit === undefined ? {} : { rateLimit }),
       ...(r.unsafeForwardCredentials === undefined ? {} : { unsafeForwardCredentials: r.unsafeForwardCredentials }),
+      ...(r.allow === undefined ? {} : { allow: { ...r.allow, ...(allowLine === undefined ? {} : { line: allowLine }) } }),
+      ...(r.public ? {} : { mfa: r.mfa }),
+      ...(routeLine === undefined ? {} : { line: routeLine }),
     };
     routes.push(route);
     const parsed = parseRoutePattern(r.path);
@@ -247,6 +268,15 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       }
     }
     patterns.push({ route, pattern: parsed.pattern });
+  });
+
+  const policies: string[] = [];
+  raw.policies.forEach((file, i) => {
+    const absolute = resolve(projectDir, file);
+    const rel = relative(projectDir, absolute);
+    if (rel.startsWith('..') || isAbsolute(rel)) push('PAL_POLICY_FILE_NOT_FOUND', ['policies', i], `policy file \`${file}\` is outside the project directory`, 'keep policy files inside the project');
+    else if (source.checkFiles !== false && !isFile(absolute)) push('PAL_POLICY_FILE_NOT_FOUND', ['policies', i], `policy file \`${file}\` does not exist`, `create \`${rel}\` or correct the path (relative to the manifest)`);
+    policies.push(absolute);
   });
 
   const listen = parseListen(raw.gateway.listen);
@@ -283,7 +313,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     }
   });
 
-  if (errors.length > 0) return { ok: false, errors, warnings: [] };
+  if (errors.length > 0) return { ok: false, errors, warnings };
   const manifest: Manifest = deepFreeze({
     name: raw.name,
     projectDir,
@@ -306,8 +336,9 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       sinks,
       ...(raw.audit.witness === undefined ? {} : { witness: resolve(projectDir, raw.audit.witness) }),
     },
+    policies,
   });
-  return { ok: true, value: manifest, errors: [], warnings: [] };
+  return { ok: true, value: manifest, errors: [], warnings };
 }
 
 interface RawManifest {
@@ -318,6 +349,7 @@ interface RawManifest {
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
   routes: RawRoute[];
   audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };
+  policies: string[];
 }
 
 type RawRateLimit = string | { rate: string; burst?: number; by?: 'principal' | 'address' };
@@ -334,6 +366,8 @@ interface RawRoute {
   contentEncodings?: ContentEncoding[];
   rateLimit?: RawRateLimit;
   unsafeForwardCredentials?: CredentialHeader[];
+  allow?: { roles?: string[]; users?: string[]; apiKeys?: string[]; issuers?: string[] };
+  mfa: 'required' | 'optional';
 }
 
 const RATE_UNITS: Readonly<Record<string, number>> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600 };
@@ -466,9 +500,8 @@ function describeSchemaError(e: ErrorObject): Described {
 
 function hintForUnknownKey(key: string, parent: Array<string | number>, allowed: string[]): string {
   const isRoot = parent.length === 0;
-  const isRoute = parent[0] === 'routes' && parent.length === 2;
   const isFunction = parent[0] === 'functions' && parent.length === 2;
-  if ((isRoot && (reservedSections as readonly string[]).includes(key)) || (isRoute && (reservedRouteKeys as readonly string[]).includes(key)) || (isFunction && (reservedFunctionKeys as readonly string[]).includes(key))) {
+  if ((isRoot && (reservedSections as readonly string[]).includes(key)) || (isFunction && (reservedFunctionKeys as readonly string[]).includes(key))) {
     return `\`${key}\` is not supported by this version of palisade; remove it (it would not be enforced)`;
   }
   if (allowed.length === 0) return 'remove the key';

@@ -30,7 +30,7 @@ let dir: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'palisade-front-door-'));
-  writeFileSync(join(dir, 'palisade.yaml'), 'name: door\nidentity:\n  builtin: { enabled: true, lockout: { maxFailures: 5, lockSec: 900 } }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n  - { path: /public, function: hello, public: true }\n');
+  writeFileSync(join(dir, 'palisade.yaml'), 'name: door\nidentity:\n  builtin: { enabled: true, lockout: { maxFailures: 5, lockSec: 900 } }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello, allow: { roles: [customer] } }\n  - { path: /public, function: hello, public: true }\n');
   mkdirSync(join(dir, 'functions'));
   writeFileSync(join(dir, 'functions', 'hello.ts'), 'export default { async fetch(): Promise<Response> { return new Response("hello"); } };\n');
   const store = openSqliteStore(join(dir, '.palisade', 'state.db'));

@@ -9,7 +9,6 @@ import {
   createGateway,
   createInsecureLoopbackHttpGateway,
   denyAllAuthorizer,
-  routeAuthAuthorizer,
   ensureLocalTls,
   loadTlsFiles,
   rejectAllAuthenticator,
@@ -19,6 +18,7 @@ import {
 } from '../gateway/index.js';
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
 import { openSqliteStore } from '../store/index.js';
+import { createPolicyAuthorizer } from '../policy/index.js';
 import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, loadCrlSerials, pruneIdentityState, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
 
 const PALISADE_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -78,6 +78,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
   let audit: AuditLog | undefined;
   let sinks: { close(): Promise<void> } | undefined;
   try {
+    // Policies are validated before anything starts: a node never serves with a set it cannot check.
+    const policy = createPolicyAuthorizer(manifest);
     audit = await openAuditLog({
       stateDir,
       mode: manifest.audit.mode,
@@ -102,6 +104,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       segments: [...manifest.segments.values()],
       functions: [...manifest.functions.values()],
       bundles,
+      authorizeCall: (call) => policy.authorizeCall(call),
       events: {
         onFunctionLog: (line) => logger.info(line.message, { function: line.fn, requestId: line.requestId, level: line.level }),
         onWorkerExit: (e) => {
@@ -152,7 +155,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     const deps: GatewayDeps = {
       invoker: { invoke: (fn, req) => workers.invoke(fn, req) },
       authenticator: hasIdentity ? { authenticate: ({ headers, route, clientCertificate }) => requestAuthenticator.authenticate(headers, route.auth, clientCertificate) } : rejectAllAuthenticator,
-      authorizer: hasIdentity ? routeAuthAuthorizer : denyAllAuthorizer,
+      authorizer: hasIdentity ? { authorize: (principal, route, facts) => policy.authorizeRoute(principal, route, facts) } : denyAllAuthorizer,
       audit: withDecisionLog(audit, logger),
       logger,
       clock,
@@ -213,7 +216,7 @@ function withDecisionLog(audit: AuditSink, logger: Logger): AuditSink {
   return {
     async append(event: AuditEvent) {
       await audit.append(event);
-      logger.info('decision', { requestId: event.requestId, method: event.method, action: event.action, route: event.route ?? '', status: event.status, reason: event.reason, ...(event.code === undefined ? {} : { code: event.code }), ...(event.authFailure === undefined ? {} : { authFailure: event.authFailure }), durationMs: event.durationMs });
+      logger.info('decision', { requestId: event.requestId, method: event.method, action: event.action, route: event.route ?? '', status: event.status, reason: event.reason, ...(event.code === undefined ? {} : { code: event.code }), ...(event.authFailure === undefined ? {} : { authFailure: event.authFailure }), ...(event.policyIds === undefined || event.policyIds.length === 0 ? {} : { policyIds: event.policyIds.join(' ') }), durationMs: event.durationMs });
     },
   };
 }

@@ -3,8 +3,7 @@
  * arrives here, isolate → worker → gateway, and is decided by a table of small steps, like the
  * request path. Identity is the gateway's own record of the invocation, never the worker's word.
  *
- * Later capabilities slot in as steps (a Cedar decision `Action::"callFunction"`, egress rules,
- * secrets) and as handlers by binding type.
+ * Later capabilities slot in as steps (egress rules, secrets) and as handlers by binding type.
  */
 import { isPalisadeError, type ErrorCode } from '../kernel/index.js';
 import type { BindingSpec } from '../manifest/index.js';
@@ -36,13 +35,27 @@ export interface BindingCallEvent {
 }
 
 /** Closed vocabulary of binding-call decisions. */
-export type BindingCallReason = 'allowed' | 'not-granted' | 'too-deep' | 're-entrant' | 'deadline-passed' | 'too-large' | 'target-failed';
+export type BindingCallReason = 'allowed' | 'not-granted' | 'policy-denied' | 'too-deep' | 're-entrant' | 'deadline-passed' | 'too-large' | 'target-failed';
 
 /** The answer sent back to the worker: a response, or a sanitised error. */
 export type BindingCallAnswer = { readonly ok: true; readonly res: InvokeResponse } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 /** How a binding call invokes a function (the worker pool's `invoke`). */
 export type CallInvoker = (fn: string, req: InvokeRequest, options: { readonly chain: readonly string[] }) => Promise<{ status: number; headers: ReadonlyArray<readonly [string, string]>; body: Uint8Array | AsyncIterable<Uint8Array> & { byteLength: number; cancel(): void } }>;
+
+/** One function-to-function call as the policy engine sees it. */
+export interface CallAuthorizationRequest {
+  readonly caller: string;
+  readonly target: string;
+  /** Functions earlier in the chain, outermost first (not the caller). */
+  readonly chain: readonly string[];
+  /** The principal whose request started the chain. */
+  readonly principal: InvokePrincipal | null;
+  readonly time: number;
+}
+
+/** Decides a call (Cedar `Action::"callFunction"`); filled by the policy capability. Throwing is a deny. */
+export type CallAuthorizer = (request: CallAuthorizationRequest) => { readonly effect: 'allow' | 'deny'; readonly policyIds: readonly string[] };
 
 /** Everything one binding call needs. */
 export interface BindingCallInput {
@@ -51,6 +64,8 @@ export interface BindingCallInput {
   readonly payload: BindingCallPayload;
   readonly invoke: CallInvoker;
   readonly now: () => number;
+  /** The policy decision after the grant; absent only where no policy capability runs (runtime tests). */
+  readonly authorize?: CallAuthorizer;
   readonly events?: { onBindingCall?(event: BindingCallEvent): void };
 }
 
@@ -82,13 +97,30 @@ const resolveGrant: CallStep = (state) => {
   state.target = spec.function;
 };
 
-/** Step 2: bounded depth. */
+/**
+ * Step 2: the policy engine must permit `callFunction` from the caller to the target, with the
+ * chain and the original principal in the context. The manifest grant is a policy too, so a
+ * custom `forbid` (for example on `context.originalCaller.roles`) can narrow it. Deny on error.
+ */
+const authorizeCall: CallStep = (state) => {
+  const { input } = state;
+  if (input.authorize === undefined) return;
+  let allow = false;
+  try {
+    allow = input.authorize({ caller: input.caller.fn, target: state.target as string, chain: input.caller.chain, principal: input.caller.principal, time: input.now() }).effect === 'allow';
+  } catch {
+    allow = false;
+  }
+  if (!allow) throw new CallDenied('PAL_RUNTIME_BINDING_DENIED', 'policy-denied', `a policy refuses the call to \`${state.target ?? ''}\``);
+};
+
+/** Step 3: bounded depth. */
 const checkDepth: CallStep = (state) => {
   if (state.input.caller.chain.length + 2 > MAX_CALL_DEPTH) throw new CallDenied('PAL_RUNTIME_BINDING_DENIED', 'too-deep', `call chain deeper than ${MAX_CALL_DEPTH}`);
 };
 
 /**
- * Step 3: no re-entry. A → B → A would wait for an isolate of A while A waits for B; refusing
+ * Step 4: no re-entry. A → B → A would wait for an isolate of A while A waits for B; refusing
  * re-entry makes a deadlock impossible by construction (B gets an error it can handle).
  */
 const checkReentry: CallStep = (state) => {
@@ -96,13 +128,13 @@ const checkReentry: CallStep = (state) => {
   if (state.target === caller.fn || caller.chain.includes(state.target ?? '')) throw new CallDenied('PAL_RUNTIME_BINDING_DENIED', 're-entrant', `\`${state.target ?? ''}\` is already in the call chain`);
 };
 
-/** Step 4: the caller's deadline has not passed. */
+/** Step 5: the caller's deadline has not passed. */
 const checkDeadline: CallStep = (state) => {
   if (state.input.now() >= state.input.caller.deadline) throw new CallDenied('PAL_RUNTIME_BINDING_FAILED', 'deadline-passed', 'the calling request is out of time');
 };
 
-/** The decision steps, in order. A Cedar `callFunction` decision slots in after `resolveGrant`. */
-export const bindingCallSteps: readonly CallStep[] = Object.freeze([resolveGrant, checkDepth, checkReentry, checkDeadline]);
+/** The decision steps, in order. */
+export const bindingCallSteps: readonly CallStep[] = Object.freeze([resolveGrant, authorizeCall, checkDepth, checkReentry, checkDeadline]);
 
 /**
  * Decides and runs one binding call. Never rejects: every failure is a sanitised answer.

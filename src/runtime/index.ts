@@ -14,7 +14,7 @@ export {
   type InvokeOptions,
   type PoolFunctionSpec,
 } from './worker-pool.js';
-export { MAX_CALL_DEPTH, bindingCallSteps, type BindingCallEvent, type BindingCallReason } from './binding-calls.js';
+export { MAX_CALL_DEPTH, bindingCallSteps, type BindingCallEvent, type BindingCallReason, type CallAuthorizer, type CallAuthorizationRequest } from './binding-calls.js';
 export type { InvokeRequest, InvokeResponse, InvokePrincipal } from './protocol.js';
 export { compilePrelude, createWarmIsolate, FunctionSandbox, SparePool, LOAD_TIMEOUT_MS, FIRST_CALL_CPU_ALLOWANCE_MS, type PreludeScript, type SandboxResult } from './function-sandbox.js';
 export type { WorkerFunction } from './protocol.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PalisadeError, type ErrorCode } from '../kernel/index.js';
 import type { FunctionLimits, FunctionSpec, SegmentSpec } from '../manifest/index.js';
 import { collectBody } from './collect-body.js';
-import { runBindingCall, type BindingCallEvent, type CallerIdentity } from './binding-calls.js';
+import { runBindingCall, type BindingCallEvent, type CallAuthorizer, type CallerIdentity } from './binding-calls.js';
 import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths.js';
 import { createBatchedSender } from './batched-sender.js';
 import { parseWorkerFrame } from './parse-worker-message.js';
@@ -50,6 +50,8 @@ export interface WorkerPoolOptions {
   readonly startTimeoutMs?: number;
   /** The worker script; tests substitute a misbehaving one. */
   readonly workerScript?: string;
+  /** The policy decision on each binding call (Cedar `callFunction`), after the manifest grant. */
+  readonly authorizeCall?: CallAuthorizer;
 }
 
 /** The rest of a response body, pulled from the worker chunk by chunk as the reader asks. */
@@ -583,7 +585,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const handleCall = async (worker: Worker, inv: Invocation, callId: number, binding: string, payload: BindingCallPayload): Promise<void> => {
     // Identity comes from the gateway's own table, never from the worker's message.
     const caller: CallerIdentity = { fn: inv.fn, segment: inv.spec.segment, requestId: inv.requestId, principal: inv.principal, chain: inv.chain, deadline: inv.deadline, bindings: inv.spec.bindings };
-    const answer = await runBindingCall({ caller, binding, payload, invoke: (fn, req, opts) => invoke(fn, req, opts), now: () => Date.now(), events });
+    const answer = await runBindingCall({ caller, binding, payload, invoke: (fn, req, opts) => invoke(fn, req, opts), now: () => Date.now(), ...(options.authorizeCall === undefined ? {} : { authorize: options.authorizeCall }), events });
     // Cancelled: the invocation ended (or its worker went) while the call was in flight.
     if (!inv.calls.delete(callId) || worker.invocations.get(inv.id) !== inv) return;
     post(worker, answer.ok ? { t: 'call-result', callId, ok: true, res: answer.res } : { t: 'call-result', callId, ok: false, code: answer.code, message: answer.message });

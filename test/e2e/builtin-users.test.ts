@@ -21,7 +21,7 @@ describe('built-in users with MFA, end to end', () => {
   let secret: string;
 
   before(async () => {
-    dir = writeProject('name: users\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("private hello"); } };\n' });
+    dir = writeProject('name: users\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello, allow: { issuers: [builtin] } }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("private hello"); } };\n' });
     const add = withStdin(['users', 'add', 'alice', dir, '--role', 'customer', '--password-stdin'], `${PASSWORD}\n`);
     assert.equal(add.status, 0, add.stderr);
     assert.match(add.stdout, /enrol MFA/);
@@ -134,7 +134,7 @@ describe('built-in users with MFA, end to end', () => {
 
 describe('built-in tokens: refresh and revocation, end to end', () => {
   test('refresh rotates; a reused refresh token kills its family; disabling a user voids tokens at once', async () => {
-    const dir = writeProject('name: users2\nidentity:\n  builtin: { enabled: true, mfa: optional }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n' });
+    const dir = writeProject('name: users2\nidentity:\n  builtin: { enabled: true, mfa: optional }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello, allow: { issuers: [builtin] } }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n' });
     assert.equal(withStdin(['users', 'add', 'bob', dir, '--password-stdin'], PASSWORD).status, 0);
     const node = await startUp(dir);
     try {
@@ -160,7 +160,7 @@ describe('built-in tokens: refresh and revocation, end to end', () => {
   });
 
   test('palisade tokens revoke --jti, --user and --all take effect on the running node', async () => {
-    const dir = writeProject('name: users4\nidentity:\n  builtin: { enabled: true, mfa: optional }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n' });
+    const dir = writeProject('name: users4\nidentity:\n  builtin: { enabled: true, mfa: optional }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello, allow: { issuers: [builtin] } }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n' });
     for (const u of ['erin', 'frank']) assert.equal(withStdin(['users', 'add', u, dir, '--password-stdin'], PASSWORD).status, 0);
     const node = await startUp(dir);
     try {
@@ -199,7 +199,7 @@ describe('built-in tokens: refresh and revocation, end to end', () => {
   });
 
   test('users commands refuse bad input clearly', () => {
-    const dir = writeProject('name: users3\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n' });
+    const dir = writeProject('name: users3\nidentity:\n  builtin: { enabled: true }\nfunctions:\n  hello: { source: functions/hello.ts }\nroutes:\n  - { path: /private, function: hello, allow: { issuers: [builtin] } }\n', { 'functions/hello.ts': 'export default { async fetch(): Promise<Response> { return new Response("ok"); } };\n' });
     const weak = withStdin(['users', 'add', 'carol', dir, '--password-stdin'], 'short');
     assert.equal(weak.status, 3);
     assert.match(weak.stderr, /PAL_IDENTITY_INVALID_ACCOUNT: a password needs at least 12 characters/);

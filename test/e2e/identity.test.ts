@@ -30,9 +30,9 @@ identity:
 functions:
   hello: { source: functions/hello.ts }
 routes:
-  - { path: /private, function: hello }
-  - { path: /corp-only, function: hello, auth: [corp] }
-  - { path: /keys-only, function: hello, auth: [api-key] }
+  - { path: /private, function: hello, allow: { issuers: [corp, api-key] } }
+  - { path: /corp-only, function: hello, auth: [corp], allow: { issuers: [corp] } }
+  - { path: /keys-only, function: hello, auth: [api-key], allow: { issuers: [api-key] } }
   - { path: /public, function: hello, public: true }
 `, { 'functions/hello.ts': HELLO });
     node = await startUp(dir);

@@ -36,8 +36,8 @@ identity:
 functions:
   hello: { source: functions/hello.ts }
 routes:
-  - { path: /internal, function: hello, auth: [mtls] }
-  - { path: /keys, function: hello }
+  - { path: /internal, function: hello, auth: [mtls], allow: { issuers: [mtls] } }
+  - { path: /keys, function: hello, allow: { issuers: [api-key] } }
   - { path: /public, function: hello, public: true }
 `, { 'functions/hello.ts': 'export default { async fetch(r: Request): Promise<Response> { return new Response("hello " + new URL(r.url).pathname); } };\n', 'clients-ca.pem': pki.caPem, 'clients.crl': await pki.crl([new X509Certificate(inCrl.cert).serialNumber]) });
     node = await startUp(dir);

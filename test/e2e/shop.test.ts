@@ -64,7 +64,7 @@ describe('examples/shop over https', () => {
   });
 
   test('a JSON body reaches the function exactly (an order is accepted over a private route)', async () => {
-    const key = runCliSync(['apikeys', 'create', join(repoRoot, 'examples', 'shop'), '--name', 'e2e', '--json']);
+    const key = runCliSync(['apikeys', 'create', join(repoRoot, 'examples', 'shop'), '--name', 'e2e', '--role', 'customer', '--json']);
     assert.equal(key.status, 0, key.stderr);
     const { key: apiKey } = JSON.parse(key.stdout) as { key: string };
     const r = await fetchTls(node.url, node.ca, '/api/orders', { method: 'POST', body: '{"lines":[{"productId":"p-100","quantity":2}]}', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` } });
@@ -76,7 +76,7 @@ describe('examples/shop over https', () => {
   });
 
   test('an order that does not match the route schema gets 422 from the gateway; a GET with a body gets 400, not 500', async () => {
-    const key = runCliSync(['apikeys', 'create', join(repoRoot, 'examples', 'shop'), '--name', 'e2e-schema', '--json']);
+    const key = runCliSync(['apikeys', 'create', join(repoRoot, 'examples', 'shop'), '--name', 'e2e-schema', '--role', 'customer', '--json']);
     assert.equal(key.status, 0, key.stderr);
     const { key: apiKey } = JSON.parse(key.stdout) as { key: string };
     try {

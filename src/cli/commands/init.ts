@@ -20,7 +20,9 @@ functions:
       GREETING: { type: text, value: hello }
 routes:
   - { path: /hello, methods: [GET], function: hello, public: true }
-  - { path: /private, methods: [GET], function: hello }
+  # Who may call a private route is a Cedar policy generated from \`allow\` (docs/authorization.md);
+  # without \`allow\` only callers with the \`admin\` role get in.
+  - { path: /private, methods: [GET], function: hello, allow: { issuers: [api-key] } }
 `;
 
 const HELLO = `interface Env {

@@ -29,6 +29,7 @@ export async function recordAudit(ctx: RequestContext): Promise<void> {
     ...(principal === undefined ? {} : { principal: { type: principal.type, id: principal.id, issuer: principal.issuer, authMethod: principal.authMethod, mfa: principal.mfa } }),
     ...(denial === undefined ? {} : { code: denial.code }),
     ...(denial?.authFailure === undefined ? {} : { authFailure: denial.authFailure }),
+    ...(ctx.decision === undefined ? {} : { policyIds: ctx.decision.policyIds }),
   };
   try {
     await ctx.deps.audit.append(event);

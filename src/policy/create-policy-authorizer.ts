@@ -1,0 +1,154 @@
+import { DiagnosticsError, type Principal, type ValidationResult } from '../kernel/index.js';
+import type { Manifest, RouteSpec } from '../manifest/index.js';
+import { buildFunctionEntities, buildPrincipalEntities, buildRouteEntities, functionUid, ipValue, principalUid, resolveIssuerName, routeUid } from './build-entities.js';
+import type { CedarValueJson, EntityJson } from './cedar.js';
+import type { CompiledPolicySet } from './compile-policy-set.js';
+import { loadPolicySet } from './load-policies.js';
+import { createPolicyEngine, type AuthorizationRequest, type PolicyDecision, type PolicyEngine, type PolicyEngineOptions } from './policy-engine.js';
+
+/** The request facts a route decision reads besides principal and route. */
+export interface RouteRequestFacts {
+  readonly clientIp: string;
+  /** Request time, ms since the epoch. */
+  readonly time: number;
+  readonly method: string;
+  /** Risk score 0-100 (0 until detection sets it). */
+  readonly risk?: number;
+}
+
+/** The caller of a function as the runtime records it (its type, issuer and method as plain strings). */
+export type CallPrincipal = Pick<Principal, 'id' | 'roles' | 'mfa'> & { readonly type: string; readonly issuer: string | null; readonly authMethod: string };
+
+/** One function-to-function call to decide. */
+export interface CallFacts {
+  readonly caller: string;
+  readonly target: string;
+  /** Functions earlier in the chain, outermost first (not the caller). */
+  readonly chain: readonly string[];
+  /** The principal whose request started the chain; null for calls without one. */
+  readonly principal: CallPrincipal | null;
+  readonly time: number;
+}
+
+/** Every access decision of a node, over one atomically swapped policy set. */
+export interface PolicyAuthorizer {
+  /** The set in force. */
+  readonly set: CompiledPolicySet;
+  /**
+   * May `principal` invoke `route`? A deny that a second factor would turn into an allow has
+   * reason `mfa-required` (the caller can step up).
+   */
+  authorizeRoute(principal: Principal, route: RouteSpec, facts: RouteRequestFacts): PolicyDecision;
+  /** May function `caller` call `target` (`Action::"callFunction"`)? */
+  authorizeCall(call: CallFacts): PolicyDecision;
+  /** Any request, built by the caller as JSON (admin actions, tools). */
+  decide(request: AuthorizationRequest): PolicyDecision;
+  /**
+   * Loads the manifest's policies again and swaps the whole set in one step. A set that does not
+   * validate throws a {@link DiagnosticsError} and the old set keeps serving.
+   */
+  reload(manifest: Manifest): void;
+}
+
+interface State {
+  readonly engine: PolicyEngine;
+  readonly manifest: Pick<Manifest, 'functions' | 'identity'>;
+  readonly oidcIssuers: ReadonlyMap<string, string>;
+  readonly routeEntities: WeakMap<RouteSpec, readonly EntityJson[]>;
+}
+
+const INVOKE = { type: 'Action', id: 'invoke' } as const;
+const CALL_FUNCTION = { type: 'Action', id: 'callFunction' } as const;
+const STEP_UP_METHODS: ReadonlySet<string> = new Set(['builtin', 'oidc']);
+
+/**
+ * Loads and validates the manifest's policies and returns the node's authorizer. Throws a
+ * {@link DiagnosticsError} (file:line, policy id, Cedar's message) when the set is invalid: a
+ * node never starts with policies it cannot check.
+ *
+ * @example
+ * ```ts
+ * const authorizer = createPolicyAuthorizer(manifest);
+ * authorizer.authorizeRoute(principal, route, { clientIp, time: Date.now(), method: 'GET' }).effect;
+ * ```
+ */
+export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngineOptions = {}): PolicyAuthorizer {
+  let state = buildState(manifest, options);
+
+  const decide = (request: AuthorizationRequest) => state.engine.decide(request);
+
+  return {
+    get set() {
+      return state.engine.set;
+    },
+    authorizeRoute(principal, route, facts) {
+      const s = state;
+      let routeEntities = s.routeEntities.get(route);
+      if (routeEntities === undefined) {
+        routeEntities = buildRouteEntities(route, s.manifest);
+        s.routeEntities.set(route, routeEntities);
+      }
+      const entities = [...buildPrincipalEntities(principal, resolveIssuerName(principal, s.oidcIssuers)), ...routeEntities];
+      const context = {
+        mfa: principal.mfa,
+        authMethod: principal.authMethod,
+        authTime: principal.authTime ?? 0,
+        ip: ipValue(facts.clientIp),
+        time: Math.floor(facts.time / 1000),
+        risk: facts.risk ?? 0,
+        method: facts.method,
+      };
+      const request: AuthorizationRequest = { principal: principalUid(principal), action: INVOKE, resource: routeUid(route), context, entities };
+      const decision = s.engine.decide(request);
+      // Only a person signing in can add a second factor; an API key or a certificate cannot step up.
+      if (decision.effect === 'allow' || principal.mfa || !STEP_UP_METHODS.has(principal.authMethod)) return decision;
+      // RFC 9470 step-up: would a second factor, and nothing else, turn this deny into an allow?
+      const stepped = s.engine.decide({ ...request, context: { ...context, mfa: true } });
+      return stepped.effect === 'allow' ? Object.freeze({ ...decision, reason: 'mfa-required' as const }) : decision;
+    },
+    authorizeCall(call) {
+      const s = state;
+      const entities: EntityJson[] = [];
+      for (const fn of [call.caller, call.target, ...call.chain]) entities.push(...buildFunctionEntities(fn, s.manifest.functions.get(fn)?.segment ?? 'default'));
+      const p = call.principal;
+      const context: Record<string, CedarValueJson> = {
+        mfa: p?.mfa ?? false,
+        authMethod: p?.authMethod ?? 'workload',
+        time: Math.floor(call.time / 1000),
+        risk: 0,
+        callerChain: [],
+      };
+      for (const fn of call.chain) (context.callerChain as CedarValueJson[]).push({ __entity: functionUid(fn) });
+      if (p !== null) {
+        const issuer = p.issuer ?? '';
+        context.originalCaller = { type: p.type, subject: p.id, issuer, issuerName: resolveIssuerName({ authMethod: p.authMethod as Principal['authMethod'], issuer }, s.oidcIssuers), roles: [...new Set(p.roles)], mfa: p.mfa };
+      }
+      return s.engine.decide({ principal: functionUid(call.caller), action: CALL_FUNCTION, resource: functionUid(call.target), context, entities: dedupe(entities) });
+    },
+    decide,
+    reload(next) {
+      // Built completely before the swap: a bad set throws here and `state` is untouched.
+      state = buildState(next, options);
+    },
+  };
+}
+
+function buildState(manifest: Manifest, options: PolicyEngineOptions): State {
+  const loaded: ValidationResult<CompiledPolicySet> = loadPolicySet(manifest);
+  if (!loaded.ok || loaded.value === undefined) throw new DiagnosticsError(loaded.errors);
+  const oidcIssuers = new Map(manifest.identity.issuers.map((i) => [i.issuer, i.name]));
+  return Object.freeze({ engine: createPolicyEngine(loaded.value, options), manifest, oidcIssuers, routeEntities: new WeakMap() });
+}
+
+function dedupe(entities: readonly EntityJson[]): EntityJson[] {
+  const seen = new Set<string>();
+  const out: EntityJson[] = [];
+  for (const e of entities) {
+    const uid = '__entity' in e.uid ? e.uid.__entity : e.uid;
+    const key = `${uid.type}::${uid.id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(e);
+  }
+  return out;
+}

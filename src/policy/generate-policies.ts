@@ -1,0 +1,106 @@
+import { relative } from 'node:path';
+import type { FunctionSpec, Manifest, RouteSpec } from '../manifest/index.js';
+import { functionUid, routeUid } from './build-entities.js';
+import type { Expr, PolicyJson } from './cedar.js';
+import type { PolicySource } from './policy-source.js';
+
+/** The role that may call a private route without `allow`. */
+export const ADMIN_ROLE = 'admin';
+
+const INVOKE = { op: '==', entity: { type: 'Action', id: 'invoke' } } as const;
+const principalVar: Expr = { Var: 'principal' };
+const attr = (left: Expr, name: string): Expr => ({ '.': { left, attr: name } });
+const str = (value: string): Expr => ({ Value: value });
+const or = (items: readonly Expr[]): Expr => items.reduce((acc, e) => ({ '||': { left: acc, right: e } }));
+const and = (left: Expr, right: Expr): Expr => ({ '&&': { left, right } });
+const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
+
+/**
+ * The policies a manifest implies, one per rule, each with a stable id that names the route and
+ * rule (`route:GET /orders#allow.roles`) and an origin (`palisade.yaml:14`):
+ *
+ * - `allow.roles|users|apiKeys|issuers`: one `permit` each;
+ * - a private route without `allow`: one `permit` for the `admin` role (`#admin-only`);
+ * - `mfa: required`: one `forbid … unless { context.mfa }` (`#mfa`);
+ * - each `service` binding: one `permit` of `callFunction` from the function to its target.
+ *
+ * Built as Cedar JSON: values from the manifest are data, never spliced into policy text.
+ *
+ * @example
+ * ```ts
+ * generateManifestPolicies(manifest).map((p) => p.id); // ['route:GET /orders#allow.roles', ...]
+ * ```
+ */
+export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'functions' | 'file' | 'projectDir'>): PolicySource[] {
+  const file = relative(manifest.projectDir, manifest.file) || manifest.file;
+  const out: PolicySource[] = [];
+  for (const route of manifest.routes) {
+    if (route.public) continue;
+    out.push(...routePolicies(route, file));
+  }
+  for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file));
+  return out;
+}
+
+/** Each `service` binding grants one `callFunction`: `function:<caller>#binding.<NAME>`. */
+function bindingPolicies(fn: FunctionSpec, file: string): PolicySource[] {
+  const out: PolicySource[] = [];
+  for (const [name, binding] of Object.entries(fn.bindings)) {
+    if (binding.type !== 'service') continue;
+    const id = `function:${fn.name}#binding.${name}`;
+    const origin = fn.line === undefined ? file : `${file}:${fn.line}`;
+    const policy: PolicyJson = {
+      effect: 'permit',
+      principal: { op: '==', entity: functionUid(fn.name) },
+      action: { op: '==', entity: { type: 'Action', id: 'callFunction' } },
+      resource: { op: '==', entity: functionUid(binding.function) },
+      conditions: [],
+      annotations: { id, origin },
+    };
+    out.push({ id, policy, origin: { file, ...(fn.line === undefined ? {} : { line: fn.line }) }, generated: true });
+  }
+  return out;
+}
+
+function routePolicies(route: RouteSpec, file: string): PolicySource[] {
+  const uid = routeUid(route);
+  const resource = { op: '==', entity: uid } as const;
+  const name = `route:${uid.id}`;
+  const out: PolicySource[] = [];
+  const add = (suffix: string, line: number | undefined, policy: Omit<PolicyJson, 'annotations'>) => {
+    const id = `${name}#${suffix}`;
+    const origin = line === undefined ? file : `${file}:${line}`;
+    out.push({ id, policy: { ...policy, annotations: { id, origin } }, origin: { file, ...(line === undefined ? {} : { line }) }, generated: true });
+  };
+  const allow = route.allow;
+  const allowLine = allow?.line ?? route.line;
+  if (allow === undefined) {
+    add('admin-only', route.line, { effect: 'permit', principal: { op: 'in', entity: { type: 'Role', id: ADMIN_ROLE } }, action: INVOKE, resource, conditions: [] });
+  } else {
+    if (allow.roles !== undefined) {
+      const body = or(allow.roles.map((r) => ({ in: { left: principalVar, right: { Value: { __entity: { type: 'Role', id: r } } } } })));
+      add('allow.roles', allowLine, { effect: 'permit', principal: { op: 'All' }, action: INVOKE, resource, conditions: [{ kind: 'when', body }] });
+    }
+    if (allow.users !== undefined) {
+      const body = or(
+        allow.users.map((u) => {
+          const colon = u.indexOf(':');
+          return and(eq(attr(principalVar, 'issuerName'), str(u.slice(0, colon))), eq(attr(principalVar, 'subject'), str(u.slice(colon + 1))));
+        }),
+      );
+      add('allow.users', allowLine, { effect: 'permit', principal: { op: 'All' }, action: INVOKE, resource, conditions: [{ kind: 'when', body }] });
+    }
+    if (allow.apiKeys !== undefined) {
+      const body = or(allow.apiKeys.map((k) => eq(attr(principalVar, 'subject'), str(k.startsWith('apikey:') ? k : `apikey:${k}`))));
+      add('allow.apiKeys', allowLine, { effect: 'permit', principal: { op: 'is', entity_type: 'ApiKey' }, action: INVOKE, resource, conditions: [{ kind: 'when', body }] });
+    }
+    if (allow.issuers !== undefined) {
+      const body = or(allow.issuers.map((i) => eq(attr(principalVar, 'issuerName'), str(i))));
+      add('allow.issuers', allowLine, { effect: 'permit', principal: { op: 'All' }, action: INVOKE, resource, conditions: [{ kind: 'when', body }] });
+    }
+  }
+  if (route.mfa === 'required') {
+    add('mfa', route.line, { effect: 'forbid', principal: { op: 'All' }, action: INVOKE, resource, conditions: [{ kind: 'unless', body: attr({ Var: 'context' }, 'mfa') }] });
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { currentTotp } from '../../src/identity/index.js';
+import { cliPath, copyProject, fetchTls, repoRoot, runCliSync, startUp, type RunningCli } from '../helpers/cli.js';
+
+const PASSWORD = 'a long and private passphrase';
+
+function addUser(dir: string, username: string, role: string) {
+  const r = spawnSync(process.execPath, [cliPath, 'users', 'add', username, dir, '--role', role, '--password-stdin'], { cwd: repoRoot, input: `${PASSWORD}\n`, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+function createKey(dir: string, name: string, roles: readonly string[]): string {
+  const r = runCliSync(['apikeys', 'create', dir, '--name', name, ...roles.flatMap((role) => ['--role', role]), '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { key: string }).key;
+}
+
+/** The operator log's decision line for a request, with the determining policy ids. */
+async function decisionLine(node: RunningCli, requestId: string): Promise<{ status: number; reason: string; policyIds?: string }> {
+  for (let i = 0; i < 20; i++) {
+    const line = node.stderr().split('\n').find((l) => l.includes(requestId) && l.includes('"decision"'));
+    if (line !== undefined) return JSON.parse(line) as { status: number; reason: string; policyIds?: string };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no decision record for ${requestId}`);
+}
+
+// The shop's own policies (palisade.yaml `allow`/`mfa` and policies/shop.cedar), on a real node.
+describe('authorization by Cedar over https (examples/shop)', () => {
+  let dir: string;
+  let node: RunningCli;
+  let customerKey: string;
+  let adminKey: string;
+  let noRoleKey: string;
+
+  before(async () => {
+    dir = copyProject(join(repoRoot, 'examples', 'shop'));
+    // The shop's npm dependency (nanoid) resolves from the repository's node_modules.
+    symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+    addUser(dir, 'root', 'admin');
+    node = await startUp(dir);
+    customerKey = createKey(dir, 'customer', ['customer']);
+    adminKey = createKey(dir, 'admin', ['admin']);
+    noRoleKey = createKey(dir, 'nobody', []);
+  });
+  after(async () => {
+    await node.stop();
+  });
+
+  const call = (path: string, credential: string, method = 'GET') =>
+    fetchTls(node.url, node.ca, path, { method, headers: { authorization: `Bearer ${credential}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, ...(method === 'POST' ? { body: '{}' } : {}) });
+  const login = async (body: Record<string, string>) => {
+    const r = await fetchTls(node.url, node.ca, '/_palisade/auth/login', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 200, r.body);
+    return (JSON.parse(r.body) as { access_token: string }).access_token;
+  };
+
+  test('RBAC: a customer reads orders; the allowing policy is on the audit record', async () => {
+    const r = await call('/api/orders', customerKey);
+    assert.equal(r.status, 200, r.body);
+    const d = await decisionLine(node, String(r.headers['x-request-id']));
+    assert.equal(d.reason, 'allowed');
+    assert.equal(d.policyIds, 'route:GET,POST /api/orders#allow.roles');
+  });
+
+  test('RBAC: a customer may not refund (403 problem+json), and a key with no role reaches nothing (default deny)', async () => {
+    const refund = await call('/api/orders/o-1/refund', customerKey, 'POST');
+    assert.equal(refund.status, 403);
+    assert.match(String(refund.headers['content-type']), /^application\/problem\+json/);
+    assert.equal((JSON.parse(refund.body) as { code: string }).code, 'PAL_GATEWAY_FORBIDDEN');
+    assert.equal((await decisionLine(node, String(refund.headers['x-request-id']))).reason, 'policy-denied');
+    for (const path of ['/api/orders', '/api/orders/o-1']) assert.equal((await call(path, noRoleKey)).status, 403, path);
+  });
+
+  test('an admin API key cannot refund: the route needs a second factor and a key cannot step up (403, the mfa forbid named)', async () => {
+    const r = await call('/api/orders/o-1/refund', adminKey, 'POST');
+    assert.equal(r.status, 403);
+    assert.equal(r.headers['www-authenticate'], undefined);
+    const d = await decisionLine(node, String(r.headers['x-request-id']));
+    assert.equal(d.policyIds, 'route:POST /api/orders/:id/refund#mfa');
+  });
+
+  test('step-up (RFC 9470): a password-only admin gets 401 insufficient_user_authentication; the same user with TOTP passes', async () => {
+    const passwordOnly = await login({ username: 'root', password: PASSWORD });
+    const first = await call('/api/orders/o-7/refund', passwordOnly, 'POST');
+    assert.equal(first.status, 401, first.body);
+    assert.match(String(first.headers['www-authenticate']), /^Bearer error="insufficient_user_authentication"/);
+    assert.equal((JSON.parse(first.body) as { code: string }).code, 'PAL_GATEWAY_STEP_UP_REQUIRED');
+    assert.equal((await decisionLine(node, String(first.headers['x-request-id']))).reason, 'mfa-required');
+    // Reading orders needs no second factor.
+    assert.equal((await call('/api/orders', passwordOnly)).status, 200);
+
+    const enroll = runCliSync(['users', 'mfa', 'enroll', 'root', dir, '--json']);
+    assert.equal(enroll.status, 0, enroll.stderr);
+    const secret = (JSON.parse(enroll.stdout) as { secret: string }).secret;
+    const stepped = await login({ username: 'root', password: PASSWORD, totp: currentTotp(secret, Date.now()) });
+    const second = await call('/api/orders/o-7/refund', stepped, 'POST');
+    assert.equal(second.status, 200, second.body);
+    assert.deepEqual(JSON.parse(second.body), { id: 'o-7', status: 'refunded' });
+    assert.equal((await decisionLine(node, String(second.headers['x-request-id']))).policyIds, 'route:POST /api/orders/:id/refund#allow.roles');
+  });
+});
