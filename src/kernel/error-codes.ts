@@ -310,6 +310,11 @@ export const errorCatalog = {
     meaning: 'the policy engine failed to answer; the request was denied',
     fix: 'see the operator log for the request id',
   },
+  PAL_POLICY_RELOAD_PARTIAL: {
+    status: 500,
+    meaning: 'a policy reload (SIGHUP) applied the new policies, but the manifest also changed routes, functions, segments or identity, which apply only at a restart',
+    fix: 'restart the node (`palisade up`) to apply the other changes',
+  },
   PAL_POLICY_TEST_INVALID: {
     status: 400,
     meaning: 'a policy test file (`policies/tests/*.yaml`) is malformed',

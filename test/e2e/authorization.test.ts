@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { symlinkSync } from 'node:fs';
+import { appendFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { currentTotp } from '../../src/identity/index.js';
@@ -102,5 +102,55 @@ describe('authorization by Cedar over https (examples/shop)', () => {
     assert.equal(second.status, 200, second.body);
     assert.deepEqual(JSON.parse(second.body), { id: 'o-7', status: 'refunded' });
     assert.equal((await decisionLine(node, String(second.headers['x-request-id']))).policyIds, 'route:POST /api/orders/:id/refund#allow.roles');
+  });
+});
+
+describe('policy reload on SIGHUP (examples/shop)', () => {
+  let dir: string;
+  let node: RunningCli;
+  let customerKey: string;
+
+  before(async () => {
+    dir = copyProject(join(repoRoot, 'examples', 'shop'));
+    symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+    node = await startUp(dir);
+    customerKey = createKey(dir, 'customer', ['customer']);
+  });
+  after(async () => {
+    await node.stop();
+  });
+
+  const orders = () => fetchTls(node.url, node.ca, '/api/orders/o-1', { headers: { authorization: `Bearer ${customerKey}` } });
+  /** Sends SIGHUP and waits for the node's answer in its log (the n-th reload line). */
+  const hup = async (n: number): Promise<string> => {
+    node.child.kill('SIGHUP');
+    for (let i = 0; i < 100; i++) {
+      const lines = node.stderr().split('\n').filter((l) => l.includes('policies reloaded') || l.includes('policy reload refused'));
+      if (lines.length >= n) return lines[n - 1] as string;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('the node did not answer SIGHUP');
+  };
+
+  test('removing a grant from the manifest removes the access without a restart; an invalid policy file leaves the old set serving', async () => {
+    // Allowed: the function answers (no such order here, 404); refused: the gateway's 403.
+    assert.equal((await orders()).status, 404);
+    const manifest = join(dir, 'palisade.yaml');
+    const original = readFileSync(manifest, 'utf8');
+    const pid = node.child.pid;
+    // The customer loses the order page.
+    writeFileSync(manifest, original.replace('{ path: /api/orders/:id, methods: [GET], function: orders, allow: { roles: [customer, admin] } }', '{ path: /api/orders/:id, methods: [GET], function: orders, allow: { roles: [admin] } }'));
+    assert.match(await hup(1), /policies reloaded/);
+    assert.equal((await orders()).status, 403);
+    // A custom policy that does not type-check: refused, and the current set keeps deciding.
+    appendFileSync(join(dir, 'policies', 'shop.cedar'), '\npermit (principal, action, resource) when { principal.noSuchAttribute == 1 };\n');
+    writeFileSync(manifest, original);
+    assert.match(await hup(2), /policy reload refused/);
+    assert.equal((await orders()).status, 403, 'the refused set did not replace the one serving');
+    // Fixed: the grant is back.
+    writeFileSync(join(dir, 'policies', 'shop.cedar'), readFileSync(join(repoRoot, 'examples', 'shop', 'policies', 'shop.cedar'), 'utf8'));
+    assert.match(await hup(3), /policies reloaded/);
+    assert.equal((await orders()).status, 404);
+    assert.equal(node.child.pid, pid, 'no restart');
   });
 });

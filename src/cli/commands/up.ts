@@ -8,7 +8,7 @@ export const upCommand: Command = {
   name: 'up',
   summary: 'start the gateway and workers for a project',
   usage: 'palisade up [DIR] [--host HOST] [--port PORT] [--allow-insecure-http] [--unsafe-demo-credentials] [--log-level LEVEL] [--json]',
-  help: 'Validates DIR/palisade.yaml, bundles the functions, starts one worker process per segment\nand the HTTPS gateway. With `tls: auto` a local CA is created under DIR/.palisade/tls/.\nSIGTERM or SIGINT drains in-flight requests, then exits 0.',
+  help: 'Validates DIR/palisade.yaml, bundles the functions, starts one worker process per segment\nand the HTTPS gateway. With `tls: auto` a local CA is created under DIR/.palisade/tls/.\nSIGTERM or SIGINT drains in-flight requests, then exits 0. SIGHUP reloads the authorization\npolicies (route `allow`/`mfa`, binding grants, `policies:` files) without a restart; a set that\ndoes not validate is refused and the old one keeps serving.',
   options: {
     host: { type: 'string', description: 'address to listen on (overrides gateway.listen)' },
     port: { type: 'string', description: 'port to listen on; 0 picks a free port' },
@@ -37,6 +37,7 @@ export const upCommand: Command = {
       const stop = () => {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
+        process.removeAllListeners('SIGHUP');
         logger.info('draining');
         void node
           .close()
@@ -45,6 +46,7 @@ export const upCommand: Command = {
       };
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
+      process.on('SIGHUP', () => reloadPolicies(dir, node, logger));
     });
     return exitCodes.ok;
   },
@@ -99,4 +101,19 @@ function parseLevel(value: string | boolean | undefined): 'debug' | 'info' | 'wa
   if (value === undefined) return 'info';
   if (value === 'debug' || value === 'info' || value === 'warn' || value === 'error') return value;
   throw new PalisadeError('PAL_CLI_USAGE', `--log-level must be debug, info, warn or error, not \`${String(value)}\``);
+}
+
+/**
+ * SIGHUP: reads the manifest again and swaps the policy set. Never throws: a manifest or policy
+ * that does not validate is logged with its diagnostics and the node keeps its current set.
+ */
+function reloadPolicies(dir: string, node: RunningPlatform, logger: ReturnType<typeof createOperatorLogger>): void {
+  try {
+    const result = node.reloadPolicies(loadManifest(dir));
+    logger.info('policies reloaded', { count: result.policies });
+    if (result.needsRestart.length > 0) logger.warn(`the manifest also changed ${result.needsRestart.join(', ')}: those apply at the next restart`, { code: 'PAL_POLICY_RELOAD_PARTIAL' });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error(`policy reload refused; the previous policies keep serving: ${message.slice(0, 2000)}`, { code: 'PAL_POLICY_INVALID' });
+  }
 }
