@@ -80,7 +80,7 @@ describe('rejects, naming file, line, path and fix', () => {
   });
 
   test('a section this version does not enforce is rejected, not ignored', () => {
-    for (const section of ['audit: { sink: file }', 'secrets: {}']) {
+    for (const section of ['privacy: { mask: [email] }', 'secrets: {}']) {
       const d = only(`${BASE}${section}\n`);
       assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_KEY', section);
       assert.match(d.hint ?? '', /not supported by this version/, section);

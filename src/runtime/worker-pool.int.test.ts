@@ -121,7 +121,10 @@ describe('worker pool under load and abuse (real workers)', () => {
     await Promise.all(loops);
     // isolated-vm 7 (Node 24) runs this fill without outgrowing the heap quickly, so there the
     // bomb is a cpu hog: stopped by its cpu limit, or by its deadline on a busy machine.
-    const stoppedBy = ['PAL_RUNTIME_WORKER_CRASHED', 'PAL_RUNTIME_MEMORY_LIMIT', 'PAL_RUNTIME_UNAVAILABLE', ...(Number(isolatedVmLocation().version.split('.')[0]) >= 7 ? ['PAL_RUNTIME_CPU_LIMIT', 'PAL_RUNTIME_TIMEOUT'] : [])];
+    // Which limit stops the bomb first depends on the machine: near its heap limit V8 collects
+    // over and over, and on a loaded machine that can use up the cpu budget before the heap runs
+    // out (and isolated-vm 7 lets the fill grow past the limit). Each is a clean 503 in its segment.
+    const stoppedBy = ['PAL_RUNTIME_WORKER_CRASHED', 'PAL_RUNTIME_MEMORY_LIMIT', 'PAL_RUNTIME_UNAVAILABLE', 'PAL_RUNTIME_CPU_LIMIT', 'PAL_RUNTIME_TIMEOUT'];
     for (const b of bombs) assert.ok(stoppedBy.includes(String(b)), String(b));
     assert.ok(otherResults.length > 50, `other segment was called (${otherResults.length})`);
     assert.ok(otherResults.every(Boolean), 'the other segment never failed');
