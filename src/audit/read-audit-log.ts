@@ -1,3 +1,4 @@
+import { parseCheckpoint } from './checkpoint.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -48,8 +49,8 @@ function hasTable(db: Database.Database, name: string): boolean {
 function* iterateRows(db: Database.Database): Generator<AuditRow> {
   // A log whose tables are gone (for example with its -wal file deleted) verifies as empty.
   if (!hasTable(db, 'audit_events')) return;
-  for (const [seq, event, prevHash, hash] of db.prepare('SELECT seq, event, prev_hash, hash FROM audit_events ORDER BY seq').raw().iterate() as IterableIterator<[number, string, Buffer, Buffer]>) {
-    yield { seq, event, prevHash, hash };
+  for (const [seq, event, prevHash, hash, time, actor, action, decision] of db.prepare('SELECT seq, event, prev_hash, hash, time, actor, action, decision FROM audit_events ORDER BY seq').raw().iterate() as IterableIterator<[number, string, Buffer, Buffer, unknown, unknown, unknown, unknown]>) {
+    yield { seq, event, prevHash, hash, columns: { time, actor, action, decision } };
   }
 }
 
@@ -84,6 +85,15 @@ export function verifyAuditLog(options: VerifyAuditLogOptions): VerifyReport & {
   try {
     // One read transaction: rows and checkpoints come from the same snapshot.
     const report = db.transaction(() => verifyAuditChain({ rows: iterateRows(db), checkpoints: readStoredCheckpoints(db), witness, keys }))();
+    if (!report.ok) return { ...report, keyFile };
+    // The chain holds; the file's own structure must too (an index that lost rows would make a
+    // search miss them).
+    const problems = db.pragma('integrity_check', { simple: false }) as Array<{ integrity_check: string }>;
+    const first = problems[0]?.integrity_check ?? 'ok';
+    if (first !== 'ok') return { ok: false, size: report.size, seq: 1, reason: 'unreadable', detail: `the database file is damaged: ${first.slice(0, 300)}`, keyFile };
+    // A checkpoint's size column must be the size its signed statement names.
+    const bad = hasTable(db, 'audit_checkpoints') ? (db.prepare('SELECT id, tree_size, statement FROM audit_checkpoints ORDER BY id').all() as { id: number; tree_size: number; statement: string }[]).find((c) => parseCheckpoint(c.statement)?.treeSize !== c.tree_size) : undefined;
+    if (bad !== undefined) return { ok: false, size: report.size, seq: Math.max(1, Math.min(report.size, bad.tree_size)), reason: 'checkpoint-mismatch', detail: `checkpoint row ${bad.id} says tree size ${bad.tree_size}, but its signed statement says otherwise`, keyFile };
     return { ...report, keyFile };
   } catch (error) {
     // A database file damaged below SQLite's level is a verification failure, not a tool crash.

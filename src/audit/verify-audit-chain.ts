@@ -9,6 +9,12 @@ export interface AuditRow {
   readonly event: string;
   readonly prevHash: Uint8Array;
   readonly hash: Uint8Array;
+  /**
+   * The row's search columns (`time`, `actor`, `action`, `decision`), when read: copies of event
+   * fields that `palisade audit search` and `export --since` select on. They must equal the event
+   * they sit next to, or a search could hide rows the chain still holds.
+   */
+  readonly columns?: { readonly time: unknown; readonly actor: unknown; readonly action: unknown; readonly decision: unknown };
 }
 
 /** Why verification failed: a closed vocabulary (see `docs/audit.md`). */
@@ -19,6 +25,7 @@ export const verifyFailureReasons = [
   'broken-link',
   'inserted-row',
   'hash-mismatch',
+  'index-mismatch',
   'malformed-checkpoint',
   'unknown-key',
   'bad-signature',
@@ -144,6 +151,13 @@ export function verifyAuditChain(input: VerifyInput): VerifyReport {
       rowFailure = { ok: false, size: seq, seq: want, reason: 'hash-mismatch', detail: `row ${want}'s event does not hash to its stored hash: its content was changed` };
       break;
     }
+    if (row.columns !== undefined) {
+      const differs = searchColumnsDiffer(row.event, row.columns);
+      if (differs !== undefined) {
+        rowFailure = { ok: false, size: seq, seq: want, reason: 'index-mismatch', detail: `row ${want}'s search column \`${differs}\` does not match its event: a search would hide or misplace it` };
+        break;
+      }
+    }
     seq = want;
     beforePrev = expectedPrev;
     expectedPrev = row.hash;
@@ -161,4 +175,19 @@ export function verifyAuditChain(input: VerifyInput): VerifyReport {
     return { ok: false, size: seq, seq: signedSize + 1, reason: 'unsigned-tail', detail: `${seq - signedSize} rows after tree size ${signedSize} are covered by no valid checkpoint (at most ${keys.checkpointEvery} may be): checkpoints were removed or forged` };
   }
   return { ok: true, size: seq, checkpoints: checked.filter((x) => !x.fromWitness).length, witnessed: checked.filter((x) => x.fromWitness).length, signedSize };
+}
+
+/** The first search column that differs from what the event says, if any. */
+function searchColumnsDiffer(eventText: string, columns: NonNullable<AuditRow['columns']>): string | undefined {
+  let event: { time?: unknown; action?: unknown; outcome?: unknown; principal?: { id?: unknown } };
+  try {
+    event = JSON.parse(eventText) as typeof event;
+  } catch {
+    return 'event';
+  }
+  if (columns.time !== event.time) return 'time';
+  if (columns.actor !== (event.principal?.id ?? null)) return 'actor';
+  if (columns.action !== event.action) return 'action';
+  if (columns.decision !== event.outcome) return 'decision';
+  return undefined;
 }

@@ -109,9 +109,30 @@ describe('audit verification: the tamper matrix', () => {
     withDb(dir, (db) => {
       const r = db.prepare('SELECT event, prev_hash FROM audit_events WHERE seq = 17').get() as Row;
       const event = r.event.replace('"outcome":"allow"', '"outcome":"deny"');
-      db.prepare('UPDATE audit_events SET event = ?, hash = ? WHERE seq = 17').run(event, computeEventHash(r.prev_hash, event));
+      // The search column follows, as a careful forger would make it.
+      db.prepare("UPDATE audit_events SET event = ?, hash = ?, decision = 'deny' WHERE seq = 17").run(event, computeEventHash(r.prev_hash, event));
     });
     expectFailure(verifyAuditLog({ stateDir: dir }), 18, 'broken-link');
+  });
+
+  test('a search column rewritten (decision, actor or time): a search would hide the row, so verification fails at it', () => {
+    for (const [column, sql] of [
+      ['decision', "UPDATE audit_events SET decision = CASE decision WHEN 'allow' THEN 'deny' ELSE 'allow' END WHERE seq = 12"],
+      ['actor', "UPDATE audit_events SET actor = 'someone-else' WHERE seq = 12"],
+      ['time', 'UPDATE audit_events SET time = time - 34560000000 WHERE seq = 12'],
+    ] as const) {
+      const { dir } = makeLog();
+      withDb(dir, (db) => db.prepare(sql).run());
+      const report = verifyAuditLog({ stateDir: dir });
+      expectFailure(report, 12, 'index-mismatch');
+      assert.ok(!report.ok && report.detail.includes(column), column);
+    }
+  });
+
+  test('a checkpoint row whose size column disagrees with its signed statement', () => {
+    const { dir } = makeLog();
+    withDb(dir, (db) => db.prepare('UPDATE audit_checkpoints SET tree_size = 999999 WHERE id = (SELECT min(id) FROM audit_checkpoints)').run());
+    assert.equal(verifyAuditLog({ stateDir: dir }).ok, false);
   });
 
   test('a deleted row in the middle', () => {
@@ -165,8 +186,10 @@ describe('audit verification: the tamper matrix', () => {
       db.prepare('UPDATE audit_events SET seq = -(seq + 1) WHERE seq >= 30').run();
       db.prepare('UPDATE audit_events SET seq = -seq WHERE seq < 0').run();
       const prev = (db.prepare('SELECT hash FROM audit_events WHERE seq = 29').get() as Row).hash;
-      const event = canonicalizeJson(makeTestEvent(999, { outcome: 'allow' }));
-      db.prepare('INSERT INTO audit_events (seq, time, actor, action, decision, event, prev_hash, hash) VALUES (30, 0, NULL, ?, ?, ?, ?, ?)').run('invoke', 'allow', event, prev, computeEventHash(prev, event));
+      const forged = makeTestEvent(999, { outcome: 'allow' });
+      const event = canonicalizeJson(forged);
+      // A careful forger keeps the search columns consistent with the forged event.
+      db.prepare('INSERT INTO audit_events (seq, time, actor, action, decision, event, prev_hash, hash) VALUES (30, ?, ?, ?, ?, ?, ?, ?)').run(forged.time, forged.principal?.id ?? null, 'invoke', 'allow', event, prev, computeEventHash(prev, event));
     });
     expectFailure(verifyAuditLog({ stateDir: dir }), 30, 'inserted-row');
   });
