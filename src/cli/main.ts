@@ -101,6 +101,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
 
 const isEntry = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
 if (isEntry) {
+  // `palisade policy show | head`: a reader that closed the pipe ends the output, quietly.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const code = await runCli(process.argv.slice(2));
   process.exitCode = code;
 }

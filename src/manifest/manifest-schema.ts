@@ -277,7 +277,7 @@ const route = {
       properties: {
         roles: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: ROLE_PATTERN }, description: 'Roles, any of which admits the caller (from the token\'s roles claim, or the built-in user\'s roles).' },
         users: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: QUALIFIED_PATTERN }, description: 'Callers by `<issuer-name>:<subject>`, such as `builtin:alice` or `corp:248289761001`; the issuer is always part of the name.' },
-        apiKeys: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' }, description: 'API keys by their principal id (`palisade apikey list`).' },
+        apiKeys: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' }, description: 'API keys by their principal id (`palisade apikeys list`).' },
         issuers: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: NAME_PATTERN }, description: 'Every caller of these authentication methods (issuer names, `builtin`, `api-key`, `mtls`).' },
       },
     },

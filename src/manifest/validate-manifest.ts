@@ -133,7 +133,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
   const methods: string[] = raw.identity.builtin.enabled ? [BUILTIN_METHOD] : [];
   const seenIssuers = new Set<string>();
   raw.identity.issuers.forEach((iss, i) => {
-    if (seenIssuers.has(iss.name) || iss.name === API_KEY_METHOD || iss.name === BUILTIN_METHOD || iss.name === MTLS_METHOD) push('PAL_MANIFEST_INVALID_VALUE', ['identity', 'issuers', i, 'name'], `issuer name \`${iss.name}\` is already used`, 'give each issuer a unique name other than `api-key` and `builtin`');
+    if (seenIssuers.has(iss.name) || iss.name === API_KEY_METHOD || iss.name === BUILTIN_METHOD || iss.name === MTLS_METHOD) push('PAL_MANIFEST_INVALID_VALUE', ['identity', 'issuers', i, 'name'], `issuer name \`${iss.name}\` is already used`, 'give each issuer a unique name other than `api-key`, `builtin` and `mtls`');
     seenIssuers.add(iss.name);
     methods.push(iss.name);
     let url: URL | undefined;

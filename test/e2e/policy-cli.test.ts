@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { copyProject, repoRoot, runCliSync, writeProject } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { cliPath, copyProject, repoRoot, runCliSync, writeProject } from '../helpers/cli.js';
 
 const shop = join(repoRoot, 'examples', 'shop');
 
@@ -87,6 +88,11 @@ describe('palisade policy', () => {
   });
 
   test('--help explains every verb', () => {
+    // A reader that closes the pipe early (`| head -1`) ends the command quietly, not with a stack trace.
+    const head = spawnSync('sh', ['-c', `"${process.execPath}" "${cliPath}" policy show "${shop}" | head -1`], { encoding: 'utf8' });
+    assert.equal(head.status, 0);
+    assert.match(head.stdout, /^\/\/ route:/);
+    assert.doesNotMatch(head.stderr, /EPIPE|Error/);
     const r = runCliSync(['policy', '--help']);
     assert.equal(r.status, 0);
     for (const verb of ['show', 'validate', 'test', 'explain']) assert.match(r.stdout, new RegExp(`\\b${verb}\\b`));
