@@ -1,8 +1,8 @@
-import { appendFileSync, chmodSync, closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { PalisadeError, type AuditEvent } from '../kernel/index.js';
-import { ensureAuditSigningKey, rotateAuditSigningKey, type AuditSigningKey } from './audit-keys.js';
+import { AUDIT_PUBLIC_KEY_FILE, ensureAuditSigningKey, rotateAuditSigningKey, type AuditSigningKey } from './audit-keys.js';
 import { AUDIT_DB_FILE, prepareAuditDatabase } from './audit-schema.js';
 import { canonicalizeJson } from './canonical-json.js';
 import { computeEventHash, computeGenesisHash } from './chain-hash.js';
@@ -52,6 +52,10 @@ export class ChainWriter {
   constructor(options: ChainWriterOptions) {
     this.#options = options;
     this.#dbPath = join(options.stateDir, AUDIT_DB_FILE);
+    // Keys without their log prove a log existed: a deleted log must not become a fresh chain.
+    if (existsSync(join(options.stateDir, AUDIT_PUBLIC_KEY_FILE)) && !existsSync(this.#dbPath)) {
+      throw new PalisadeError('PAL_AUDIT_LOG_MISSING', `\`${this.#dbPath}\` is missing while the audit signing keys of this instance exist: the log was deleted or moved`, { expose: true });
+    }
     this.#key = ensureAuditSigningKey(options.stateDir, options.checkpointEvery, options.now());
     this.#db = this.#open();
     this.#state = this.#load(this.#db);

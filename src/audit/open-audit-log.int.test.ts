@@ -137,6 +137,22 @@ describe('the audit log', () => {
     }
   });
 
+  test('a deleted log whose keys remain is refused at open (PAL_AUDIT_LOG_MISSING), not replaced by a fresh chain', async () => {
+    const stateDir = tempState();
+    const log = await open(stateDir);
+    for (let i = 1; i <= 5; i++) await log.append(makeTestEvent(i));
+    await log.close();
+    for (const f of ['audit.db', 'audit.db-wal', 'audit.db-shm']) rmSync(join(stateDir, f), { force: true });
+    const outcome = await open(stateDir).then(
+      async (l) => {
+        await l.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    assert.ok(isPalisadeError(outcome) && outcome.code === 'PAL_AUDIT_LOG_MISSING', String(outcome));
+  });
+
   test('async mode resolves before the commit, and still writes every event', async () => {
     const stateDir = tempState();
     const log = await open(stateDir, 'async');

@@ -345,6 +345,11 @@ export const errorCatalog = {
     meaning: 'the audit verification key file (`.palisade/audit.pub` or `--key`) or a signing key is missing, malformed or does not belong to this log',
     fix: 'pass the exported key file of this instance with `--key`; it is written by the node on its first start',
   },
+  PAL_AUDIT_LOG_MISSING: {
+    status: 500,
+    meaning: 'the audit log `.palisade/audit.db` is gone while its signing keys (`audit.pub`, `audit-keys/`) remain: the log was deleted or moved, and starting a new chain would hide that',
+    fix: 'restore `audit.db` (and its `-wal`) from a backup; to start a new chain on purpose, move `audit.pub` and `audit-keys/` aside first (keep them: they verify the old log)',
+  },
   PAL_AUDIT_NOT_FOUND: {
     status: 404,
     meaning: 'the audit log or the requested record does not exist',

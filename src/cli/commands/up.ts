@@ -31,9 +31,9 @@ export const upCommand: Command = {
       demo = await ensureDemoCredentials(manifest);
     }
     const node: RunningPlatform = ctx.flags['allow-insecure-http'] === true ? await startInsecureLoopbackHttpPlatform(options) : await startPlatform(options);
-    printBanner(ctx, node, manifest.routes.filter((r) => r.public).map((r) => r.path), manifest.routes.filter((r) => !r.public).map((r) => r.path));
-    if (demo !== undefined && !ctx.json) printDemo(ctx, node, demo, manifest.routes.find((r) => !r.public)?.path);
-    await new Promise<void>((resolve) => {
+    // The signal handlers are in place before the banner says the node is up: a SIGTERM sent the
+    // moment the banner appears (a test, a service manager) must drain, not kill.
+    const stopped = new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGTERM', stop);
         process.off('SIGINT', stop);
@@ -48,6 +48,9 @@ export const upCommand: Command = {
       process.on('SIGINT', stop);
       process.on('SIGHUP', () => reloadPolicies(dir, node, logger));
     });
+    printBanner(ctx, node, manifest.routes.filter((r) => r.public).map((r) => r.path), manifest.routes.filter((r) => !r.public).map((r) => r.path));
+    if (demo !== undefined && !ctx.json) printDemo(ctx, node, demo, manifest.routes.find((r) => !r.public)?.path);
+    await stopped;
     return exitCodes.ok;
   },
 };
