@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { silentLogger, systemClock, type AuditEvent } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
 import { createInsecureLoopbackHttpGateway, type Gateway } from './create-gateway.js';
-import { routeAuthAuthorizer, type Authenticator, type FunctionInvoker, type FunctionRequest } from './ports.js';
+import { type Authenticator, type FunctionInvoker, type FunctionRequest } from './ports.js';
+import { routeAuthAuthorizer } from './route-auth-authorizer.test-support.js';
 import type { GatewayDeps } from './request-context.js';
 
 // Issue 8 item 5 (HTTP edge rules) and issue 7 item 4 (what a function receives).

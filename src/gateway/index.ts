@@ -3,7 +3,6 @@ export { ensureLocalTls, loadTlsFiles, type TlsMaterial } from './ensure-local-t
 export {
   rejectAllAuthenticator,
   denyAllAuthorizer,
-  routeAuthAuthorizer,
   type Authenticator,
   type AuthenticationInput,
   type AuthenticationResult,

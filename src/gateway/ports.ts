@@ -126,18 +126,6 @@ export const rejectAllAuthenticator: Authenticator = Object.freeze({
   authenticate: async () => ({ ok: false as const, reason: 'no-credentials' as const, challenge: 'Bearer realm="palisade"' }),
 });
 
-/**
- * For a gateway run without the policy capability (its own tests and benchmarks): a private
- * route admits any caller who authenticated with one of the route's own `auth` methods. A
- * Palisade node never uses it: `platform` wires the Cedar authorizer.
- */
-export const routeAuthAuthorizer: Authorizer = Object.freeze({
-  authorize: (principal: Principal, route: RouteSpec): AuthorizationDecision => {
-    const allow = route.auth.length > 0 && (principal.authMethod !== 'api-key' || route.auth.includes('api-key'));
-    return { effect: allow ? 'allow' : 'deny', reason: allow ? 'permit' : 'no-permit', policyIds: ['palisade:route-auth'], errors: [] };
-  },
-});
-
 /** The authorizer in force when no caller can authenticate: deny by default. */
 export const denyAllAuthorizer: Authorizer = Object.freeze({
   authorize: (): AuthorizationDecision => ({ effect: 'deny', reason: 'no-permit', policyIds: [], errors: [] }),

@@ -5,7 +5,8 @@ import { silentLogger, systemClock, type AuditEvent } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
 import { createInsecureLoopbackHttpGateway, type Gateway } from './create-gateway.js';
 import { addressKey, memoryRateLimitStore } from './rate-limiters.js';
-import { routeAuthAuthorizer, type Authenticator, type FunctionInvoker } from './ports.js';
+import { type Authenticator, type FunctionInvoker } from './ports.js';
+import { routeAuthAuthorizer } from './route-auth-authorizer.test-support.js';
 import type { GatewayDeps } from './request-context.js';
 
 // Issue 8 item 7: rate limits. Windows are long (60 s) wherever a count is asserted, so a slow
