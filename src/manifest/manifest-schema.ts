@@ -7,6 +7,8 @@
 
 const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
 const BINDING_NAME_PATTERN = '^[A-Z][A-Z0-9_]{0,62}$';
+/** Secret names: lowercase, as `env.secrets.get(name)` and `palisade secrets set NAME` spell them. */
+export const SECRET_NAME_PATTERN = '^[a-z0-9][a-z0-9-_.]{0,127}$';
 const ROLE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
 const QUALIFIED_PATTERN = '^[a-z][a-z0-9-]{0,62}:[^\\s\\u0000-\\u001f]{1,256}$';
 
@@ -456,6 +458,26 @@ const audit = {
   },
 } as const;
 
+const secretSpec = {
+  type: 'object',
+  description: 'A secret kept in the vault (its value never appears here: set it with `palisade secrets set NAME`). Declaring it is needed only to describe it or to rotate it on a schedule.',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    description: { type: 'string', maxLength: 256, description: 'What the secret is, for `palisade secrets list`.' },
+    rotation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['function', 'every'],
+      description: 'Scheduled rotation: the platform asks `function` to create a new value, set it in the system it unlocks and test it, and promotes it only when the test passes (see docs/secrets.md).',
+      properties: {
+        function: { type: 'string', pattern: NAME_PATTERN, description: 'The rotation function (a declared function).' },
+        every: { type: 'string', pattern: '^[1-9][0-9]{0,5}(m|h|d)$', description: 'How long a value stays current before it is rotated: minutes, hours or days, such as `30d`.' },
+      },
+    },
+  },
+} as const;
+
 /** The manifest schema (JSON Schema draft-07). */
 export const manifestSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -484,6 +506,13 @@ export const manifestSchema = {
       additionalProperties: functionSpec,
       minProperties: 1,
     },
+    secrets: {
+      type: 'object',
+      description: 'Secrets by name: descriptions and rotation schedules. Values live only in the vault.',
+      propertyNames: { pattern: SECRET_NAME_PATTERN },
+      additionalProperties: secretSpec,
+      default: {},
+    },
     policies: {
       type: 'array',
       description: 'Cedar policy files (relative to the manifest) added to the policies generated from `allow` and `mfa`. Each is validated against the Palisade schema in strict mode at load; see docs/authorization.md.',
@@ -501,6 +530,6 @@ export const manifestSchema = {
 } as const;
 
 /** Top-level sections that later versions own; naming one gives a precise hint. */
-export const reservedSections = ['secrets', 'detect', 'privacy'] as const;
+export const reservedSections = ['detect', 'privacy'] as const;
 /** Function keys that later versions own. */
 export const reservedFunctionKeys = ['secrets', 'invoke', 'egress'] as const;

@@ -124,6 +124,14 @@ export interface GatewaySpec {
   };
 }
 
+/** A declared secret (`secrets:`); its value lives only in the vault. */
+export interface SecretSpec {
+  readonly name: string;
+  readonly description?: string;
+  /** Scheduled rotation through a rotation function. */
+  readonly rotation?: { readonly function: string; readonly everyMs: number };
+}
+
 /** A segment, defaults applied. */
 export interface SegmentSpec {
   readonly name: string;
@@ -149,6 +157,8 @@ export interface Manifest {
   readonly functions: ReadonlyMap<string, FunctionSpec>;
   readonly routes: readonly RouteSpec[];
   readonly audit: AuditSpec;
+  /** Declared secrets (`secrets:`), by name. */
+  readonly secrets: ReadonlyMap<string, SecretSpec>;
   /** Absolute paths of the custom Cedar policy files (`policies:`). */
   readonly policies?: readonly string[];
 }

@@ -80,11 +80,27 @@ describe('rejects, naming file, line, path and fix', () => {
   });
 
   test('a section this version does not enforce is rejected, not ignored', () => {
-    for (const section of ['privacy: { mask: [email] }', 'secrets: {}']) {
+    for (const section of ['privacy: { mask: [email] }', 'detect: {}']) {
       const d = only(`${BASE}${section}\n`);
       assert.equal(d.code, 'PAL_MANIFEST_UNKNOWN_KEY', section);
       assert.match(d.hint ?? '', /not supported by this version/, section);
     }
+  });
+
+  test('declared secrets keep their rotation schedule in milliseconds', () => {
+    const result = check(`${BASE}secrets:\n  db-url:\n    description: the orders database\n    rotation: { function: orders, every: 30d }\n  api.token: {}\n`);
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    assert.deepEqual(result.value?.secrets.get('db-url'), { name: 'db-url', description: 'the orders database', rotation: { function: 'orders', everyMs: 30 * 86_400_000 } });
+    assert.deepEqual(result.value?.secrets.get('api.token'), { name: 'api.token' });
+  });
+
+  test('a rotation function must be declared, and a schedule must be a duration', () => {
+    const unknown = only(`${BASE}secrets:\n  db-url:\n    rotation: { function: ordrs, every: 1h }\n`);
+    assert.equal(unknown.code, 'PAL_MANIFEST_UNKNOWN_FUNCTION');
+    assert.equal(unknown.path, 'secrets.db-url.rotation.function');
+    assert.match(unknown.hint ?? '', /did you mean `orders`/);
+    for (const every of ['0d', '30', '1w', '-1h', '1.5h']) assert.equal(check(`${BASE}secrets:\n  db-url:\n    rotation: { function: orders, every: "${every}" }\n`).ok, false, every);
+    assert.equal(check(`${BASE}secrets:\n  DB_URL: {}\n`).ok, false, 'secret names are lowercase');
   });
 
   test('route `allow` and `mfa` are kept with their manifest lines', () => {

@@ -6,7 +6,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
 import { compileBodySchema } from './body-schema.js';
 import { manifestSchema, reservedFunctionKeys, reservedSections } from './manifest-schema.js';
-import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
+import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SecretSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
@@ -313,6 +313,17 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     }
   });
 
+  const secrets = new Map<string, SecretSpec>();
+  for (const [name, spec] of Object.entries(raw.secrets)) {
+    let rotation: SecretSpec['rotation'];
+    if (spec.rotation !== undefined) {
+      const fn = spec.rotation.function;
+      if (raw.functions[fn] === undefined) push('PAL_MANIFEST_UNKNOWN_FUNCTION', ['secrets', name, 'rotation', 'function'], `function \`${fn}\` is not declared`, `declare the rotation function under \`functions\`, or did you mean \`${closest(fn, Object.keys(raw.functions))}\`?`);
+      rotation = { function: fn, everyMs: parseEvery(spec.rotation.every) };
+    }
+    secrets.set(name, { name, ...(spec.description === undefined ? {} : { description: spec.description }), ...(rotation === undefined ? {} : { rotation }) });
+  }
+
   if (errors.length > 0) return { ok: false, errors, warnings };
   const manifest: Manifest = deepFreeze({
     name: raw.name,
@@ -336,9 +347,17 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       sinks,
       ...(raw.audit.witness === undefined ? {} : { witness: resolve(projectDir, raw.audit.witness) }),
     },
+    secrets,
     policies,
   });
   return { ok: true, value: manifest, errors: [], warnings };
+}
+
+/** `30d`, `12h`, `15m` (the schema's pattern) in milliseconds. */
+function parseEvery(every: string): number {
+  const unit = every.at(-1);
+  const n = Number(every.slice(0, -1));
+  return n * (unit === 'd' ? 86_400_000 : unit === 'h' ? 3_600_000 : 60_000);
 }
 
 interface RawManifest {
@@ -349,6 +368,7 @@ interface RawManifest {
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
   routes: RawRoute[];
   audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };
+  secrets: Record<string, { description?: string; rotation?: { function: string; every: string } }>;
   policies: string[];
 }
 
