@@ -338,7 +338,7 @@ test('too many redirects', async () => {
   assert.deepEqual(events.map((e) => e.reason), ['allowed', 'allowed', 'allowed', 'too-many-redirects']);
 });
 
-test('an oversized response is cut off at the limit', async () => {
+test('an oversized response is cut off at the limit', { timeout: 5000 }, async () => {
   const { guard, events } = guardWith();
   const grants: EgressGrant[] = [{ host: 'api.egress.test', ports: [httpsPort], allowPrivateNetwork: true }];
   const t0 = performance.now();
@@ -348,7 +348,7 @@ test('an oversized response is cut off at the limit', async () => {
   assert.deepEqual(events.map((e) => e.reason), ['too-large', 'too-large']);
 });
 
-test('a slow response times out and the socket is closed', async () => {
+test('a slow response times out and the socket is closed', { timeout: 5000 }, async () => {
   const { guard, events } = guardWith({ limits: { ...limits, timeoutMs: 300 } });
   const t0 = performance.now();
   await refused(guard.fetch('f', [{ host: 'api.egress.test', ports: [httpsPort], allowPrivateNetwork: true }], get(`https://api.egress.test:${httpsPort}/slow`)), 'timeout');
@@ -357,12 +357,12 @@ test('a slow response times out and the socket is closed', async () => {
   assert.equal(events[0]?.reason, 'timeout');
 });
 
-test('a slow resolver counts against the time limit', async () => {
+test('a slow resolver counts against the time limit', { timeout: 5000 }, async () => {
   const { guard } = guardWith({ limits: { ...limits, timeoutMs: 200 }, resolve: () => new Promise(() => {}) });
   await refused(guard.fetch('f', [{ host: 'api.egress.test' }], get('https://api.egress.test/')), 'timeout');
 });
 
-test('a cancelled invocation cancels its egress', async () => {
+test('a cancelled invocation cancels its egress', { timeout: 5000 }, async () => {
   const { guard } = guardWith();
   const controller = new AbortController();
   const pending = guard.fetch('f', [{ host: 'api.egress.test', ports: [httpsPort], allowPrivateNetwork: true }], get(`https://api.egress.test:${httpsPort}/slow`), controller.signal);
