@@ -1,10 +1,11 @@
-import { request as httpRequest, validateHeaderName, validateHeaderValue, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { systemClock, type Clock } from '../kernel/index.js';
 import { classifyAddress } from './classify-address.js';
 import { systemResolver } from './dns-resolvers.js';
-import { canonicalHost, checkGrants, parseEgressTarget, type EgressTarget } from './egress-target.js';
+import { BODY_HEADERS, checkMethod, CROSS_ORIGIN_STRIPPED, prepareHeaders, REDIRECT_STATUSES, responseHeaders, toOutgoing, type HeaderList } from './egress-headers.js';
+import { checkGrants, parseEgressTarget, type EgressTarget } from './egress-target.js';
 import {
   EgressError,
   type DnsResolver,
@@ -56,89 +57,6 @@ export interface EgressGuard {
    * answers with the whole response, or rejects with an {@link EgressError}.
    */
   fetch(fn: string, grants: readonly EgressGrant[], request: EgressRequest, signal?: AbortSignal): Promise<EgressResult>;
-}
-
-// RFC 9110 section 7.6.1: meaningful for one connection only; never forwarded.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-// Set by the guard itself from the target and the body.
-const GUARD_SET = new Set(['host', 'content-length', 'expect']);
-// Credentials that must not follow a redirect to another origin (fetch spec, 4.4 step 13).
-const CROSS_ORIGIN_STRIPPED = new Set(['authorization', 'cookie', 'proxy-authorization']);
-// Dropped with the body when a redirect turns the request into a GET (fetch spec, 4.4 step 12).
-const BODY_HEADERS = new Set(['content-encoding', 'content-language', 'content-location', 'content-type']);
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
-const NORMALISED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH']);
-
-type HeaderList = Array<readonly [string, string]>;
-
-function checkMethod(raw: string): string {
-  if (!TOKEN.test(raw)) throw new EgressError('bad-request', 'egress method is not a valid token');
-  const upper = raw.toUpperCase();
-  // CONNECT would turn the guard into a tunnel; TRACE reflects credentials (cross-site tracing).
-  if (FORBIDDEN_METHODS.has(upper)) throw new EgressError('bad-request', `egress method \`${upper}\` is not allowed`);
-  return NORMALISED_METHODS.has(upper) ? upper : raw;
-}
-
-function hostHeaderOf(target: EgressTarget): string {
-  const host = target.literal === 6 ? `[${target.host}]` : target.host;
-  const defaultPort = target.scheme === 'https' ? 443 : 80;
-  return target.port === defaultPort ? host : `${host}:${target.port}`;
-}
-
-/** Lowercases, validates and filters the function's headers; a `Host` naming another host is refused. */
-function prepareHeaders(headers: EgressRequest['headers'], target: EgressTarget): HeaderList {
-  const out: HeaderList = [];
-  const connectionNamed = new Set<string>();
-  for (const [rawName, value] of headers) {
-    try {
-      validateHeaderName(rawName);
-      validateHeaderValue(rawName, value);
-    } catch (cause) {
-      throw new EgressError('bad-request', 'egress request has an invalid header name or value', { cause });
-    }
-    const name = rawName.toLowerCase();
-    if (name === 'connection') for (const token of value.split(',')) connectionNamed.add(token.trim().toLowerCase());
-    if (name === 'host') {
-      // Host confusion: a Host header naming another site than the one checked and connected to.
-      let same = false;
-      try {
-        const parsed = new URL(`${target.scheme}://${value}/`);
-        const port = parsed.port === '' ? (target.scheme === 'https' ? 443 : 80) : Number(parsed.port);
-        same = canonicalHost(parsed.hostname) === target.host && port === target.port && parsed.pathname === '/' && parsed.username === '';
-      } catch {
-        same = false;
-      }
-      if (!same) throw new EgressError('bad-request', 'egress `host` header must name the url host');
-      continue;
-    }
-    out.push([name, value]);
-  }
-  return out.filter(([name]) => !HOP_BY_HOP.has(name) && !GUARD_SET.has(name) && !connectionNamed.has(name));
-}
-
-function toOutgoing(headers: HeaderList, target: EgressTarget, body: Uint8Array | null): OutgoingHttpHeaders {
-  const out: Record<string, string | string[]> = { host: hostHeaderOf(target) };
-  for (const [name, value] of headers) {
-    const prior = out[name];
-    out[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
-  }
-  if (body !== null) out['content-length'] = String(body.byteLength);
-  return out;
-}
-
-function responseHeaders(res: IncomingMessage): HeaderList {
-  const raw = res.rawHeaders;
-  const connectionNamed = new Set<string>();
-  const pairs: HeaderList = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] ?? '').toLowerCase();
-    const value = raw[i + 1] ?? '';
-    if (name === 'connection') for (const token of value.split(',')) connectionNamed.add(token.trim().toLowerCase());
-    pairs.push([name, value]);
-  }
-  return pairs.filter(([name]) => !HOP_BY_HOP.has(name) && !connectionNamed.has(name));
 }
 
 function originOf(target: EgressTarget): string {
