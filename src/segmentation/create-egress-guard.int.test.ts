@@ -378,3 +378,9 @@ test('an event sink that throws fails the request (fail closed)', async () => {
 test('every event reason is from the closed vocabulary', () => {
   assert.ok(egressReasons.includes('allowed') && egressReasons.length === new Set(egressReasons).size);
 });
+
+test('limits must be sane integers: none can silently switch itself off', () => {
+  for (const bad of [{ timeoutMs: 2 ** 31 }, { timeoutMs: 0 }, { maxResponseBytes: Number.NaN }, { maxRedirects: -1 }, { maxRedirects: 1.5 }]) {
+    assert.throws(() => createEgressGuard({ limits: { ...limits, ...bad }, authorize: allowAll }), (e: unknown) => isPalisadeError(e, 'PAL_INTERNAL'), JSON.stringify(bad));
+  }
+});

@@ -1,7 +1,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { systemClock, type Clock } from '../kernel/index.js';
+import { PalisadeError, systemClock, type Clock } from '../kernel/index.js';
 import { classifyAddress } from './classify-address.js';
 import { systemResolver } from './dns-resolvers.js';
 import { BODY_HEADERS, checkMethod, CROSS_ORIGIN_STRIPPED, prepareHeaders, REDIRECT_STATUSES, responseHeaders, toOutgoing, type HeaderList } from './egress-headers.js';
@@ -101,6 +101,11 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
   const { limits, authorize } = options;
+  // A limit that is not a sane integer would silently disable itself (setTimeout overflows past 2^31 - 1 ms).
+  const bounded = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
+  if (!bounded(limits.maxResponseBytes, 1, 2 ** 31) || !bounded(limits.maxRequestBytes, 0, 2 ** 31) || !bounded(limits.timeoutMs, 1, 2 ** 31 - 1) || !bounded(limits.maxRedirects, 0, 20)) {
+    throw new PalisadeError('PAL_INTERNAL', 'egress limits must be integers: sizes 1 byte to 2 GiB, timeout 1 ms to 24 days, redirects 0 to 20');
+  }
   const resolve = options.resolve ?? systemResolver;
   const clock = options.clock ?? systemClock;
   const ca = options.tls?.ca === undefined ? undefined : typeof options.tls.ca === 'string' ? options.tls.ca : [...options.tls.ca];
