@@ -286,6 +286,8 @@ test('policy decides after the grants; a deny or a throw refuses, before resolut
   await refused(deny.guard.fetch('f', [{ host: 'api.egress.test', ports: [httpsPort], allowPrivateNetwork: true }], get(`https://api.egress.test:${httpsPort}/hello`)), 'policy-denied');
   assert.deepEqual(deny.events[0]?.policyIds, ['forbid-egress']);
   assert.deepEqual(deny.lookups, []);
+  const malformed = guardWith({ authorize: () => undefined as never });
+  await refused(malformed.guard.fetch('f', [{ host: 'api.egress.test', ports: [httpsPort], allowPrivateNetwork: true }], get(`https://api.egress.test:${httpsPort}/hello`)), 'policy-denied');
   const throwing = guardWith({ authorize: () => Promise.reject(new Error('engine down')) });
   await refused(throwing.guard.fetch('f', [{ host: 'api.egress.test', ports: [httpsPort], allowPrivateNetwork: true }], get(`https://api.egress.test:${httpsPort}/hello`)), 'policy-denied');
 });

@@ -118,8 +118,10 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
       // Deny on error (CONVENTIONS §11).
       throw new EgressError('policy-denied', `egress to \`${target.host}\` was denied by policy`, { cause });
     }
-    if (decision.effect !== 'allow') throw Object.assign(new EgressError('policy-denied', `egress to \`${target.host}\` was denied by policy`), { policyIds: decision.policyIds });
-    return decision.policyIds;
+    const policyIds = Array.isArray(decision?.policyIds) ? decision.policyIds.filter((id): id is string => typeof id === 'string') : [];
+    // Anything but an explicit allow is a deny, a malformed answer included.
+    if (decision?.effect !== 'allow') throw Object.assign(new EgressError('policy-denied', `egress to \`${target.host}\` was denied by policy`), { policyIds });
+    return policyIds;
   }
 
   /** Resolves once and checks every answer; the first answer is the one connected to. */
