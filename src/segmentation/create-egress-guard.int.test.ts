@@ -177,6 +177,9 @@ test('response hop-by-hop headers are dropped', async () => {
   const { guard } = guardWith();
   const res = await guard.fetch('f', [{ host: 'api.egress.test', ports: [httpsPort], allowPrivateNetwork: true }], get(`https://api.egress.test:${httpsPort}/hello`));
   assert.equal(Buffer.from(res.body).toString(), 'hello from main');
+  // The body owns its buffer: nothing of Node's shared pool (other requests' bytes) comes along.
+  assert.equal(res.body.byteOffset, 0);
+  assert.equal(res.body.buffer.byteLength, res.body.byteLength);
   const names = res.headers.map(([n]) => n);
   for (const hop of ['connection', 'keep-alive', 'x-hop']) assert.ok(!names.includes(hop), hop);
   assert.ok(names.includes('content-type'));

@@ -234,8 +234,15 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
         if (settled) return;
         settled = true;
         signal.removeEventListener('abort', onAbort);
-        const whole = Buffer.concat(chunks, size);
-        resolveBody(new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength));
+        // INVARIANT: the body owns its whole ArrayBuffer. A view into Node's shared Buffer pool
+        // would hand whoever transfers `body.buffer` bytes of other requests.
+        const whole = new Uint8Array(size);
+        let offset = 0;
+        for (const chunk of chunks) {
+          whole.set(chunk, offset);
+          offset += chunk.byteLength;
+        }
+        resolveBody(whole);
       });
     });
   }
