@@ -173,7 +173,7 @@ test('an allowed fetch reaches a local https server, with SNI and Host the host 
   assert.ok(!JSON.stringify(events).includes('secret-query') && !JSON.stringify(events).includes('Bearer'));
 });
 
-test('response hop-by-hop headers are dropped', async () => {
+test('response: hop-by-hop headers are dropped, and the body owns its buffer', async () => {
   const { guard } = guardWith();
   const res = await guard.fetch('f', [{ host: 'api.egress.test', ports: [httpsPort], allowPrivateNetwork: true }], get(`https://api.egress.test:${httpsPort}/hello`));
   assert.equal(Buffer.from(res.body).toString(), 'hello from main');
@@ -277,8 +277,11 @@ test('bad urls and requests are refused', async () => {
   await refused(guard.fetch('f', grants, get(`https://api.egress.test:${httpsPort}/`, [['x-a', 'v\r\nx-injected: 1']])), 'bad-request');
   await refused(guard.fetch('f', grants, { method: 'CONNECT', url: `https://api.egress.test:${httpsPort}/`, headers: [], body: null }), 'bad-request');
   await refused(guard.fetch('f', grants, { method: 'POST', url: `https://api.egress.test:${httpsPort}/`, headers: [], body: new Uint8Array(limits.maxRequestBytes + 1) }), 'bad-request');
-  assert.equal(events.length, 6);
+  await refused(guard.fetch('f', grants, { method: 'X'.repeat(33), url: `https://api.egress.test:${httpsPort}/`, headers: [], body: null }), 'bad-request');
+  assert.equal(events.length, 7);
   assert.equal(events[0]?.host, undefined);
+  assert.equal(events[4]?.method, undefined, 'a refused method is not recorded');
+  assert.equal(events[6]?.method, undefined);
   // A Host header naming the same host is accepted (and replaced by the guard's own).
   const ok = await guard.fetch('f', grants, get(`https://api.egress.test:${httpsPort}/echo`, [['Host', `API.egress.test:${httpsPort}`]]));
   assert.equal(ok.status, 200);

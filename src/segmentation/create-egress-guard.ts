@@ -248,7 +248,8 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
   }
 
   async function run(fn: string, grants: readonly EgressGrant[], request: EgressRequest, signal: AbortSignal): Promise<EgressResult> {
-    let method = request.method;
+    // Unvalidated until checked: an event never carries the function's raw method string.
+    let method: string | undefined;
     let body = request.body;
     let headers: HeaderList | undefined;
     let raw = request.url;
@@ -263,7 +264,7 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
         const event: EgressEvent = {
           time,
           function: fn,
-          method,
+          ...(method === undefined ? {} : { method }),
           ...(facts.host === undefined ? {} : { host: facts.host }),
           ...(facts.port === undefined ? {} : { port: facts.port }),
           ...(facts.address === undefined ? {} : { address: facts.address }),
@@ -278,11 +279,11 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
       };
       let req: ClientRequest | undefined;
       try {
+        method ??= checkMethod(request.method);
         const target = parseEgressTarget(raw, base);
         facts.host = target.host;
         facts.port = target.port;
         if (headers === undefined) {
-          method = checkMethod(method);
           headers = prepareHeaders(request.headers, target);
           if (body !== null && body.byteLength > limits.maxRequestBytes) throw new EgressError('bad-request', `egress request body exceeds ${limits.maxRequestBytes} bytes`);
         } else if (previous !== undefined && originOf(previous) !== originOf(target)) {

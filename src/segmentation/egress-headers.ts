@@ -22,7 +22,7 @@ export type HeaderList = Array<readonly [string, string]>;
 
 /** Validates a method token; refuses `CONNECT`, `TRACE`, `TRACK`; uppercases the standard methods. */
 export function checkMethod(raw: string): string {
-  if (!TOKEN.test(raw)) throw new EgressError('bad-request', 'egress method is not a valid token');
+  if (raw.length > 32 || !TOKEN.test(raw)) throw new EgressError('bad-request', 'egress method is not a valid token');
   const upper = raw.toUpperCase();
   // CONNECT would turn the guard into a tunnel; TRACE reflects credentials (cross-site tracing).
   if (FORBIDDEN_METHODS.has(upper)) throw new EgressError('bad-request', `egress method \`${upper}\` is not allowed`);

@@ -70,7 +70,8 @@ export type EgressReason = (typeof egressReasons)[number];
 export interface EgressEvent {
   readonly time: number;
   readonly function: string;
-  readonly method: string;
+  /** Absent when the function's method was not a valid one. */
+  readonly method?: string;
   /** Canonical host; absent when the url did not parse. */
   readonly host?: string;
   readonly port?: number;
