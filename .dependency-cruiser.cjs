@@ -1,17 +1,18 @@
 // The dependency rules of docs/architecture.md, enforced on every `npm test`.
 // Edges point one way: cli -> platform -> gateway -> {identity, policy, runtime, ...} -> {store, kernel}.
 // A capability is entered only through its index.ts.
-const CAPABILITIES = ['cli', 'platform', 'manifest', 'gateway', 'runtime', 'identity', 'policy', 'secrets', 'audit', 'detect', 'privacy', 'scan', 'store', 'kernel'];
+const CAPABILITIES = ['cli', 'platform', 'manifest', 'gateway', 'runtime', 'identity', 'policy', 'secrets', 'segmentation', 'audit', 'detect', 'privacy', 'scan', 'store', 'kernel'];
 
 // Which capabilities each one may import (besides itself).
 const ALLOWED = {
   cli: ['platform', 'manifest', 'runtime', 'scan', 'audit', 'policy', 'kernel'],
-  platform: ['gateway', 'runtime', 'manifest', 'store', 'identity', 'policy', 'secrets', 'audit', 'detect', 'privacy', 'kernel'],
-  gateway: ['manifest', 'kernel'],
+  platform: ['gateway', 'runtime', 'manifest', 'store', 'identity', 'policy', 'secrets', 'segmentation', 'audit', 'detect', 'privacy', 'kernel'],
+  gateway: ['manifest', 'segmentation', 'kernel'],
   runtime: ['manifest', 'kernel'],
   identity: ['store', 'kernel'],
   policy: ['manifest', 'kernel'],
   secrets: ['store', 'kernel'],
+  segmentation: ['manifest', 'kernel'],
   audit: ['store', 'kernel'],
   detect: ['store', 'kernel'],
   privacy: ['kernel'],

@@ -155,6 +155,66 @@ export const errorCatalog = {
     meaning: 'a binding call failed: its target failed or timed out, its arguments or result exceeded the size limits, or the invocation ended first',
     fix: 'see the operator log for the request id; make the target cheaper or the payload smaller',
   },
+  PAL_EGRESS_BAD_URL: {
+    status: 400,
+    meaning: 'an outbound request names a url that is not an absolute `http:`/`https:` url, carries userinfo (`user:pass@`), or has no usable host',
+    fix: 'pass an absolute `https://host/path` url; send credentials in a header, never in the url',
+  },
+  PAL_EGRESS_BAD_REQUEST: {
+    status: 400,
+    meaning: 'an outbound request has a forbidden method (`CONNECT`, `TRACE`), an invalid header, a `Host` header naming another host, or a body over the size limit',
+    fix: 'drop the header or method; the guard sets `Host` and framing headers itself',
+  },
+  PAL_EGRESS_INSECURE_SCHEME: {
+    status: 403,
+    meaning: 'an outbound request (or a redirect) uses plain `http:` and the egress grant for that host does not allow it',
+    fix: 'use `https:`; if the host truly has no TLS, grant it with `allowInsecureHttp: true` (logged at start)',
+  },
+  PAL_EGRESS_NOT_GRANTED: {
+    status: 403,
+    meaning: 'the function has no egress grant for this host and port (a redirect to another host needs its own grant)',
+    fix: 'add the host (and port, if not the default) to the function\'s `egress` list in the manifest',
+  },
+  PAL_EGRESS_POLICY_DENIED: {
+    status: 403,
+    meaning: 'the host is granted, but the egress policy decision (Cedar action `egress`) denied the call',
+    fix: 'see the audit record for the determining policy ids; change the policy if the call should be allowed',
+  },
+  PAL_EGRESS_PRIVATE_ADDRESS: {
+    status: 403,
+    meaning: 'the host is, or resolves to, a private, loopback, link-local, multicast, reserved or cloud-metadata address (SSRF protection); one such address among the answers is enough',
+    fix: 'call a public address; to reach an internal service on purpose, grant that host with `allowPrivateNetwork: true` (logged at start)',
+  },
+  PAL_EGRESS_DNS_FAILED: {
+    status: 502,
+    meaning: 'the host name of an outbound request could not be resolved',
+    fix: 'check the host name and the resolvers of the gateway machine',
+  },
+  PAL_EGRESS_CONNECT_FAILED: {
+    status: 502,
+    meaning: 'the outbound connection failed: refused, reset, or the tls handshake failed (including a certificate that does not match the host name)',
+    fix: 'check that the host serves https with a certificate valid for its name; the operator log names the cause',
+  },
+  PAL_EGRESS_TOO_MANY_REDIRECTS: {
+    status: 502,
+    meaning: 'an outbound request was redirected more times than the limit allows',
+    fix: 'call the final url directly, or raise the redirect limit',
+  },
+  PAL_EGRESS_RESPONSE_TOO_LARGE: {
+    status: 502,
+    meaning: 'an outbound response body exceeded the size limit; the connection was closed',
+    fix: 'ask the remote service for less data (paging, ranges), or raise the response limit',
+  },
+  PAL_EGRESS_TIMEOUT: {
+    status: 504,
+    meaning: 'an outbound request (resolution, connection, redirects and body together) took longer than its time limit; the connection was closed',
+    fix: 'make the remote call cheaper, or raise the egress time limit',
+  },
+  PAL_EGRESS_CANCELLED: {
+    status: 503,
+    meaning: 'an outbound request was cancelled by its caller (the invocation ended or was aborted) before it finished',
+    fix: 'none needed when the invocation was meant to end; otherwise give the invocation more time',
+  },
   PAL_GATEWAY_BAD_PATH: {
     status: 400,
     meaning: 'the request path has encoded slashes or backslashes, dot segments, empty segments or control characters',

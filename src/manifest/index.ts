@@ -4,6 +4,7 @@ export { credentialHeaders } from './manifest-types.js';
 export type {
   BindingSpec,
   BodySchemaSpec,
+  EgressGrantSpec,
   ContentEncoding,
   CredentialHeader,
   RateLimitSpec,
@@ -23,6 +24,7 @@ export type {
   SegmentSpec,
   TlsSpec,
 } from './manifest-types.js';
+export { checkEgressHost } from './egress-host.js';
 export { validateManifestText, parseListen, type ManifestSource } from './validate-manifest.js';
 export { checkManifest, loadManifest, MANIFEST_FILE } from './load-manifest.js';
 export {

@@ -78,6 +78,39 @@ const binding = {
   },
 } as const;
 
+const egressGrant = {
+  type: 'object',
+  description: 'One host the function may call with `fetch()`. Every call is still a policy decision (Cedar action `egress`) and an audit event.',
+  additionalProperties: false,
+  required: ['host'],
+  properties: {
+    host: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      description: 'An exact host name or IP literal (`api.stripe.com`, `10.0.0.5`, `[fd00::5]`), or `*.suffix` for every name strictly under the suffix (not the suffix itself). Compared on the canonical name: lowercase, IDNA, no trailing dot.',
+    },
+    ports: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 16,
+      uniqueItems: true,
+      items: { type: 'integer', minimum: 1, maximum: 65535 },
+      description: 'Ports the function may call; default: the scheme default only (443, or 80 with `allowInsecureHttp`).',
+    },
+    allowPrivateNetwork: {
+      type: 'boolean',
+      default: false,
+      description: 'Let this host be, or resolve to, a private, loopback or link-local address (an internal service). Weakens SSRF protection for this host. Logs `PAL_MANIFEST_INSECURE_SETTING` at start.',
+    },
+    allowInsecureHttp: {
+      type: 'boolean',
+      default: false,
+      description: 'Let this host be called over plain `http:`. Weakens security: requests and answers travel in clear. Logs `PAL_MANIFEST_INSECURE_SETTING` at start.',
+    },
+  },
+} as const;
+
 const functionSpec = {
   type: 'object',
   description: 'A function: a Web-standard module (`export default { fetch(request, env, ctx) }`).',
@@ -102,6 +135,13 @@ const functionSpec = {
       propertyNames: { pattern: BINDING_NAME_PATTERN },
       additionalProperties: binding,
       default: {},
+    },
+    egress: {
+      type: 'array',
+      description: 'Hosts the function may reach with `fetch()`; none by default. Each call is made by the gateway: resolved once, refused for private addresses, redirects re-checked (docs/segmentation.md).',
+      maxItems: 64,
+      items: egressGrant,
+      default: [],
     },
   },
 } as const;
@@ -532,4 +572,4 @@ export const manifestSchema = {
 /** Top-level sections that later versions own; naming one gives a precise hint. */
 export const reservedSections = ['detect', 'privacy'] as const;
 /** Function keys that later versions own. */
-export const reservedFunctionKeys = ['secrets', 'invoke', 'egress'] as const;
+export const reservedFunctionKeys = ['secrets', 'invoke'] as const;

@@ -19,6 +19,18 @@ export interface FunctionLimits {
   readonly queue: number;
 }
 
+/** One host a function may reach (`functions.<name>.egress[]`), as the egress guard takes it. */
+export interface EgressGrantSpec {
+  /** Exact host or IP literal, or `*.suffix`. */
+  readonly host: string;
+  /** Allowed ports; absent: the scheme's default port. */
+  readonly ports?: readonly number[];
+  /** Weakens SSRF protection for this host (logged at start). */
+  readonly allowPrivateNetwork?: boolean;
+  /** Allows plain `http:` to this host (logged at start). */
+  readonly allowInsecureHttp?: boolean;
+}
+
 /** One function, defaults applied, `source` resolved to an absolute path. */
 export interface FunctionSpec {
   readonly name: string;
@@ -26,6 +38,8 @@ export interface FunctionSpec {
   readonly segment: string;
   readonly limits: FunctionLimits;
   readonly bindings: Readonly<Record<string, BindingSpec>>;
+  /** Hosts the function may reach with `fetch()`; absent or empty: none. */
+  readonly egress?: readonly EgressGrantSpec[];
   /** Line of the function in the manifest (1-based), for policy origins. */
   readonly line?: number;
 }

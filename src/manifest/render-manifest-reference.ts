@@ -54,7 +54,8 @@ export function renderManifestReference(): string {
     '- A route with a `schema` accepts only JSON media types and takes no `contentEncodings`.',
     '- `rateLimit` on a public route counts per address; `by: principal` needs a private route.',
     '- `unsafeForwardCredentials` weakens security: it is listed in docs/security/defaults.md and logged at start.',
-    '- `policies`, `secrets`, route `allow` and function `secrets`/`invoke`/`egress` are not supported by this version and are rejected rather than ignored.',
+    '- A function `egress` grant names a host exactly or as `*.suffix` (at least two labels; never an IP range); the port goes in `ports`. `allowPrivateNetwork` and `allowInsecureHttp` weaken security: they are listed in docs/security/defaults.md and logged at start. The gateway makes each call (docs/segmentation.md).',
+    '- `policies`, `secrets`, route `allow` and function `secrets`/`invoke` are not supported by this version and are rejected rather than ignored.',
     '',
   ].join('\n');
 }

@@ -432,3 +432,36 @@ describe('the audit section', () => {
     assert.equal(only(`${BASE}audit: { mode: off }\n`).path, 'audit.mode');
   });
 });
+
+describe('egress grants', () => {
+  const withEgress = (egress: string) => BASE.replace('    source: functions/orders.ts', `    source: functions/orders.ts\n    egress: ${egress}`);
+
+  test('grants are kept, defaults off; no egress key means no egress', () => {
+    const result = check(withEgress('[{ host: api.stripe.com }, { host: "*.example.com", ports: [443, 8443] }, { host: internal.corp, allowPrivateNetwork: true, allowInsecureHttp: true }]'));
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    assert.deepEqual(result.value?.functions.get('orders')?.egress, [
+      { host: 'api.stripe.com' },
+      { host: '*.example.com', ports: [443, 8443] },
+      { host: 'internal.corp', allowPrivateNetwork: true, allowInsecureHttp: true },
+    ]);
+    assert.deepEqual(check(BASE).value?.functions.get('orders')?.egress, []);
+  });
+
+  test('unusable hosts are rejected with their path', () => {
+    for (const host of ['"*"', '"*.com"', '"api.*.com"', 'api.stripe.com:443', '"https://api.stripe.com"', '"user@api.stripe.com"', '"a..b"', '"*.10.0.0.1"', '"a b"']) {
+      const d = only(withEgress(`[{ host: ${host} }]`));
+      assert.equal(d.code, 'PAL_MANIFEST_INVALID_VALUE', host);
+      assert.equal(d.path, 'functions.orders.egress[0].host', host);
+    }
+  });
+
+  test('IP literals and bracketed IPv6 are accepted', () => {
+    assert.equal(check(withEgress('[{ host: 10.0.0.5, allowPrivateNetwork: true }, { host: "[fd00::5]" }, { host: "fd00::6" }]')).ok, true);
+  });
+
+  test('an unknown grant key or a bad port is rejected', () => {
+    assert.equal(only(withEgress('[{ host: a.example, allowPrivate: true }]')).code, 'PAL_MANIFEST_UNKNOWN_KEY');
+    assert.equal(only(withEgress('[{ host: a.example, ports: [0] }]')).code, 'PAL_MANIFEST_INVALID_VALUE');
+    assert.equal(only(withEgress('[{ host: a.example, ports: [] }]')).code, 'PAL_MANIFEST_INVALID_VALUE');
+  });
+});

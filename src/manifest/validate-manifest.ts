@@ -5,8 +5,9 @@ import { closest } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
 import { compileBodySchema } from './body-schema.js';
+import { checkEgressHost } from './egress-host.js';
 import { manifestSchema, reservedFunctionKeys, reservedSections } from './manifest-schema.js';
-import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SecretSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
+import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type EgressGrantSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SecretSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
@@ -113,8 +114,18 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
         if ('function' in fields) push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'bindings', bindingName, 'function'], `a \`${b.type}\` binding takes no \`function\``, 'remove `function`, or use `type: service`');
       }
     }
+    fn.egress.forEach((grant, i) => {
+      const problem = checkEgressHost(grant.host);
+      if (problem !== undefined) push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'egress', i, 'host'], `egress host \`${grant.host}\` is not usable: ${problem}`, 'use an exact host such as `api.stripe.com`, or `*.example.com` for its subdomains');
+    });
+    const egress = fn.egress.map((g): EgressGrantSpec => ({
+      host: g.host,
+      ...(g.ports === undefined ? {} : { ports: g.ports }),
+      ...(g.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
+      ...(g.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+    }));
     const fnLine = at(['functions', name], true).line;
-    functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings, ...(fnLine === undefined ? {} : { line: fnLine }) });
+    functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings, egress, ...(fnLine === undefined ? {} : { line: fnLine }) });
   }
 
   const mtlsRaw = raw.identity.mtls;
@@ -365,7 +376,7 @@ interface RawManifest {
   gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; origin?: string; rateLimit?: RawRateLimit; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; maxJsonDepth: number; maxJsonKeys: number } };
   identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean }; mtls?: { ca: string; principalFrom: 'san-uri' | 'subject'; crls: string[] } };
   segments: Record<string, { workers: number }>;
-  functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
+  functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec>; egress: Array<{ host: string; ports?: number[]; allowPrivateNetwork: boolean; allowInsecureHttp: boolean }> }>;
   routes: RawRoute[];
   audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };
   secrets: Record<string, { description?: string; rotation?: { function: string; every: string } }>;

@@ -99,6 +99,12 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       const live: LiveSinkSpec[] = manifest.audit.sinks.map((k) => (k.type === 'file' ? k : { ...k, ...(k.ca === undefined ? {} : { ca: readFileSync(k.ca, 'utf8') }) }));
       sinks = startSinkDelivery({ stateDir, sinks: live, logger, version: PALISADE_VERSION });
     }
+    for (const fn of manifest.functions.values()) {
+      for (const grant of fn.egress ?? []) {
+        if (grant.allowPrivateNetwork === true) logger.warn('a function may reach private, loopback and link-local addresses through an egress grant', { code: 'PAL_MANIFEST_INSECURE_SETTING', function: fn.name, address: grant.host });
+        if (grant.allowInsecureHttp === true) logger.warn('a function may call a host over plain http through an egress grant', { code: 'PAL_MANIFEST_INSECURE_SETTING', function: fn.name, address: grant.host });
+      }
+    }
     if (manifest.audit.mode === 'async') logger.warn('audit is asynchronous: responses do not wait for their record, and a crash loses queued events', { code: 'PAL_MANIFEST_INSECURE_SETTING' });
     const bundles = new Map<string, string>();
     for (const fn of manifest.functions.values()) bundles.set(fn.name, (await bundleFunction(fn, manifest.projectDir)).code);

@@ -3,6 +3,17 @@ import type { ParsedYaml } from './parse-yaml.js';
 import { isRecord } from './values.js';
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+// An egress entry is `{ host, ports? }` in the manifest (or `host:port` as the design sketches it).
+const egressEntries = (v: unknown): string[] =>
+  Array.isArray(v)
+    ? v.flatMap((x): string[] => {
+        if (typeof x === 'string') return [x];
+        if (!isRecord(x) || typeof x.host !== 'string') return [];
+        const host = x.host;
+        const ports = Array.isArray(x.ports) ? x.ports.filter((p): p is number => typeof p === 'number') : [];
+        return ports.length === 0 ? [host] : ports.map((p) => `${host}:${p}`);
+      })
+    : [];
 
 /**
  * Reads the parts of `palisade.yaml` the scan rules need, leniently: the sections later
@@ -27,7 +38,7 @@ export function parsePalisade(file: string, text: string, parsed: ParsedYaml, re
         name,
         segment: typeof fn.segment === 'string' ? fn.segment : 'default',
         secrets: strings(fn.secrets),
-        egress: strings(fn.egress),
+        egress: egressEntries(fn.egress),
         invoke: strings(fn.invoke),
         ...(sourceText === undefined ? {} : { sourceText }),
         ...(line === undefined ? {} : { line }),

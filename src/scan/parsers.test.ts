@@ -151,3 +151,10 @@ describe('parser robustness: a malformed template is reported and the scan goes 
     await assert.rejects(loadTemplates([join(dir, 'missing')]), { code: 'PAL_SCAN_PATH_NOT_FOUND' });
   });
 });
+
+describe('palisade manifests', () => {
+  test('egress grants in the manifest form are read for the rules', async () => {
+    const t = await parseTemplateText('palisade.yaml', 'functions:\n  billing:\n    source: f.ts\n    egress: [{ host: "*.stripe.com", ports: [443] }, { host: api.example.com }, "legacy.example:443"]\nroutes:\n  - { path: /p, function: billing }\n');
+    assert.deepEqual(t?.palisade?.functions[0]?.egress, ['*.stripe.com:443', 'api.example.com', 'legacy.example:443']);
+  });
+});

@@ -212,6 +212,20 @@ describe('palisade CLI', () => {
     }
   });
 
+  test('an egress grant that weakens security is logged at start, naming the function and host', async () => {
+    const dir = project(MANIFEST().replace('    source: functions/hello.ts\n', '    source: functions/hello.ts\n    egress: [{ host: api.example.com }, { host: internal.corp, allowPrivateNetwork: true }]\n'));
+    const node = await startUp(dir);
+    try {
+      for (let i = 0; i < 20 && !node.stderr().includes('internal.corp'); i++) await new Promise((r) => setTimeout(r, 100));
+      const line = node.stderr().split('\n').find((l) => l.includes('internal.corp')) ?? '';
+      assert.match(line, /PAL_MANIFEST_INSECURE_SETTING/);
+      assert.match(line, /hello/);
+      assert.ok(!node.stderr().includes('api.example.com'), 'a plain grant is not a warning');
+    } finally {
+      await node.stop();
+    }
+  });
+
   test('SIGTERM drains an in-flight request, then exits 0', async () => {
     const dir = project(MANIFEST().replace('functions:', 'functions:\n  slow:\n    source: functions/slow.ts\n').replace('routes:', 'routes:\n  - { path: /slow, function: slow, public: true }'), {
       'functions/hello.ts': HELLO,
