@@ -1,6 +1,6 @@
 import type { AuditKeyFile } from './audit-keys.js';
 import { computeEventHash, computeGenesisHash } from './chain-hash.js';
-import { parseCheckpoint, verifyCheckpointSignature, type CheckpointStatement, type SignedCheckpoint } from './checkpoint.js';
+import { isArchiveStatement, parseSignedStatement, verifyCheckpointSignature, type CheckpointStatement, type SignedCheckpoint } from './checkpoint.js';
 import { MerkleFrontier } from './merkle.js';
 
 /** One stored row, as read from `audit_events`. */
@@ -34,6 +34,7 @@ export const verifyFailureReasons = [
   'truncated',
   'fork',
   'unsigned-tail',
+  'archive-modified',
   'unreadable',
 ] as const;
 
@@ -42,7 +43,18 @@ export type VerifyFailureReason = (typeof verifyFailureReasons)[number];
 
 /** The outcome of {@link verifyAuditChain}. */
 export type VerifyReport =
-  | { readonly ok: true; readonly size: number; readonly checkpoints: number; readonly witnessed: number; readonly signedSize: number }
+  | {
+      readonly ok: true;
+      /** The sequence number of the last row verified (the tree size). */
+      readonly size: number;
+      readonly checkpoints: number;
+      readonly witnessed: number;
+      readonly signedSize: number;
+      /** The first sequence number verified: 1, or one after the archive checkpoint the rows start from. */
+      readonly start: number;
+      /** True when there is not a single row: a new log (nothing signed says it ever held more). */
+      readonly empty: boolean;
+    }
   | { readonly ok: false; readonly size: number; readonly seq: number; readonly reason: VerifyFailureReason; readonly detail: string };
 
 /** What {@link verifyAuditChain} checks, all of it data: no I/O. */
@@ -55,6 +67,11 @@ export interface VerifyInput {
   readonly witness?: readonly SignedCheckpoint[];
   /** The exported key file: the only source of keys and of the instance id. */
   readonly keys: AuditKeyFile;
+  /**
+   * `log` (default): the rows are a whole live log, which must reach every size a key was
+   * retired at. `archive`: the rows are one archive file's, which ends where the live log goes on.
+   */
+  readonly scope?: 'log' | 'archive';
 }
 
 interface Checked {
@@ -79,6 +96,16 @@ type Failure = Extract<VerifyReport, { ok: false }>;
  * ```
  */
 export function verifyAuditChain(input: VerifyInput): VerifyReport {
+  const rows = input.rows[Symbol.iterator]();
+  try {
+    return verifyRows(input, rows);
+  } finally {
+    // Stopping early must release the source (an open SQLite statement, a file).
+    rows.return?.();
+  }
+}
+
+function verifyRows(input: VerifyInput, rows: Iterator<AuditRow>): VerifyReport {
   const { keys } = input;
   const keyById = new Map(keys.keys.map((k) => [k.keyId, k]));
   const checked: Checked[] = [];
@@ -90,9 +117,9 @@ export function verifyAuditChain(input: VerifyInput): VerifyReport {
   };
   for (const { s, fromWitness } of all) {
     const where = fromWitness ? 'witness checkpoint' : 'checkpoint';
-    const c = parseCheckpoint(s.statement);
+    const c = parseSignedStatement(s.statement);
     if (c === undefined) {
-      fail({ ok: false, size: 0, seq: 1, reason: 'malformed-checkpoint', detail: `a ${where} is not a palisade-audit-checkpoint/1 statement` });
+      fail({ ok: false, size: 0, seq: 1, reason: 'malformed-checkpoint', detail: `a ${where} is not a palisade-audit-checkpoint/1 or palisade-audit-archive/1 statement` });
       continue;
     }
     const key = keyById.get(c.keyId);
@@ -105,12 +132,36 @@ export function verifyAuditChain(input: VerifyInput): VerifyReport {
   }
   checked.sort((a, b) => a.c.treeSize - b.c.treeSize);
 
-  const tree = new MerkleFrontier();
+  let tree = new MerkleFrontier();
   let expectedPrev: Uint8Array = computeGenesisHash(keys.instance);
   let beforePrev: Uint8Array | undefined;
   let seq = 0;
   let next = 0;
   let signedSize = 0;
+  let first = rows.next();
+  // Rows that start after 1 are a pruned log: they must continue exactly from a validly signed
+  // archive checkpoint (its head and compact Merkle range). Without one, the head rows were
+  // simply deleted, which the loop below reports as missing rows.
+  if (!first.done && first.value.seq > 1) {
+    const at = first.value.seq - 1;
+    const anchor = checked.find((x) => x.c.treeSize === at && isArchiveStatement(x.c));
+    if (anchor !== undefined && isArchiveStatement(anchor.c)) {
+      const resumed = MerkleFrontier.fromCompactRange(at, anchor.c.range.map((h) => Buffer.from(h, 'hex')));
+      if (resumed === undefined || resumed.root().toString('hex') !== anchor.c.root) {
+        return { ok: false, size: at, seq: at + 1, reason: 'malformed-checkpoint', detail: `the archive checkpoint at tree size ${at} has a compact range that does not yield its root` };
+      }
+      tree = resumed;
+      expectedPrev = Buffer.from(anchor.c.head, 'hex');
+      seq = at;
+      signedSize = at;
+      // Checkpoints inside the archived prefix can only be checked against the archive file.
+      while (next < checked.length && (checked[next] as Checked).c.treeSize < at) next++;
+    } else {
+      // A forged or planted archive checkpoint lands here as the signature failure it is.
+      return { ...(failure ?? { ok: false, size: 0, seq: 1, reason: 'missing-row', detail: `rows 1..${at} are missing and no validly signed archive checkpoint at tree size ${at} covers them: head rows were deleted` }), size: 0 };
+    }
+  }
+  const start = seq + 1;
   // Row failures name the exact row; they win over what the checkpoints can only bound.
   let rowFailure: Failure | undefined;
   const checkAt = (size: number, head: Uint8Array): void => {
@@ -123,6 +174,8 @@ export function verifyAuditChain(input: VerifyInput): VerifyReport {
       any = true;
       root ??= tree.root().toString('hex');
       if (x.c.root !== root || x.c.head !== Buffer.from(head).toString('hex')) bad ??= x;
+      // An archive checkpoint also signs the compact range later roots are computed from.
+      else if (isArchiveStatement(x.c) && x.c.range.join(',') !== tree.compactRange().map((n) => n.toString('hex')).join(',')) bad ??= x;
     }
     if (!any) return;
     if (bad === undefined) {
@@ -131,8 +184,9 @@ export function verifyAuditChain(input: VerifyInput): VerifyReport {
     }
     fail({ ok: false, size, seq: signedSize + 1, reason: bad.fromWitness ? 'fork' : 'checkpoint-mismatch', detail: `the rows up to ${size} do not match the signed ${bad.fromWitness ? 'witness ' : ''}checkpoint at that size (root or head differs): a row after ${signedSize} was changed` });
   };
-  checkAt(0, expectedPrev);
-  for (const row of input.rows) {
+  checkAt(seq, expectedPrev);
+  for (; !first.done; first = rows.next()) {
+    const row = first.value;
     const want = seq + 1;
     if (row.seq !== want) {
       rowFailure = row.seq > want
@@ -171,10 +225,15 @@ export function verifyAuditChain(input: VerifyInput): VerifyReport {
     const top = beyond[beyond.length - 1] as Checked;
     return { ok: false, size: seq, seq: seq + 1, reason: 'truncated', detail: `a signed ${top.fromWitness ? 'witness ' : ''}checkpoint covers ${top.c.treeSize} rows, but the log ends at ${seq}: rows were deleted from the end or the log was rolled back to an older copy` };
   }
+  // A retired key signed a checkpoint at its retirement size: the log held that many events.
+  const retired = (input.scope ?? 'log') === 'log' ? Math.max(0, ...keys.keys.map((k) => k.retiredAfter ?? 0)) : 0;
+  if (retired > seq) {
+    return { ok: false, size: seq, seq: seq + 1, reason: 'truncated', detail: `the key file retired a key after tree size ${retired}, but the log ends at ${seq}: rows were deleted from the end or the log was replaced` };
+  }
   if (seq - signedSize > keys.checkpointEvery) {
     return { ok: false, size: seq, seq: signedSize + 1, reason: 'unsigned-tail', detail: `${seq - signedSize} rows after tree size ${signedSize} are covered by no valid checkpoint (at most ${keys.checkpointEvery} may be): checkpoints were removed or forged` };
   }
-  return { ok: true, size: seq, checkpoints: checked.filter((x) => !x.fromWitness).length, witnessed: checked.filter((x) => x.fromWitness).length, signedSize };
+  return { ok: true, size: seq, checkpoints: checked.filter((x) => !x.fromWitness).length, witnessed: checked.filter((x) => x.fromWitness).length, signedSize, start, empty: seq === 0 };
 }
 
 /** The first search column that differs from what the event says, if any. */
