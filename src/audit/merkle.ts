@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * RFC 6962 §2.1 Merkle tree hashing over the audit chain's event hashes (the leaves' data).
@@ -8,14 +8,25 @@ import { createHash } from 'node:crypto';
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
+// Scratch inputs for one-shot hashing of the common 32-byte case (hashing is synchronous, so
+// one buffer each is enough): a one-shot `hash()` costs far less than createHash/update/digest.
+const LEAF_INPUT = Buffer.alloc(33);
+const NODE_INPUT = Buffer.alloc(65);
+NODE_INPUT[0] = 1;
+
 /** `SHA-256(0x00 ‖ data)`. */
 export function hashLeaf(data: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF).update(data).digest();
+  if (data.length !== 32) return createHash('sha256').update(LEAF).update(data).digest();
+  LEAF_INPUT.set(data, 1);
+  return hash('sha256', LEAF_INPUT, 'buffer');
 }
 
 /** `SHA-256(0x01 ‖ left ‖ right)`. */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE).update(left).update(right).digest();
+  if (left.length !== 32 || right.length !== 32) return createHash('sha256').update(NODE).update(left).update(right).digest();
+  NODE_INPUT.set(left, 1);
+  NODE_INPUT.set(right, 33);
+  return hash('sha256', NODE_INPUT, 'buffer');
 }
 
 /** RFC 6962 MTH of the empty tree: `SHA-256()`. */

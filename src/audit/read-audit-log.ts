@@ -48,12 +48,42 @@ function hasTable(db: Database.Database, name: string): boolean {
 }
 
 function* iterateRows(db: Database.Database): Generator<AuditRow> {
-  // A log whose tables are gone (for example with its -wal file deleted) verifies as empty.
   if (!hasTable(db, 'audit_events')) return;
-  for (const [seq, event, prevHash, hash, time, actor, action, decision] of db.prepare('SELECT seq, event, prev_hash, hash, time, actor, action, decision FROM audit_events ORDER BY seq').raw().iterate() as IterableIterator<[number, string, Buffer, Buffer, unknown, unknown, unknown, unknown]>) {
-    yield { seq, event, prevHash, hash, columns: { time, actor, action, decision } };
+  // The event's bytes as stored: the hash covers exactly them, so they are hashed without a
+  // round trip through a JavaScript string. The search columns are checked in one SQL pass
+  // ({@link findIndexMismatch}).
+  // Pages through the primary key: one native call per page instead of one per row.
+  const page = db.prepare('SELECT seq, CAST(event AS BLOB), prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 4096').raw();
+  let after = -Infinity;
+  for (;;) {
+    const rows = page.all(after) as [number, Buffer, Buffer, Buffer][];
+    for (const [seq, event, prevHash, hash] of rows) yield { seq, event, prevHash, hash };
+    if (rows.length < 4096) return;
+    after = (rows[rows.length - 1] as [number, Buffer, Buffer, Buffer])[0];
   }
 }
+
+/**
+ * The first row whose search columns (`time`, `actor`, `action`, `decision`) differ from its
+ * event, or whose event is not JSON: a search selects on the columns, so a rewritten column
+ * would hide or misplace a row the chain still holds. One pass in SQLite's JSON functions.
+ */
+function findIndexMismatch(db: Database.Database): { seq: number; column: string } | undefined {
+  if (!hasTable(db, 'audit_events')) return undefined;
+  return db.prepare(`SELECT seq, CASE
+      WHEN NOT json_valid(event) OR json_type(event) IS NOT 'object' THEN 'event'
+      WHEN time IS NOT json_extract(event, '$.time') THEN 'time'
+      WHEN actor IS NOT json_extract(event, '$.principal.id') THEN 'actor'
+      WHEN action IS NOT json_extract(event, '$.action') THEN 'action'
+      ELSE 'decision' END AS column
+    FROM audit_events
+    WHERE NOT json_valid(event) OR json_type(event) IS NOT 'object'
+      OR time IS NOT json_extract(event, '$.time') OR actor IS NOT json_extract(event, '$.principal.id')
+      OR action IS NOT json_extract(event, '$.action') OR decision IS NOT json_extract(event, '$.outcome')
+    ORDER BY seq LIMIT 1`).get() as { seq: number; column: string } | undefined;
+}
+
+const ROW_REASONS: ReadonlySet<string> = new Set(['missing-row', 'out-of-order', 'broken-link', 'inserted-row', 'hash-mismatch', 'wrong-instance']);
 
 /** Checkpoints stored in the log, in insertion order. */
 export function readStoredCheckpoints(db: Database.Database): SignedCheckpoint[] {
@@ -155,7 +185,14 @@ export function verifyAuditLog(options: VerifyAuditLogOptions): VerifyReport & {
     const { summaries, failure } = loadArchives(options.archives ?? [], keys);
     if (failure !== undefined) return { ...failure, keyFile };
     // One read transaction: rows and checkpoints come from the same snapshot.
-    const report = db.transaction(() => verifyAuditChain({ rows: concatRows(summaries, iterateRows(db)), checkpoints: [...archiveCheckpoints(summaries), ...readStoredCheckpoints(db)], witness, keys }))();
+    const { report, index } = db.transaction(() => ({
+      report: verifyAuditChain({ rows: concatRows(summaries, iterateRows(db)), checkpoints: [...archiveCheckpoints(summaries), ...readStoredCheckpoints(db)], witness, keys }),
+      index: findIndexMismatch(db),
+    }))();
+    // Like any row failure, a bad search column wins unless a row before it already failed.
+    if (index !== undefined && (report.ok || !(ROW_REASONS.has(report.reason) && report.seq <= index.seq))) {
+      return { ok: false, size: report.size, seq: index.seq, reason: 'index-mismatch', detail: `row ${index.seq}'s search column \`${index.column}\` does not match its event: a search would hide or misplace it`, keyFile };
+    }
     if (!report.ok) return { ...report, keyFile };
     // The chain holds; the file's own structure must too (an index that lost rows would make a
     // search miss them).

@@ -6,7 +6,8 @@ import { MerkleFrontier } from './merkle.js';
 /** One stored row, as read from `audit_events`. */
 export interface AuditRow {
   readonly seq: number;
-  readonly event: string;
+  /** The canonical event: its text, or its UTF-8 bytes exactly as stored (what the hash covers). */
+  readonly event: string | Uint8Array;
   readonly prevHash: Uint8Array;
   readonly hash: Uint8Array;
   /**
@@ -194,19 +195,19 @@ function verifyRows(input: VerifyInput, rows: Iterator<AuditRow>): VerifyReport 
         : { ok: false, size: seq, seq: row.seq, reason: 'out-of-order', detail: `row ${row.seq} comes after row ${seq}` };
       break;
     }
-    if (Buffer.compare(Buffer.from(row.prevHash), Buffer.from(expectedPrev)) !== 0) {
+    if (!same(row.prevHash, expectedPrev)) {
       if (want === 1) rowFailure = { ok: false, size: seq, seq: want, reason: 'wrong-instance', detail: "row 1 does not start from this instance's genesis hash: the log belongs to another instance or was replaced" };
-      else if (beforePrev !== undefined && Buffer.compare(Buffer.from(row.prevHash), Buffer.from(beforePrev)) === 0) rowFailure = { ok: false, size: seq, seq: seq, reason: 'inserted-row', detail: `row ${want} links to row ${seq - 1}: row ${seq} was inserted` };
+      else if (beforePrev !== undefined && same(row.prevHash, beforePrev)) rowFailure = { ok: false, size: seq, seq: seq, reason: 'inserted-row', detail: `row ${want} links to row ${seq - 1}: row ${seq} was inserted` };
       else rowFailure = { ok: false, size: seq, seq: want, reason: 'broken-link', detail: `row ${want}'s prev_hash is not the hash of row ${seq}: a row was changed, removed or moved here` };
       break;
     }
     const hash = computeEventHash(row.prevHash, row.event);
-    if (Buffer.compare(hash, Buffer.from(row.hash)) !== 0) {
+    if (!same(hash, row.hash)) {
       rowFailure = { ok: false, size: seq, seq: want, reason: 'hash-mismatch', detail: `row ${want}'s event does not hash to its stored hash: its content was changed` };
       break;
     }
     if (row.columns !== undefined) {
-      const differs = searchColumnsDiffer(row.event, row.columns);
+      const differs = searchColumnsDiffer(typeof row.event === 'string' ? row.event : Buffer.from(row.event).toString('utf8'), row.columns);
       if (differs !== undefined) {
         rowFailure = { ok: false, size: seq, seq: want, reason: 'index-mismatch', detail: `row ${want}'s search column \`${differs}\` does not match its event: a search would hide or misplace it` };
         break;
@@ -234,6 +235,11 @@ function verifyRows(input: VerifyInput, rows: Iterator<AuditRow>): VerifyReport 
     return { ok: false, size: seq, seq: signedSize + 1, reason: 'unsigned-tail', detail: `${seq - signedSize} rows after tree size ${signedSize} are covered by no valid checkpoint (at most ${keys.checkpointEvery} may be): checkpoints were removed or forged` };
   }
   return { ok: true, size: seq, checkpoints: checked.filter((x) => !x.fromWitness).length, witnessed: checked.filter((x) => x.fromWitness).length, signedSize, start, empty: seq === 0 };
+}
+
+/** Byte equality without copying either side. */
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return (a instanceof Buffer ? a : Buffer.from(a.buffer, a.byteOffset, a.length)).equals(b);
 }
 
 /** The first search column that differs from what the event says, if any. */
