@@ -199,3 +199,15 @@ export function rotateAuditSigningKey(stateDir: string, retiredAfter: number, no
   rmSync(join(stateDir, KEY_DIR, `${old.keyId}.pem`), { force: true });
   return { instance: file.instance, keyId: key.keyId, privateKey };
 }
+
+/**
+ * Loads the active signing key of the log under `stateDir` without creating or changing
+ * anything (for tools such as `palisade audit archive` that sign beside a running writer).
+ */
+export function loadActiveAuditSigningKey(stateDir: string): AuditSigningKey {
+  const pubPath = join(stateDir, AUDIT_PUBLIC_KEY_FILE);
+  const file = loadAuditKeyFile(pubPath);
+  const key = activeKey(file);
+  if (key === undefined) throw new PalisadeError('PAL_AUDIT_KEYS_INVALID', `\`${pubPath}\` must list exactly one active (not retired) key`, { expose: true });
+  return { instance: file.instance, keyId: key.keyId, privateKey: loadPrivateKey(stateDir, key) };
+}

@@ -6,7 +6,7 @@ import { AUDIT_PUBLIC_KEY_FILE, ensureAuditSigningKey, rotateAuditSigningKey, ty
 import { AUDIT_DB_FILE, prepareAuditDatabase } from './audit-schema.js';
 import { canonicalizeJson } from './canonical-json.js';
 import { computeEventHash, computeGenesisHash } from './chain-hash.js';
-import { signCheckpoint, type CheckpointKind, type SignedCheckpoint } from './checkpoint.js';
+import { parseArchiveStatement, signCheckpoint, type CheckpointKind, type SignedCheckpoint } from './checkpoint.js';
 import { MerkleFrontier } from './merkle.js';
 
 /** How the chain writer runs. */
@@ -93,16 +93,41 @@ export class ChainWriter {
   }
 
   #load(db: Database.Database): ChainHead {
-    const tree = new MerkleFrontier();
+    let tree = new MerkleFrontier();
     let seq = 0;
     let head = computeGenesisHash(this.#key.instance);
+    const first = db.prepare('SELECT MIN(seq) FROM audit_events').pluck().get() as number | null;
+    if (first === null || first > 1) {
+      // A pruned log resumes from its archive checkpoint: the head and the compact Merkle range
+      // of the archived prefix, so later checkpoints sign roots over every event since genesis.
+      const anchor = this.#findArchiveAnchor(db, first === null ? undefined : first - 1);
+      if (anchor !== undefined) {
+        tree = anchor.tree;
+        seq = anchor.tree.size;
+        head = anchor.head;
+      } else if (first !== null) {
+        throw new PalisadeError('PAL_AUDIT_CHAIN_BROKEN', `\`${this.#dbPath}\` starts at row ${first} without an archive checkpoint: its first rows were deleted`, { expose: true });
+      }
+    }
     for (const row of db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq').raw().iterate() as IterableIterator<[number, Buffer]>) {
       seq = row[0];
       head = row[1];
       tree.append(head);
     }
-    const last = db.prepare('SELECT tree_size FROM audit_checkpoints ORDER BY id DESC LIMIT 1').pluck().get() as number | undefined;
+    const last = db.prepare('SELECT MAX(tree_size) FROM audit_checkpoints').pluck().get() as number | null;
     return { seq, head, tree, signedSize: last ?? 0, signedAt: this.#options.now() };
+  }
+
+  /** The archive checkpoint at `size` (or the largest one when `size` is undefined), as a resumable tree. */
+  #findArchiveAnchor(db: Database.Database, size: number | undefined): { tree: MerkleFrontier; head: Buffer } | undefined {
+    const rows = db.prepare("SELECT statement FROM audit_checkpoints WHERE statement LIKE 'palisade-audit-archive/1%' ORDER BY tree_size DESC").pluck().all() as string[];
+    for (const text of rows) {
+      const s = parseArchiveStatement(text);
+      if (s === undefined || (size !== undefined && s.treeSize !== size)) continue;
+      const tree = MerkleFrontier.fromCompactRange(s.treeSize, s.range.map((h) => Buffer.from(h, 'hex')));
+      if (tree !== undefined) return { tree, head: Buffer.from(s.head, 'hex') };
+    }
+    return undefined;
   }
 
   /** Reopens the database after a failure, and reloads the head if it moved. */

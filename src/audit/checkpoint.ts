@@ -62,6 +62,79 @@ export function parseCheckpoint(text: string): CheckpointStatement | undefined {
   return { instance, treeSize, head, root, time: t, keyId, kind: kind as CheckpointKind };
 }
 
+/**
+ * What an archive checkpoint attests, on top of a checkpoint at `treeSize`: events
+ * `first..treeSize` were moved to an archive file whose body hashes to `archiveDigest`, and the
+ * live log continues at `treeSize + 1` from `head`. `range` is the compact range of the Merkle
+ * tree of size `treeSize` (RFC 6962 perfect-subtree roots, left to right), so later roots can be
+ * computed without the archived leaves.
+ */
+export interface ArchiveStatement extends CheckpointStatement {
+  readonly kind: 'archive';
+  /** Hex nodes of the compact range `[0, treeSize)`, one per set bit of `treeSize`, largest subtree first. */
+  readonly range: readonly string[];
+  /** The first sequence number held by the archive file (1, or one after the previous archive). */
+  readonly first: number;
+  /** Hex SHA-256 of the archive file's body (every byte before its last line). */
+  readonly archiveDigest: string;
+}
+
+const ARCHIVE_HEADER = 'palisade-audit-archive/1';
+
+/**
+ * The signed text of an archive checkpoint: ten `name: value` lines after a header, each ending
+ * in LF (`range` is comma-separated hex).
+ *
+ * @example
+ * ```text
+ * palisade-audit-archive/1
+ * instance: 6f1c…
+ * tree-size: 6
+ * head: 3a7b…
+ * root: 9c2e…
+ * range: 5d1f…,e4a0…
+ * first: 1
+ * archive: 0b7c…
+ * time: 1764662400000
+ * key: 1f0a3c5e7b9d2f4a
+ * kind: archive
+ * ```
+ */
+export function formatArchiveStatement(s: Omit<ArchiveStatement, 'kind'>): string {
+  return `${ARCHIVE_HEADER}\ninstance: ${s.instance}\ntree-size: ${s.treeSize}\nhead: ${s.head}\nroot: ${s.root}\nrange: ${s.range.join(',')}\nfirst: ${s.first}\narchive: ${s.archiveDigest}\ntime: ${s.time}\nkey: ${s.keyId}\nkind: archive\n`;
+}
+
+/** Parses an archive statement strictly; undefined when it is not one. */
+export function parseArchiveStatement(text: string): ArchiveStatement | undefined {
+  const m = /^palisade-audit-archive\/1\ninstance: ([^\n]+)\ntree-size: ([1-9][0-9]{0,15})\nhead: ([^\n]+)\nroot: ([^\n]+)\nrange: ([0-9a-f,]{64,4000})\nfirst: ([1-9][0-9]{0,15})\narchive: ([^\n]+)\ntime: (0|[1-9][0-9]{0,15})\nkey: ([^\n]+)\nkind: archive\n$/.exec(text);
+  if (m === null) return undefined;
+  const [, instance, size, head, root, rangeText, firstText, digest, time, keyId] = m as unknown as string[] as [string, string, string, string, string, string, string, string, string, string];
+  const range = rangeText.split(',');
+  const treeSize = Number(size);
+  const first = Number(firstText);
+  const t = Number(time);
+  if (!ID.test(instance) || !HEX64.test(head) || !HEX64.test(root) || !HEX64.test(digest) || !ID.test(keyId) || range.some((r) => !HEX64.test(r))) return undefined;
+  if (!Number.isSafeInteger(treeSize) || !Number.isSafeInteger(first) || !Number.isSafeInteger(t) || first > treeSize) return undefined;
+  return { instance, treeSize, head, root, range, first, archiveDigest: digest, time: t, keyId, kind: 'archive' };
+}
+
+/** Parses either statement form: a checkpoint or an archive checkpoint. */
+export function parseSignedStatement(text: string): CheckpointStatement | ArchiveStatement | undefined {
+  return text.startsWith(`${ARCHIVE_HEADER}\n`) ? parseArchiveStatement(text) : parseCheckpoint(text);
+}
+
+/** Signs an archive statement with an Ed25519 private key. */
+export function signArchiveStatement(statement: Omit<ArchiveStatement, 'kind'>, privateKey: KeyObject | string): SignedCheckpoint {
+  const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
+  const text = formatArchiveStatement(statement);
+  return { statement: text, signature: sign(null, Buffer.from(text, 'utf8'), key).toString('base64') };
+}
+
+/** True when a parsed statement is an archive checkpoint. */
+export function isArchiveStatement(s: CheckpointStatement): s is ArchiveStatement {
+  return s.kind === 'archive' && 'range' in s;
+}
+
 /** Signs a statement with an Ed25519 private key (PKCS#8 PEM or KeyObject). */
 export function signCheckpoint(statement: CheckpointStatement, privateKey: KeyObject | string): SignedCheckpoint {
   const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;

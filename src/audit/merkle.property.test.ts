@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { computeMerkleRoot, createInclusionProof, EMPTY_TREE_ROOT, hashChildren, hashLeaf, MerkleFrontier, verifyInclusionProof } from './merkle.js';
+import { computeMerkleRoot, createInclusionProof, createInclusionProofAfterPrefix, EMPTY_TREE_ROOT, hashChildren, hashLeaf, MerkleFrontier, verifyInclusionProof } from './merkle.js';
 
 const leafData = (i: number): Buffer => createHash('sha256').update(`leaf ${i}`).digest();
 const leaves = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => leafData(i));
@@ -72,4 +72,34 @@ test('a proof with a node missing or added fails', () => {
   assert.ok(!verifyInclusionProof(all[5] as Buffer, 5, 13, proof.slice(1), root));
   assert.ok(!verifyInclusionProof(all[5] as Buffer, 5, 13, [...proof, proof[0] as Buffer], root));
   assert.ok(!verifyInclusionProof(all[5] as Buffer, 13, 13, proof, root));
+});
+
+test('a tree resumed from a compact range (an archived prefix) has the same roots and proofs as the whole tree', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 90 }), fc.nat(), fc.nat(), (n, p0, i0) => {
+      const all = leaves(n);
+      const prefix = 1 + (p0 % (n - 1));
+      const head = new MerkleFrontier();
+      for (const l of all.slice(0, prefix)) head.append(l);
+      const range = head.compactRange();
+      assert.equal(range.length, prefix.toString(2).replace(/0/g, '').length);
+      const resumed = MerkleFrontier.fromCompactRange(prefix, range);
+      assert.ok(resumed !== undefined);
+      assert.deepEqual(resumed.root(), computeMerkleRoot(all.slice(0, prefix)));
+      for (const l of all.slice(prefix)) resumed.append(l);
+      assert.deepEqual(resumed.root(), computeMerkleRoot(all));
+      const index = prefix + (i0 % (n - prefix));
+      assert.deepEqual(createInclusionProofAfterPrefix(prefix, range, all.slice(prefix), index), createInclusionProof(all, index));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a compact range with the wrong number or size of nodes is refused', () => {
+  const h = leafData(1);
+  assert.equal(MerkleFrontier.fromCompactRange(3, [h]), undefined);
+  assert.equal(MerkleFrontier.fromCompactRange(2, [h, h]), undefined);
+  assert.equal(MerkleFrontier.fromCompactRange(1, [Buffer.alloc(31)]), undefined);
+  assert.equal(MerkleFrontier.fromCompactRange(-1, []), undefined);
+  assert.ok(MerkleFrontier.fromCompactRange(0, []) !== undefined);
 });

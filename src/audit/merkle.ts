@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * RFC 6962 §2.1 Merkle tree hashing over the audit chain's event hashes (the leaves' data).
@@ -8,14 +8,25 @@ import { createHash } from 'node:crypto';
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
+// Scratch inputs for one-shot hashing of the common 32-byte case (hashing is synchronous, so
+// one buffer each is enough): a one-shot `hash()` costs far less than createHash/update/digest.
+const LEAF_INPUT = Buffer.alloc(33);
+const NODE_INPUT = Buffer.alloc(65);
+NODE_INPUT[0] = 1;
+
 /** `SHA-256(0x00 ‖ data)`. */
 export function hashLeaf(data: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF).update(data).digest();
+  if (data.length !== 32) return createHash('sha256').update(LEAF).update(data).digest();
+  LEAF_INPUT.set(data, 1);
+  return hash('sha256', LEAF_INPUT, 'buffer');
 }
 
 /** `SHA-256(0x01 ‖ left ‖ right)`. */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE).update(left).update(right).digest();
+  if (left.length !== 32 || right.length !== 32) return createHash('sha256').update(NODE).update(left).update(right).digest();
+  NODE_INPUT.set(left, 1);
+  NODE_INPUT.set(right, 33);
+  return hash('sha256', NODE_INPUT, 'buffer');
 }
 
 /** RFC 6962 MTH of the empty tree: `SHA-256()`. */
@@ -72,6 +83,31 @@ export class MerkleFrontier {
     return acc;
   }
 
+  /**
+   * The compact range `[0, size)`: the roots of the perfect subtrees the tree of this size is
+   * made of, left to right, largest first (one per set bit of `size`). With it, the tree can be
+   * continued and its root computed without the leaves it covers (an archived prefix).
+   */
+  compactRange(): Buffer[] {
+    return [...this.#nodes];
+  }
+
+  /**
+   * Rebuilds a frontier from a compact range (see {@link MerkleFrontier.compactRange}); undefined
+   * when `nodes` does not have one 32-byte node per set bit of `size`.
+   */
+  static fromCompactRange(size: number, nodes: readonly Uint8Array[]): MerkleFrontier | undefined {
+    if (!Number.isSafeInteger(size) || size < 0) return undefined;
+    const heights: number[] = [];
+    for (let h = 52; h >= 0; h--) if (Math.floor(size / 2 ** h) % 2 === 1) heights.push(h);
+    if (heights.length !== nodes.length || nodes.some((n) => n.length !== 32)) return undefined;
+    const f = new MerkleFrontier();
+    f.#nodes = nodes.map((n) => Buffer.from(n));
+    f.#heights = heights;
+    f.#size = size;
+    return f;
+  }
+
   /** A copy, for tentative appends that may be rolled back. */
   clone(): MerkleFrontier {
     const c = new MerkleFrontier();
@@ -122,6 +158,50 @@ export function createInclusionProof(leaves: readonly Uint8Array[], index: numbe
     }
   };
   walk(index, 0, hashes.length);
+  return path;
+}
+
+/**
+ * The audit path of leaf `index` in the tree of size `prefixSize + leaves.length`, when the
+ * first `prefixSize` leaves are known only by their compact range `prefix` (they were archived).
+ * The leaf must be after the prefix: every path node left of it is then a whole node of the
+ * compact range (aligned subtrees nest), so the archived leaves are never needed.
+ */
+export function createInclusionProofAfterPrefix(prefixSize: number, prefix: readonly Buffer[], leaves: readonly Uint8Array[], index: number): Buffer[] {
+  const size = prefixSize + leaves.length;
+  if (!Number.isInteger(index) || index < prefixSize || index >= size) throw new RangeError('leaf index out of range');
+  const known = new Map<string, Buffer>();
+  let at = 0;
+  for (let h = 52, i = 0; h >= 0; h--) {
+    if (Math.floor(prefixSize / 2 ** h) % 2 === 0) continue;
+    known.set(`${at}:${at + 2 ** h}`, prefix[i++] as Buffer);
+    at += 2 ** h;
+  }
+  const hashes = leaves.map(hashLeaf);
+  const root = (start: number, end: number): Buffer => {
+    const k = known.get(`${start}:${end}`);
+    if (k !== undefined) return k;
+    if (start < prefixSize) {
+      if (end - start === 1) throw new RangeError('an archived leaf is needed for this proof');
+      const split = largestPowerOfTwoBelow(end - start);
+      return hashChildren(root(start, start + split), root(start + split, end));
+    }
+    return subtreeRoot(hashes, start - prefixSize, end - prefixSize);
+  };
+  const path: Buffer[] = [];
+  const walk = (m: number, start: number, end: number): void => {
+    const n = end - start;
+    if (n === 1) return;
+    const k = largestPowerOfTwoBelow(n);
+    if (m < k) {
+      walk(m, start, start + k);
+      path.push(root(start + k, end));
+    } else {
+      walk(m - k, start + k, end);
+      path.push(root(start, start + k));
+    }
+  };
+  walk(index, 0, size);
   return path;
 }
 

@@ -1,8 +1,8 @@
 import { PalisadeError, type AuditEvent } from '../kernel/index.js';
 import type { AuditKeyFile } from './audit-keys.js';
 import { computeEventHash } from './chain-hash.js';
-import { parseCheckpoint, verifyCheckpointSignature, type SignedCheckpoint } from './checkpoint.js';
-import { createInclusionProof, verifyInclusionProof } from './merkle.js';
+import { isArchiveStatement, parseCheckpoint, parseSignedStatement, verifyCheckpointSignature, type ArchiveStatement, type SignedCheckpoint } from './checkpoint.js';
+import { createInclusionProof, createInclusionProofAfterPrefix, verifyInclusionProof } from './merkle.js';
 import { openAuditDatabaseReadOnly, readStoredCheckpoints } from './read-audit-log.js';
 
 /** One stored event with its sequence number. */
@@ -87,6 +87,14 @@ export function createAuditProof(stateDir: string, seq: number): AuditInclusionP
   try {
     return db.transaction(() => {
       const row = db.prepare('SELECT seq, event, prev_hash, hash FROM audit_events WHERE seq = ?').get(seq) as { seq: number; event: string; prev_hash: Buffer; hash: Buffer } | undefined;
+      const firstLive = db.prepare('SELECT MIN(seq) FROM audit_events').pluck().get() as number | null;
+      const archive = readStoredCheckpoints(db)
+        .map((c) => parseSignedStatement(c.statement))
+        .filter((x): x is ArchiveStatement => x !== undefined && isArchiveStatement(x))
+        .sort((x, y) => y.treeSize - x.treeSize)[0];
+      if (row === undefined && archive !== undefined && seq <= archive.treeSize) {
+        throw new PalisadeError('PAL_AUDIT_ARCHIVED', `event ${seq} was archived: the live log starts at ${archive.treeSize + 1}; it is in the archive file whose body has SHA-256 ${archive.archiveDigest} (archive checkpoint of tree size ${archive.treeSize}); check it with \`palisade audit verify --archive FILE\``, { expose: true });
+      }
       if (row === undefined) throw new PalisadeError('PAL_AUDIT_NOT_FOUND', `no audit event with sequence number ${seq}`, { expose: true });
       const covering = readStoredCheckpoints(db)
         .map((c) => ({ c, s: parseCheckpoint(c.statement) }))
@@ -94,7 +102,10 @@ export function createAuditProof(stateDir: string, seq: number): AuditInclusionP
         .sort((a, b) => (b.s?.treeSize ?? 0) - (a.s?.treeSize ?? 0))[0];
       if (covering?.s === undefined) throw new PalisadeError('PAL_AUDIT_NOT_FOUND', `event ${seq} is not yet covered by a signed checkpoint; try again after the next checkpoint`, { expose: true });
       const hashes = db.prepare('SELECT hash FROM audit_events WHERE seq <= ? ORDER BY seq').pluck().all(covering.s.treeSize) as Buffer[];
-      const path = createInclusionProof(hashes, seq - 1);
+      // In a pruned log the archived prefix is known by the archive checkpoint's compact range.
+      const prefix = firstLive !== null && firstLive > 1 ? archive : undefined;
+      if (firstLive !== null && firstLive > 1 && prefix?.treeSize !== firstLive - 1) throw new PalisadeError('PAL_AUDIT_CHAIN_BROKEN', `the log starts at ${firstLive} without an archive checkpoint`, { expose: true });
+      const path = prefix === undefined ? createInclusionProof(hashes, seq - 1) : createInclusionProofAfterPrefix(prefix.treeSize, prefix.range.map((h) => Buffer.from(h, 'hex')), hashes, seq - 1);
       return {
         format: 'palisade-audit-proof/1' as const,
         seq,

@@ -327,6 +327,36 @@ describe('audit verification: the tamper matrix', () => {
     expectFailure(verifyAuditLog({ stateDir: dir }), 26, 'retired-key');
   });
 
+  test('a new log with no events verifies, and says it is empty', () => {
+    const dir = join(tempDir(), '.palisade');
+    writeLog(dir, 0).close();
+    const r = verifyAuditLog({ stateDir: dir });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    if (r.ok) assert.deepEqual([r.empty, r.size, r.start], [true, 0, 1]);
+  });
+
+  test('an emptied log fails: every row and checkpoint deleted, yet a witness or a retired key shows it was longer', () => {
+    const { dir, witness } = makeLog(30);
+    withDb(dir, (db) => db.exec('DELETE FROM audit_events; DELETE FROM audit_checkpoints;'));
+    assert.equal(verifyAuditLog({ stateDir: dir }).ok, true, 'without other evidence an emptied log looks new');
+    expectFailure(verifyAuditLog({ stateDir: dir, witnessPath: witness }), 1, 'truncated');
+    // A key retired after tree size 30 proves the log held 30 events.
+    const rotated = tempDir();
+    const w = writeLog(join(rotated, '.palisade'), 30);
+    w.rotateKey();
+    w.close();
+    withDb(join(rotated, '.palisade'), (db) => db.exec('DELETE FROM audit_events; DELETE FROM audit_checkpoints;'));
+    expectFailure(verifyAuditLog({ stateDir: join(rotated, '.palisade') }), 1, 'truncated');
+  });
+
+  test('an empty database without the audit tables or the instance id is not a new log', () => {
+    const { dir } = makeLog(0);
+    withDb(dir, (db) => db.exec("DELETE FROM audit_meta WHERE key = 'instance'"));
+    expectFailure(verifyAuditLog({ stateDir: dir }), 1, 'wrong-instance');
+    withDb(dir, (db) => db.exec('DROP TABLE audit_events; DROP TABLE audit_checkpoints; DROP TABLE audit_meta;'));
+    expectFailure(verifyAuditLog({ stateDir: dir }), 1, 'truncated');
+  });
+
   test('the genesis hash binds the instance id', () => {
     assert.notDeepEqual(computeGenesisHash('a'), computeGenesisHash('b'));
   });

@@ -410,6 +410,16 @@ export const errorCatalog = {
     meaning: 'the audit log `.palisade/audit.db` is gone while its signing keys (`audit.pub`, `audit-keys/`) remain: the log was deleted or moved, and starting a new chain would hide that',
     fix: 'restore `audit.db` (and its `-wal`) from a backup; to start a new chain on purpose, move `audit.pub` and `audit-keys/` aside first (keep them: they verify the old log)',
   },
+  PAL_AUDIT_ARCHIVE_REFUSED: {
+    status: 409,
+    meaning: '`palisade audit archive` refused to prune: a live sink has not delivered the events yet, the archive file exists, or the log changed while the archive was written',
+    fix: 'let the sink catch up or archive less (`--before-seq`), choose another `--out`, or run the command again; nothing was pruned',
+  },
+  PAL_AUDIT_ARCHIVED: {
+    status: 410,
+    meaning: 'the requested audit event was archived and pruned from the live log',
+    fix: 'find it in the archive file named by the archive checkpoint (`palisade audit verify --archive FILE` checks it) and keep that file with the key file',
+  },
   PAL_AUDIT_NOT_FOUND: {
     status: 404,
     meaning: 'the audit log or the requested record does not exist',

@@ -113,6 +113,43 @@ describe('the audit trail of a real node', () => {
     assert.match(broken.stdout, /first bad sequence number 33: hash-mismatch/);
   });
 
+  test('archive while the node runs: the pruned log, the archive alone and both together verify; a restarted node continues the chain', async () => {
+    const dir = writeProject(MANIFEST, FILES);
+    const archive = join(dir, 'archive-1.jsonl');
+    let node = await startUp(dir);
+    try {
+      for (let i = 0; i < 30; i++) assert.equal((await fetchTls(node.url, node.ca, '/hello')).status, 200);
+      const r = runCliSync(['audit', 'archive', dir, '--before-seq', '21', '--out', archive, '--json']);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.deepEqual((JSON.parse(r.stdout) as { first: number; last: number }), { ...(JSON.parse(r.stdout) as object), first: 1, last: 20 });
+      for (let i = 0; i < 10; i++) assert.equal((await fetchTls(node.url, node.ca, '/hello')).status, 200);
+    } finally {
+      assert.equal(await node.stop(), 0);
+    }
+    node = await startUp(dir);
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await fetchTls(node.url, node.ca, '/hello')).status, 200);
+    } finally {
+      assert.equal(await node.stop(), 0);
+    }
+    const live = runCliSync(['audit', 'verify', dir, '--json']);
+    assert.equal(live.status, 0, live.stdout + live.stderr);
+    assert.deepEqual((JSON.parse(live.stdout) as { start: number; size: number }).start, 21);
+    assert.equal((JSON.parse(live.stdout) as { size: number }).size, 45);
+    const together = runCliSync(['audit', 'verify', dir, '--archive', archive]);
+    assert.equal(together.status, 0, together.stdout);
+    assert.match(together.stdout, /intact: events 1\.\.45/);
+    assert.equal(runCliSync(['audit', 'verify', '--archive-only', '--archive', archive, '--key', join(dir, '.palisade', 'audit.pub')]).status, 0);
+    const proof = runCliSync(['audit', 'proof', '5', dir]);
+    assert.notEqual(proof.status, 0);
+    assert.match(proof.stderr, /PAL_AUDIT_ARCHIVED: event 5 was archived/);
+    writeFileSync(archive, readFileSync(archive, 'utf8').replace('\\"status\\":200', '\\"status\\":201'));
+    const modified = runCliSync(['audit', 'verify', dir, '--archive', archive]);
+    assert.equal(modified.status, 2, modified.stdout);
+    assert.match(modified.stdout, /archive-modified/);
+    assert.match(runCliSync(['audit', '--help']).stdout, /archive \[DIR\] --before-seq N/);
+  });
+
   test('SIGKILL under concurrent load, three times: every request that got a response has its event, and the chain verifies', async () => {
     const dir = writeProject(MANIFEST, FILES);
     const answered = new Map<string, number>();

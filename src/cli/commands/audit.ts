@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  archiveAuditLog,
   AUDIT_PUBLIC_KEY_FILE,
   createAuditProof,
   formatCef,
   formatOcsf,
   loadAuditKeyFile,
   searchAuditLog,
+  verifyAuditArchives,
   verifyAuditLog,
   verifyAuditProof,
   type AuditInclusionProof,
@@ -18,23 +20,30 @@ import { exitCodes, type Command, type CommandContext } from '../cli-io.js';
 
 const VERSION = '0.1.0';
 
-/** `palisade audit verify|proof|check-proof|tail|search|export`: the audit log, offline. */
+/** `palisade audit verify|proof|check-proof|tail|search|export|archive`: the audit log, offline. */
 export const auditCommand: Command = {
   name: 'audit',
-  summary: 'verify, read and export the tamper-evident audit log',
-  usage: 'palisade audit <verify|proof|check-proof|tail|search|export> [ARGS] [DIR] [options]',
+  summary: 'verify, read, export and archive the tamper-evident audit log',
+  usage: 'palisade audit <verify|proof|check-proof|tail|search|export|archive> [ARGS] [DIR] [options]',
   help: [
     'Works on DIR/.palisade/audit.db (DIR defaults to the current directory), without a running node.',
     '',
-    '  verify [DIR] [--witness PATH] [--key PATH]',
+    '  verify [DIR] [--witness PATH] [--key PATH] [--archive FILE]... [--archive-only]',
     '        checks every row hash and link, every checkpoint signature and Merkle root, and the',
     '        witness copy; keys come only from --key or DIR/.palisade/audit.pub, never from the database.',
+    '        A pruned log verifies from its signed archive checkpoint; with --archive the archive files',
+    '        and the log are verified as one chain; with --archive-only the archive files alone.',
     '        exit 0: intact; exit 2: not intact, with the first bad sequence number and the reason.',
     '  proof SEQ [DIR]            prints the RFC 6962 inclusion proof of event SEQ (JSON)',
     '  check-proof FILE [--key PATH]   verifies a saved proof with the key file; exit 0 or 2',
     '  tail [DIR] [-n N] [-f]     the last N events (default 20); -f follows new ones',
     '  search [DIR] [--actor ID] [--action A] [--decision allow|deny|error|aborted] [--since T] [--until T] [--limit N]',
     '  export [DIR] --format ocsf|cef [--since T] [--until T]   one line per event, oldest first',
+    '  archive [DIR] --before-seq N | --older-than T [--out FILE] [--witness PATH]',
+    '        moves the events before N (or older than T: 90d) to a self-contained archive file',
+    '        (JSON lines, fsync\'d; default DIR/.palisade/audit-archive/), then, in one transaction,',
+    '        stores a signed archive checkpoint and deletes those rows. Safe while the node runs.',
+    '        The newest event always stays. Keep the archive file: it is the only copy of those events.',
     '',
     'T is an ISO 8601 time or a duration back from now: 30m, 12h, 7d. See docs/audit.md.',
   ].join('\n'),
@@ -51,6 +60,11 @@ export const auditCommand: Command = {
     until: { type: 'string', description: 'search, export: until this time (exclusive)' },
     limit: { type: 'string', description: 'search: at most N events (default 1000)' },
     format: { type: 'string', description: 'export: ocsf or cef' },
+    archive: { type: 'string', multiple: true, description: 'verify: an archive file to verify with the log (repeatable)' },
+    'archive-only': { type: 'boolean', description: 'verify: verify the --archive files alone, without the live log' },
+    'before-seq': { type: 'string', description: 'archive: archive the events before this sequence number' },
+    'older-than': { type: 'string', description: 'archive: archive the events older than this (90d, or an ISO 8601 time)' },
+    out: { type: 'string', description: 'archive: the archive file to write' },
   },
   async run(ctx) {
     const [verb, ...rest] = ctx.args;
@@ -67,8 +81,10 @@ export const auditCommand: Command = {
         return runSearch(ctx, rest);
       case 'export':
         return runExport(ctx, rest);
+      case 'archive':
+        return runArchive(ctx, rest);
       default:
-        throw new PalisadeError('PAL_CLI_USAGE', '`palisade audit` needs one of verify, proof, check-proof, tail, search, export');
+        throw new PalisadeError('PAL_CLI_USAGE', '`palisade audit` needs one of verify, proof, check-proof, tail, search, export, archive');
     }
   },
 };
@@ -108,11 +124,39 @@ function timeRange(ctx: CommandContext): Pick<AuditSearch, 'since' | 'until'> {
 function runVerify(ctx: CommandContext, args: readonly string[]): number {
   const witness = stringFlag(ctx, 'witness');
   const key = stringFlag(ctx, 'key');
-  const report = verifyAuditLog({ stateDir: stateDirOf(args[0]), ...(witness === undefined ? {} : { witnessPath: witness }), ...(key === undefined ? {} : { keyFile: key }) });
+  const archives = ctx.multi.archive ?? [];
+  const archiveOnly = ctx.flags['archive-only'] === true;
+  if (archiveOnly && (archives.length === 0 || witness !== undefined)) throw new PalisadeError('PAL_CLI_USAGE', '--archive-only needs --archive FILE and takes no --witness');
+  const report = archiveOnly
+    ? verifyAuditArchives({ archives, keyFile: key ?? join(stateDirOf(args[0]), AUDIT_PUBLIC_KEY_FILE) })
+    : verifyAuditLog({ stateDir: stateDirOf(args[0]), archives, ...(witness === undefined ? {} : { witnessPath: witness }), ...(key === undefined ? {} : { keyFile: key }) });
+  const what = archiveOnly ? `audit archive${archives.length === 1 ? '' : 's'}` : archives.length > 0 ? 'audit archives and log' : 'audit log';
   if (ctx.json) ctx.io.out(JSON.stringify(report));
-  else if (report.ok) ctx.io.out(`audit log intact: ${report.size} events, signed through ${report.signedSize} (${report.checkpoints} checkpoints${witness === undefined ? '' : `, ${report.witnessed} witnessed`}), keys from ${report.keyFile}`);
-  else ctx.io.out(`audit log NOT intact: first bad sequence number ${report.seq}: ${report.reason}\n  ${report.detail}`);
+  else if (report.ok && report.empty) ctx.io.out(`${what} intact but EMPTY: no events, and nothing signed says it ever held any (a new log); keys from ${report.keyFile}`);
+  else if (report.ok) ctx.io.out(`${what} intact: events ${report.start}..${report.size}${report.start > 1 ? ` (1..${report.start - 1} archived, continued from a signed archive checkpoint)` : ''}, signed through ${report.signedSize} (${report.checkpoints} checkpoints${witness === undefined ? '' : `, ${report.witnessed} witnessed`}), keys from ${report.keyFile}`);
+  else ctx.io.out(`${what} NOT intact: first bad sequence number ${report.seq}: ${report.reason}\n  ${report.detail}`);
   return report.ok ? exitCodes.ok : exitCodes.denied;
+}
+
+function runArchive(ctx: CommandContext, args: readonly string[]): number {
+  const before = stringFlag(ctx, 'before-seq');
+  const older = stringFlag(ctx, 'older-than');
+  if ((before === undefined) === (older === undefined)) throw new PalisadeError('PAL_CLI_USAGE', '`palisade audit archive` needs exactly one of --before-seq N or --older-than T');
+  if (before !== undefined && !/^[1-9][0-9]{0,15}$/.test(before)) throw new PalisadeError('PAL_CLI_USAGE', `--before-seq must be a sequence number, not \`${before.slice(0, 40)}\``);
+  const now = Date.now();
+  const out = stringFlag(ctx, 'out');
+  const witness = stringFlag(ctx, 'witness');
+  const r = archiveAuditLog({
+    stateDir: stateDirOf(args[0]),
+    cut: before !== undefined ? { beforeSeq: Number(before) } : { olderThan: parseAuditTime(older as string, now) },
+    ...(out === undefined ? {} : { out }),
+    ...(witness === undefined ? {} : { witnessPath: witness }),
+    now: () => now,
+  });
+  if (ctx.json) ctx.io.out(JSON.stringify(r.archived ? { archived: true, file: r.file, first: r.first, last: r.last, digest: r.digest, checkpoint: r.checkpoint } : r));
+  else if (!r.archived) ctx.io.out(`nothing archived: ${r.reason}`);
+  else ctx.io.out(`archived events ${r.first}..${r.last} to ${r.file} (sha-256 of the body ${r.digest}); the log now starts at ${r.last + 1}. Copy the archive somewhere safe: it is the only copy of those events.`);
+  return exitCodes.ok;
 }
 
 function runProof(ctx: CommandContext, args: readonly string[]): number {
