@@ -20,6 +20,7 @@ export type {
   Manifest,
   RouteSpec,
   RouteAllowSpec,
+  RoleSpec,
   SegmentSpec,
   TlsSpec,
 } from './manifest-types.js';

@@ -6,8 +6,11 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
 import { compileBodySchema } from './body-schema.js';
 import { manifestSchema, reservedFunctionKeys, reservedSections } from './manifest-schema.js';
-import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
+import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RoleSpec, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
+
+/** The role the generated policies let reach admin-only routes and operator actions. */
+const ADMIN_ROLE_NAME = 'admin';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
 const validateSchema = ajv.compile(manifestSchema);
@@ -279,6 +282,23 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     policies.push(absolute);
   });
 
+  const roles = new Map<string, RoleSpec>();
+  for (const [name, role] of Object.entries(raw.roles)) {
+    const line = at(['roles', name], true).line;
+    roles.set(name, { name, mfa: role.mfa, ...(role.description === undefined ? {} : { description: role.description }), ...(line === undefined ? {} : { line }) });
+  }
+  // A role used by `allow` but never declared is most often a typo (`custmer`); roles come from
+  // identity providers too, so it is a warning, and only once the manifest declares its roles.
+  if (roles.size > 0) {
+    const known = [...roles.keys(), ADMIN_ROLE_NAME];
+    for (const r of routes) {
+      for (const [j, role] of (r.allow?.roles ?? []).entries()) {
+        if (known.includes(role)) continue;
+        warnings.push({ code: 'PAL_MANIFEST_UNKNOWN_ROLE', severity: 'warning', path: dotted(['routes', r.index, 'allow', 'roles', j]), message: `role \`${role}\` is not declared under \`roles\``, hint: `declare it under \`roles\`, or did you mean \`${closest(role, known)}\`?`, location: at(['routes', r.index, 'allow', 'roles', j]) });
+      }
+    }
+  }
+
   const listen = parseListen(raw.gateway.listen);
   if (listen === undefined) {
     push('PAL_MANIFEST_INVALID_VALUE', ['gateway', 'listen'], `listen address \`${raw.gateway.listen}\` has a port outside 0-65535`, 'use `host:port`, such as `127.0.0.1:8443`');
@@ -337,6 +357,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       ...(raw.audit.witness === undefined ? {} : { witness: resolve(projectDir, raw.audit.witness) }),
     },
     policies,
+    roles,
   });
   return { ok: true, value: manifest, errors: [], warnings };
 }
@@ -350,6 +371,7 @@ interface RawManifest {
   routes: RawRoute[];
   audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };
   policies: string[];
+  roles: Record<string, { mfa: 'required' | 'optional'; description?: string }>;
 }
 
 type RawRateLimit = string | { rate: string; burst?: number; by?: 'principal' | 'address' };

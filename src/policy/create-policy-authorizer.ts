@@ -16,6 +16,21 @@ export interface RouteRequestFacts {
   readonly risk?: number;
 }
 
+/** The operator actions of the schema (`Action::"<name>"`, each `in Action::"admin"`). */
+export const adminActions = ['manageUsers', 'manageApiKeys', 'readAudit', 'manageSecrets', 'rotateKeys', 'deploy'] as const;
+
+/** One operator action. */
+export type AdminAction = (typeof adminActions)[number];
+
+/** The request facts an operator-action decision reads besides principal, action and resource. */
+export interface AdminRequestFacts {
+  readonly clientIp: string;
+  /** Request time, ms since the epoch. */
+  readonly time: number;
+  /** Risk score 0-100 (0 until detection sets it). */
+  readonly risk?: number;
+}
+
 /** The caller of a function as the runtime records it (its type, issuer and method as plain strings). */
 export type CallPrincipal = Pick<Principal, 'id' | 'roles' | 'mfa'> & { readonly type: string; readonly issuer: string | null; readonly authMethod: string };
 
@@ -41,7 +56,13 @@ export interface PolicyAuthorizer {
   authorizeRoute(principal: Principal, route: RouteSpec, facts: RouteRequestFacts): PolicyDecision;
   /** May function `caller` call `target` (`Action::"callFunction"`)? */
   authorizeCall(call: CallFacts): PolicyDecision;
-  /** Any request, built by the caller as JSON (admin actions, tools). */
+  /**
+   * May `principal` perform the operator action `action` on `AdminResource::"<resource>"`? Like
+   * {@link PolicyAuthorizer.authorizeRoute}, a deny that a second factor alone would lift has
+   * reason `mfa-required`.
+   */
+  authorizeAdmin(principal: Principal, action: AdminAction, resource: string, facts: AdminRequestFacts): PolicyDecision;
+  /** Any request, built by the caller as JSON (tools). */
   decide(request: AuthorizationRequest): PolicyDecision;
   /**
    * Loads the manifest's policies again and swaps the whole set in one step. A set that does not
@@ -59,6 +80,7 @@ interface State {
 
 const INVOKE = { type: 'Action', id: 'invoke' } as const;
 const CALL_FUNCTION = { type: 'Action', id: 'callFunction' } as const;
+const ADMIN_GROUP = { type: 'Action', id: 'admin' } as const;
 const STEP_UP_METHODS: ReadonlySet<string> = new Set(['builtin', 'oidc']);
 
 /**
@@ -98,13 +120,26 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
         risk: facts.risk ?? 0,
         method: facts.method,
       };
-      const request: AuthorizationRequest = { principal: principalUid(principal), action: INVOKE, resource: routeUid(route), context, entities };
-      const decision = s.engine.decide(request);
-      // Only a person signing in can add a second factor; an API key or a certificate cannot step up.
-      if (decision.effect === 'allow' || principal.mfa || !STEP_UP_METHODS.has(principal.authMethod)) return decision;
-      // RFC 9470 step-up: would a second factor, and nothing else, turn this deny into an allow?
-      const stepped = s.engine.decide({ ...request, context: { ...context, mfa: true } });
-      return stepped.effect === 'allow' ? Object.freeze({ ...decision, reason: 'mfa-required' as const }) : decision;
+      return decideWithStepUp(s.engine, principal, { principal: principalUid(principal), action: INVOKE, resource: routeUid(route), context, entities });
+    },
+    authorizeAdmin(principal, action, resource, facts) {
+      const s = state;
+      const entities: EntityJson[] = [
+        ...buildPrincipalEntities(principal, resolveIssuerName(principal, s.oidcIssuers)),
+        { uid: { type: 'AdminResource', id: resource }, attrs: { kind: resource }, parents: [] },
+        // Cedar learns the action group (`deploy in Action::"admin"`) from the entities, not the schema.
+        { uid: { type: 'Action', id: action }, attrs: {}, parents: [ADMIN_GROUP] },
+        { uid: ADMIN_GROUP, attrs: {}, parents: [] },
+      ];
+      const context = {
+        mfa: principal.mfa,
+        authMethod: principal.authMethod,
+        authTime: principal.authTime ?? 0,
+        ip: ipValue(facts.clientIp),
+        time: Math.floor(facts.time / 1000),
+        risk: facts.risk ?? 0,
+      };
+      return decideWithStepUp(s.engine, principal, { principal: principalUid(principal), action: { type: 'Action', id: action }, resource: { type: 'AdminResource', id: resource }, context, entities });
     },
     authorizeCall(call) {
       const s = state;
@@ -131,6 +166,18 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
       state = buildState(next, options);
     },
   };
+}
+
+/**
+ * Decides a request; a deny that a second factor, and nothing else, would turn into an allow gets
+ * reason `mfa-required` (RFC 9470 step-up), for principals that can add one.
+ */
+function decideWithStepUp(engine: PolicyEngine, principal: Principal, request: AuthorizationRequest): PolicyDecision {
+  const decision = engine.decide(request);
+  // Only a person signing in can add a second factor; an API key or a certificate cannot step up.
+  if (decision.effect === 'allow' || principal.mfa || !STEP_UP_METHODS.has(principal.authMethod)) return decision;
+  const stepped = engine.decide({ ...request, context: { ...request.context, mfa: true } });
+  return stepped.effect === 'allow' ? Object.freeze({ ...decision, reason: 'mfa-required' as const }) : decision;
 }
 
 function buildState(manifest: Manifest, options: PolicyEngineOptions): State {
