@@ -7,7 +7,7 @@ export { AUDIT_DB_FILE } from './audit-schema.js';
 export { ChainWriter, type ChainWriterOptions } from './chain-writer.js';
 export { openAuditLog, type AuditLog, type AuditLogOptions } from './open-audit-log.js';
 export { verifyAuditChain, verifyFailureReasons, type AuditRow, type VerifyFailureReason, type VerifyInput, type VerifyReport } from './verify-audit-chain.js';
-export { openAuditDatabaseReadOnly, readStoredCheckpoints, readWitnessFile, verifyAuditLog, type VerifyAuditLogOptions } from './read-audit-log.js';
+export { openAuditDatabaseReadOnly, readAuditHead, readStoredCheckpoints, readWitnessFile, verifyAuditLog, type AuditHead, type VerifyAuditLogOptions } from './read-audit-log.js';
 export { createAuditProof, searchAuditLog, verifyAuditProof, type AuditInclusionProof, type AuditRecord, type AuditSearch } from './query-audit-log.js';
 export { formatCef, formatOcsf } from './export-formats.js';
 export { startSinkDelivery, type LiveSinkSpec, type SinkDeliveryOptions } from './deliver-to-sinks.js';
