@@ -4,7 +4,7 @@ import { buildFunctionEntities, buildPrincipalEntities, buildRouteEntities, func
 import type { CedarValueJson, EntityJson } from './cedar.js';
 import type { CompiledPolicySet } from './compile-policy-set.js';
 import { loadPolicySet } from './load-policies.js';
-import { createPolicyEngine, type AuthorizationRequest, type PolicyDecision, type PolicyEngine, type PolicyEngineOptions } from './policy-engine.js';
+import { createPolicyEngine, type AuthorizationRequest, type PolicyDecision, type PolicyEngine, type PolicyEngineOptions, type PreparedDecision } from './policy-engine.js';
 
 /** The request facts a route decision reads besides principal and route. */
 export interface RouteRequestFacts {
@@ -76,7 +76,22 @@ interface State {
   readonly manifest: Pick<Manifest, 'functions' | 'identity'>;
   readonly oidcIssuers: ReadonlyMap<string, string>;
   readonly routeEntities: WeakMap<RouteSpec, readonly EntityJson[]>;
+  /** Prepared route requests per route and caller; dropped with the state (a reload starts afresh). */
+  readonly prepared: WeakMap<RouteSpec, Map<string, PreparedDecision>>;
 }
+
+/**
+ * Everything of a principal that its entities depend on, as one unambiguous string: each part
+ * carries its length, so no character inside a part (a separator, a quote) can shift a boundary.
+ */
+function callerKeyOf(p: Principal): string {
+  let key = `${p.type}|${p.authMethod}|${p.issuer.length}:${p.issuer}|${p.id.length}:${p.id}|${p.roles.length}`;
+  for (const r of p.roles) key += `|${r.length}:${r}`;
+  return key;
+}
+
+/** Callers remembered per route (first in, first out). */
+const PREPARED_PER_ROUTE = 4096;
 
 const INVOKE = { type: 'Action', id: 'invoke' } as const;
 const CALL_FUNCTION = { type: 'Action', id: 'callFunction' } as const;
@@ -105,12 +120,26 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
     },
     authorizeRoute(principal, route, facts) {
       const s = state;
-      let routeEntities = s.routeEntities.get(route);
-      if (routeEntities === undefined) {
-        routeEntities = buildRouteEntities(route, s.manifest);
-        s.routeEntities.set(route, routeEntities);
+      // One prepared request per route and caller (entities and slice built once); the context
+      // is all that changes between their requests.
+      let byCaller = s.prepared.get(route);
+      if (byCaller === undefined) {
+        byCaller = new Map();
+        s.prepared.set(route, byCaller);
       }
-      const entities = [...buildPrincipalEntities(principal, resolveIssuerName(principal, s.oidcIssuers)), ...routeEntities];
+      const callerKey = callerKeyOf(principal);
+      let prepared = byCaller.get(callerKey);
+      if (prepared === undefined) {
+        let routeEntities = s.routeEntities.get(route);
+        if (routeEntities === undefined) {
+          routeEntities = buildRouteEntities(route, s.manifest);
+          s.routeEntities.set(route, routeEntities);
+        }
+        const entities = [...buildPrincipalEntities(principal, resolveIssuerName(principal, s.oidcIssuers)), ...routeEntities];
+        prepared = s.engine.prepare({ principal: principalUid(principal), action: INVOKE, resource: routeUid(route), entities });
+        if (byCaller.size >= PREPARED_PER_ROUTE) byCaller.delete(byCaller.keys().next().value as string);
+        byCaller.set(callerKey, prepared);
+      }
       const context = {
         mfa: principal.mfa,
         authMethod: principal.authMethod,
@@ -120,7 +149,12 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
         risk: facts.risk ?? 0,
         method: facts.method,
       };
-      return decideWithStepUp(s.engine, principal, { principal: principalUid(principal), action: INVOKE, resource: routeUid(route), context, entities });
+      const decision = prepared.decide(context);
+      // Only a person signing in can add a second factor; an API key or a certificate cannot step up.
+      if (decision.effect === 'allow' || principal.mfa || !STEP_UP_METHODS.has(principal.authMethod)) return decision;
+      // RFC 9470 step-up: would a second factor, and nothing else, turn this deny into an allow?
+      const stepped = prepared.decide({ ...context, mfa: true });
+      return stepped.effect === 'allow' ? Object.freeze({ ...decision, reason: 'mfa-required' as const }) : decision;
     },
     authorizeAdmin(principal, action, resource, facts) {
       const s = state;
@@ -184,7 +218,7 @@ function buildState(manifest: Manifest, options: PolicyEngineOptions): State {
   const loaded: ValidationResult<CompiledPolicySet> = loadPolicySet(manifest);
   if (!loaded.ok || loaded.value === undefined) throw new DiagnosticsError(loaded.errors);
   const oidcIssuers = new Map(manifest.identity.issuers.map((i) => [i.issuer, i.name]));
-  return Object.freeze({ engine: createPolicyEngine(loaded.value, options), manifest, oidcIssuers, routeEntities: new WeakMap() });
+  return Object.freeze({ engine: createPolicyEngine(loaded.value, options), manifest, oidcIssuers, routeEntities: new WeakMap(), prepared: new WeakMap() });
 }
 
 function dedupe(entities: readonly EntityJson[]): EntityJson[] {

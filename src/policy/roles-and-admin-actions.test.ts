@@ -102,3 +102,44 @@ describe('operator actions', () => {
     assert.equal(a.authorizeAdmin(user('u-1', ['customer'], { mfa: true }), 'manageUsers', 'users', ADMIN_FACTS).effect, 'deny');
   });
 });
+
+describe('prepared route decisions (the hot path)', () => {
+  test('one caller key never answers for another: roles, ids, issuers and types that differ by a separator', () => {
+    const a = createPolicyAuthorizer(manifestFrom(SHOP));
+    const orders = route('/orders');
+    assert.equal(a.authorizeRoute(user('u-1', ['customer']), orders, FACTS).effect, 'allow');
+    assert.equal(a.authorizeRoute(user('u-1', []), orders, FACTS).effect, 'deny', 'the same user without the role');
+    assert.equal(a.authorizeRoute(user('u-1', ['customer|']), orders, FACTS).effect, 'deny');
+    assert.equal(a.authorizeRoute(user('u-1|1:customer', []), orders, FACTS).effect, 'deny', 'a separator inside the id');
+    assert.equal(a.authorizeRoute(user('u-42', []), route('/mine'), FACTS).effect, 'allow');
+    assert.equal(a.authorizeRoute(user('u-42', [], { issuer: 'https://other.example', authMethod: 'oidc' }), route('/mine'), FACTS).effect, 'deny', 'another issuer');
+    assert.equal(a.authorizeRoute(user('u-42', [], { type: 'ServiceAccount', authMethod: 'mtls' }), route('/mine'), FACTS).effect, 'deny', 'another method');
+  });
+
+  test('the context still decides: the same caller and route with different ip, time, risk and mfa', () => {
+    const a = createPolicyAuthorizer(manifestFrom(`${SHOP}policies: [p.cedar]\n`, { 'p.cedar': '@id("office") permit(principal in Role::"ops", action == Action::"invoke", resource == Route::"GET /admin") when { context.ip.isInRange(ip("10.0.0.0/8")) && context.risk < 50 };' }));
+    const ops = user('u-5', ['ops']);
+    const admin = route('/admin');
+    const answers = [
+      a.authorizeRoute(ops, admin, { ...FACTS, clientIp: '10.1.1.1' }).effect,
+      a.authorizeRoute(ops, admin, { ...FACTS, clientIp: '192.168.1.1' }).effect,
+      a.authorizeRoute(ops, admin, { ...FACTS, clientIp: '10.1.1.1', risk: 70 }).effect,
+      a.authorizeRoute(ops, admin, { ...FACTS, clientIp: '10.1.1.1' }).effect,
+    ];
+    assert.deepEqual(answers, ['allow', 'deny', 'deny', 'allow']);
+    const refund = route('/refund');
+    assert.equal(a.authorizeRoute(user('u-9', ['admin']), refund, FACTS).reason, 'mfa-required');
+    assert.equal(a.authorizeRoute(user('u-9', ['admin'], { mfa: true }), refund, FACTS).effect, 'allow');
+    assert.equal(a.authorizeRoute(user('u-9', ['admin']), refund, FACTS).reason, 'mfa-required', 'the allowed decision with mfa is not reused without');
+  });
+
+  test('memo off and memo on agree on the same sequence of requests', () => {
+    const on = createPolicyAuthorizer(manifestFrom(SHOP));
+    const off = createPolicyAuthorizer(manifestFrom(SHOP), { memoSize: 0 });
+    for (const r of ['/orders', '/admin', '/refund', '/mine', '/keys']) {
+      for (const p of [user('u-1', ['customer']), user('u-42', []), user('u-9', ['admin']), user('u-9', ['admin'], { mfa: true }), user('apikey:k1', [], { type: 'ServiceAccount', authMethod: 'api-key', issuer: 'urn:palisade:api-keys' })]) {
+        for (let i = 0; i < 2; i++) assert.deepEqual(on.authorizeRoute(p, route(r), FACTS), off.authorizeRoute(p, route(r), FACTS), `${r} ${p.id}`);
+      }
+    }
+  });
+});
