@@ -143,3 +143,15 @@ describe('prepared route decisions (the hot path)', () => {
     }
   });
 });
+
+describe('operator actions and the schema', () => {
+  test('`adminActions` are exactly the schema actions in `Action::"admin"`', async () => {
+    const { schemaToJson } = await import('./cedar.js');
+    const { palisadeSchemaText } = await import('./palisade-schema.js');
+    const json = schemaToJson(palisadeSchemaText);
+    assert.equal(json.type, 'success');
+    const actions = json.type === 'success' ? (json.json[''] as { actions: Record<string, { memberOf?: Array<{ id: string }> }> }).actions : {};
+    const inAdmin = Object.entries(actions).filter(([, a]) => (a.memberOf ?? []).some((m) => m.id === 'admin')).map(([name]) => name).sort();
+    assert.deepEqual(inAdmin, [...adminActions].sort());
+  });
+});
