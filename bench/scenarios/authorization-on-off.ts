@@ -142,9 +142,11 @@ export async function run(ctx: ScenarioContext = {}): Promise<ScenarioRow[]> {
     const paths = ['/off', '/cedar', '/nomemo'] as const;
     for (const p of paths) await measure(child, port, p, connections, 1);
     const results: Record<(typeof paths)[number], Round[]> = { '/off': [], '/cedar': [], '/nomemo': [] };
-    // Alternate the routes so that drift on a shared machine hits all alike.
+    // Alternate the routes, and rotate which goes first, so that drift on a shared machine (and
+    // the garbage the no-memo route leaves behind) hits all alike.
     for (let i = 0; i < rounds; i++) {
-      for (const p of paths) {
+      for (let j = 0; j < paths.length; j++) {
+        const p = paths[(i + j) % paths.length] as (typeof paths)[number];
         const m = await measure(child, port, p, connections, durationS);
         if (m.bad > 0) throw new Error(`non-2xx answers on ${p} during the bench (${m.bad})`);
         results[p].push(m);
