@@ -72,7 +72,7 @@ async function serve(): Promise<void> {
   const invoker: FunctionInvoker = { invoke: async () => ({ status: 200, headers: [['content-type', 'application/json']], body: reply }) };
   const gateway = createInsecureLoopbackHttpGateway(
     { host: '127.0.0.1', port: 0, routes, limits: { maxHeaderBytes: 16384, headersTimeoutMs: 10000, requestTimeoutMs: 30000 } },
-    { invoker, authenticator, authorizer: { authorize: () => ({ effect: 'allow', reason: 'permit', policyIds: [], errors: [] }) }, audit: { append: async () => undefined }, logger: silentLogger, clock: systemClock },
+    { invoker, authenticator, authorizer: { authorize: () => ({ effect: 'allow', reason: 'permit', policyIds: [], errors: [] }), authorizeAdmin: () => ({ effect: 'deny', reason: 'no-permit', policyIds: [], errors: [] }) }, audit: { append: async () => undefined }, logger: silentLogger, clock: systemClock },
   );
   const { port } = await gateway.listen();
   process.stdout.write(`${JSON.stringify({ port })}\n`);

@@ -7,7 +7,7 @@ export { AUDIT_DB_FILE } from './audit-schema.js';
 export { ChainWriter, type ChainWriterOptions } from './chain-writer.js';
 export { openAuditLog, type AuditLog, type AuditLogOptions } from './open-audit-log.js';
 export { verifyAuditChain, verifyFailureReasons, type AuditRow, type VerifyFailureReason, type VerifyInput, type VerifyReport } from './verify-audit-chain.js';
-export { openAuditDatabaseReadOnly, readStoredCheckpoints, readWitnessFile, verifyAuditArchives, verifyAuditLog, type VerifyAuditLogOptions } from './read-audit-log.js';
+export { openAuditDatabaseReadOnly, readAuditHead, readStoredCheckpoints, readWitnessFile, verifyAuditArchives, verifyAuditLog, type AuditHead, type VerifyAuditLogOptions } from './read-audit-log.js';
 export { archiveAuditLog, pruneArchivedRows, writeAuditArchive, type ArchiveAuditLogOptions, type ArchiveCut, type ArchiveResult, type PreparedArchive } from './archive-audit-log.js';
 export { ARCHIVE_FORMAT, readAuditArchiveRows, readAuditArchiveSummary, type ArchiveHeader, type AuditArchiveSummary } from './audit-archive-file.js';
 export { createAuditProof, searchAuditLog, verifyAuditProof, type AuditInclusionProof, type AuditRecord, type AuditSearch } from './query-audit-log.js';

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { PalisadeError } from '../kernel/index.js';
 import { AUDIT_PUBLIC_KEY_FILE, loadAuditKeyFile, type AuditKeyFile } from './audit-keys.js';
 import { AUDIT_DB_FILE } from './audit-schema.js';
-import type { SignedCheckpoint } from './checkpoint.js';
+import type { ArchiveStatement, CheckpointStatement, SignedCheckpoint } from './checkpoint.js';
 import { readAuditArchiveRows, readAuditArchiveSummary, type AuditArchiveSummary } from './audit-archive-file.js';
 import { verifyAuditChain, type AuditRow, type VerifyReport } from './verify-audit-chain.js';
 
@@ -210,4 +210,35 @@ export function verifyAuditLog(options: VerifyAuditLogOptions): VerifyReport & {
   } finally {
     db.close();
   }
+}
+
+/** The end of the chain: the last event and the last signed checkpoint. */
+export interface AuditHead {
+  /** Sequence number of the last event (0 when the log is empty). */
+  readonly seq: number;
+  /** Hex SHA-256 of the last event; null when the log is empty. */
+  readonly head: string | null;
+  /** The last stored checkpoint (a regular or an archive checkpoint): its parsed statement and signature; null before the first one. */
+  readonly checkpoint: { readonly statement: CheckpointStatement | ArchiveStatement; readonly signature: string } | null;
+}
+
+/**
+ * Reads the end of the chain from a read-only connection: two indexed lookups (last row, last
+ * checkpoint), no verification (that is `verifyAuditLog`'s job). Rows are committed before their
+ * writer reports them, so what this returns is durable.
+ *
+ * @example
+ * ```ts
+ * const db = openAuditDatabaseReadOnly('.palisade');
+ * readAuditHead(db); // { seq: 1042, head: '9f2c…', checkpoint: { statement: { treeSize: 1000, … }, signature } }
+ * ```
+ */
+export function readAuditHead(db: Database.Database): AuditHead {
+  if (!hasTable(db, 'audit_events')) return { seq: 0, head: null, checkpoint: null };
+  return db.transaction(() => {
+    const last = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: Buffer } | undefined;
+    const cp = hasTable(db, 'audit_checkpoints') ? (db.prepare('SELECT statement, signature FROM audit_checkpoints ORDER BY id DESC LIMIT 1').get() as { statement: string; signature: string } | undefined) : undefined;
+    const statement = cp === undefined ? undefined : parseSignedStatement(cp.statement);
+    return { seq: last?.seq ?? 0, head: last === undefined ? null : last.hash.toString('hex'), checkpoint: cp === undefined || statement === undefined ? null : { statement, signature: cp.signature } };
+  })();
 }

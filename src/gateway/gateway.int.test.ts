@@ -229,7 +229,7 @@ describe('gateway decisions', () => {
 
   test('an authorizer that throws denies (deny on error)', async () => {
     const authenticator: Authenticator = { authenticate: async () => ({ ok: true, principal: { type: 'User', id: 'u1', issuer: 'https://idp.example', roles: [], mfa: false, authMethod: 'builtin' } }) };
-    const gateway = createInsecureLoopbackHttpGateway({ host: '127.0.0.1', port: 0, routes, limits }, makeDeps([], { authenticator, authorizer: { authorize: async () => { throw new Error('engine down'); } } }));
+    const gateway = createInsecureLoopbackHttpGateway({ host: '127.0.0.1', port: 0, routes, limits }, makeDeps([], { authenticator, authorizer: { authorize: async () => { throw new Error('engine down'); }, authorizeAdmin: async () => { throw new Error('engine down'); } } }));
     const { port } = await gateway.listen();
     try {
       assert.equal((await get(port, '/private')).status, 403);

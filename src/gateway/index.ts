@@ -9,6 +9,7 @@ export {
   type Authorizer,
   type AuthorizationDecision,
   type AuthorizationFacts,
+  type AdminAuthorizationFacts,
   type FunctionInvoker,
   type FunctionRequest,
   type FunctionResponse,
@@ -20,6 +21,8 @@ export {
   type EndpointAction,
 } from './ports.js';
 export type { GatewayDeps } from './request-context.js';
+export { createAdminApi, ADMIN_API_PREFIX, adminActionNames, type AdminApi, type AdminActionName, type AdminEndpoint, type AdminEndpointRequest, type AdminEndpointReply, type AdminAuthenticationInput } from './admin-api.js';
+export { MAX_ADMIN_BODY_BYTES } from './steps/serve-admin-endpoint.js';
 export { checkRequestTarget, type RequestTarget } from './request-target.js';
 export { createRouteTable, type RouteTable, type RouteMatch } from './route-table.js';
 export { createProblemReply } from './problem-response.js';

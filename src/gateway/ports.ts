@@ -41,9 +41,27 @@ export interface AuthorizationFacts {
   readonly method: string;
 }
 
-/** Decides whether a principal may invoke a route. Filled by the policy capability. */
+/**
+ * The operator actions of the Cedar schema (`Action::"<name>"`, each `in Action::"admin"`); an
+ * admin endpoint is decided as one of them on an `AdminResource`.
+ */
+export const adminActionNames = ['manageUsers', 'manageApiKeys', 'readAudit', 'manageSecrets', 'rotateKeys', 'deploy'] as const;
+
+/** One operator action. */
+export type AdminActionName = (typeof adminActionNames)[number];
+
+/** What an operator-action decision reads of a request besides principal, action and resource. */
+export interface AdminAuthorizationFacts {
+  readonly clientIp: string;
+  /** Request time, ms since the epoch. */
+  readonly time: number;
+}
+
+/** Decides whether a principal may invoke a route or perform an operator action. Filled by the policy capability. */
 export interface Authorizer {
   authorize(principal: Principal, route: RouteSpec, facts: AuthorizationFacts): AuthorizationDecision | Promise<AuthorizationDecision>;
+  /** May `principal` perform the operator action `action` on `AdminResource::"<resource>"` (the admin API)? */
+  authorizeAdmin(principal: Principal, action: AdminActionName, resource: string, facts: AdminAuthorizationFacts): AuthorizationDecision | Promise<AuthorizationDecision>;
 }
 
 /** What the gateway passes to a built-in endpoint. */
@@ -129,4 +147,5 @@ export const rejectAllAuthenticator: Authenticator = Object.freeze({
 /** The authorizer in force when no caller can authenticate: deny by default. */
 export const denyAllAuthorizer: Authorizer = Object.freeze({
   authorize: (): AuthorizationDecision => ({ effect: 'deny', reason: 'no-permit', policyIds: [], errors: [] }),
+  authorizeAdmin: (): AuthorizationDecision => ({ effect: 'deny', reason: 'no-permit', policyIds: [], errors: [] }),
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditEvent, AuditSink, Clock, Logger, Principal } from '../kernel/index.js';
 import type { RouteSpec } from '../manifest/index.js';
+import type { AdminApi } from './admin-api.js';
 import type { Denial } from './denial.js';
 import type { AuthorizationDecision, Authenticator, Authorizer, BuiltinEndpoints, FunctionInvoker, FunctionRequest, FunctionResponse } from './ports.js';
 import type { GatewayReply } from './problem-response.js';
@@ -19,6 +20,8 @@ export interface GatewayDeps {
   readonly clock: Clock;
   /** Built-in endpoints (identity), when configured. */
   readonly endpoints?: BuiltinEndpoints;
+  /** The admin API (`/_palisade/admin`), when the node serves one. */
+  readonly admin?: AdminApi;
   /** Where rate-limit counters live; default: this process's memory (one node). */
   readonly rateLimitStore?: RateLimitStore;
 }
@@ -78,6 +81,8 @@ export interface RequestContext {
   reply?: GatewayReply | FunctionResponse;
   /** The audit action, when not a function invocation. */
   action?: AuditEvent['action'];
+  /** The built-in endpoint's declared path (admin API), recorded as the audit event's `route`. */
+  endpointPath?: string;
 }
 
 /** One named step of the request path. A step denies by throwing a `Denial`. */

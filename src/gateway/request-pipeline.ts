@@ -14,6 +14,7 @@ import { recordAudit } from './steps/record-audit.js';
 import { refuseWhileDraining } from './steps/refuse-while-draining.js';
 import { resolveRoute } from './steps/resolve-route.js';
 import { sendReply } from './steps/send-reply.js';
+import { serveAdminEndpoint } from './steps/serve-admin-endpoint.js';
 import { serveAuthEndpoint } from './steps/serve-auth-endpoint.js';
 import { serveHealth } from './steps/serve-health.js';
 import { validateBody } from './steps/validate-body.js';
@@ -47,6 +48,7 @@ export const requestPipeline: readonly PipelineEntry[] = Object.freeze([
   decide(serveHealth), //            GET /_palisade/health answers here
   decide(limitAddress), //           429: gateway-wide limit per address
   decide(serveAuthEndpoint), //      built-in identity endpoints answer here
+  decide(serveAdminEndpoint), //     admin API: authenticate, Cedar decides the operator action, 401/403
   decide(resolveRoute), //           400 bad path, 404, 405
   decide(authenticate), //           401
   decide(authorize), //              403

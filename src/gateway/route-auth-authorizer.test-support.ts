@@ -12,5 +12,7 @@ export const routeAuthAuthorizer: Authorizer = Object.freeze({
     const allow = route.auth.length > 0 && (principal.authMethod !== 'api-key' || route.auth.includes('api-key'));
     return { effect: allow ? 'allow' : 'deny', reason: allow ? 'permit' : 'no-permit', policyIds: ['palisade:route-auth'], errors: [] };
   },
+  // Operator actions are never granted without the policy capability.
+  authorizeAdmin: (): AuthorizationDecision => ({ effect: 'deny', reason: 'no-permit', policyIds: [], errors: [] }),
 });
 

@@ -40,7 +40,11 @@ export type DecisionReason = (typeof decisionReasons)[number];
 export interface AuditEvent {
   readonly time: number;
   readonly requestId: string;
-  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery';
+  /**
+   * What was attempted: a route call, a built-in endpoint, or an operator action of the admin API
+   * (the Cedar action that decided it; `admin` for a request that matched no admin endpoint).
+   */
+  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery' | 'admin' | 'manageUsers' | 'manageApiKeys' | 'readAudit' | 'manageSecrets' | 'rotateKeys' | 'deploy';
   /** `aborted`: the client closed the connection before the response was released. */
   readonly outcome: 'allow' | 'deny' | 'error' | 'aborted';
   readonly reason: DecisionReason;

@@ -80,6 +80,11 @@ export const errorCatalog = {
     meaning: 'a route `schema` file cannot be read, is not JSON, or is not a valid JSON Schema (draft 2020-12 or draft-07 as ajv compiles it)',
     fix: 'give a path relative to the manifest of a JSON file that ajv compiles; the message names the schema error',
   },
+  PAL_MANIFEST_UNKNOWN_ROLE: {
+    status: 400,
+    meaning: 'a warning: `allow.roles` names a role the manifest\'s `roles` section does not declare (often a typo)',
+    fix: 'declare the role under `roles`, or correct the name; roles are compared as exact strings',
+  },
   PAL_MANIFEST_INSECURE_SETTING: {
     status: 400,
     meaning: 'a setting weakens security in a way this context does not allow',

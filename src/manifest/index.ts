@@ -21,6 +21,7 @@ export type {
   Manifest,
   RouteSpec,
   RouteAllowSpec,
+  RoleSpec,
   SegmentSpec,
   TlsSpec,
 } from './manifest-types.js';

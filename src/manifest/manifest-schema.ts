@@ -553,6 +553,25 @@ export const manifestSchema = {
       additionalProperties: secretSpec,
       default: {},
     },
+    roles: {
+      type: 'object',
+      description: 'Roles by name, with what holding one demands. A principal is in each role its identity proof carries (token roles claim, built-in user or API key roles); `palisade validate` warns about a role in `allow.roles` that is not declared here (when this section exists). See docs/authorization.md.',
+      propertyNames: { pattern: ROLE_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          mfa: {
+            enum: ['required', 'optional'],
+            default: 'optional',
+            description: '`required`: a Cedar `forbid` (`role:<name>#mfa`) refuses every route call and operator action of a principal in this role whose proof had no second factor; a person who can add one gets 401 `insufficient_user_authentication` (RFC 9470), an API key or certificate 403.',
+          },
+          description: { type: 'string', maxLength: 500, description: 'What the role is for (documentation only).' },
+        },
+      },
+      default: {},
+    },
     policies: {
       type: 'array',
       description: 'Cedar policy files (relative to the manifest) added to the policies generated from `allow` and `mfa`. Each is validated against the Palisade schema in strict mode at load; see docs/authorization.md.',

@@ -175,6 +175,18 @@ export interface Manifest {
   readonly secrets: ReadonlyMap<string, SecretSpec>;
   /** Absolute paths of the custom Cedar policy files (`policies:`). */
   readonly policies?: readonly string[];
+  /** Declared roles (`roles:`), by name; absent or empty when the manifest declares none. */
+  readonly roles?: ReadonlyMap<string, RoleSpec>;
+}
+
+/** A declared role (`roles.<name>`). */
+export interface RoleSpec {
+  readonly name: string;
+  /** `required`: principals in this role are refused everything without a second factor. */
+  readonly mfa: 'required' | 'optional';
+  readonly description?: string;
+  /** Line of the role in the manifest (1-based), for policy origins. */
+  readonly line?: number;
 }
 
 /** A route's `allow`: each present list admits the callers it names. */

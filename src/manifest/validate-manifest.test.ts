@@ -133,6 +133,25 @@ describe('rejects, naming file, line, path and fix', () => {
     assert.match(pub.message, /public route takes no `allow`/);
   });
 
+  test('`roles` are kept with their lines; a role in `allow.roles` that is not declared is warned about with a suggestion', () => {
+    const text = `${BASE.replace('function: orders }', 'function: orders, allow: { roles: [custmer, admin] } }')}identity:\n  builtin: { enabled: true }\nroles:\n  customer: { description: buyers }\n  auditor: { mfa: required }\n`;
+    const result = check(text);
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    assert.deepEqual([...(result.value?.roles?.keys() ?? [])], ['customer', 'auditor']);
+    assert.equal(result.value?.roles?.get('auditor')?.mfa, 'required');
+    assert.equal(result.value?.roles?.get('customer')?.mfa, 'optional');
+    assert.equal(result.value?.roles?.get('auditor')?.line, 11);
+    assert.equal(result.warnings.length, 1, 'the built-in `admin` role needs no declaration');
+    const w = result.warnings[0];
+    assert.equal(w?.code, 'PAL_MANIFEST_UNKNOWN_ROLE');
+    assert.equal(w?.path, 'routes[0].allow.roles[0]');
+    assert.match(w?.hint ?? '', /did you mean `customer`/);
+    // Without a roles section, nothing is declared and nothing is warned about.
+    assert.deepEqual(check(text.replace(/roles:\n[\s\S]*$/, '')).warnings, []);
+    assert.equal(only(`${BASE}roles:\n  admin: { mfa: always }\n`).code, 'PAL_MANIFEST_INVALID_VALUE');
+    assert.equal(only(`${BASE}roles:\n  "bad role": {}\n`).code, 'PAL_MANIFEST_INVALID_VALUE');
+  });
+
   test('`policies` lists .cedar files inside the project', () => {
     assert.equal(only(`${BASE}policies: [../outside.cedar]\n`).code, 'PAL_POLICY_FILE_NOT_FOUND');
     assert.equal(only(`${BASE}policies: [rules.txt]\n`).code, 'PAL_MANIFEST_INVALID_VALUE');

@@ -7,8 +7,11 @@ import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type Erro
 import { compileBodySchema } from './body-schema.js';
 import { checkEgressHost } from './egress-host.js';
 import { manifestSchema, reservedFunctionKeys, reservedSections } from './manifest-schema.js';
-import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type EgressGrantSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SecretSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
+import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type EgressGrantSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RoleSpec, type RouteSpec, type SecretSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
+
+/** The role the generated policies let reach admin-only routes and operator actions. */
+const ADMIN_ROLE_NAME = 'admin';
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
 const validateSchema = ajv.compile(manifestSchema);
@@ -290,6 +293,23 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     policies.push(absolute);
   });
 
+  const roles = new Map<string, RoleSpec>();
+  for (const [name, role] of Object.entries(raw.roles)) {
+    const line = at(['roles', name], true).line;
+    roles.set(name, { name, mfa: role.mfa, ...(role.description === undefined ? {} : { description: role.description }), ...(line === undefined ? {} : { line }) });
+  }
+  // A role used by `allow` but never declared is most often a typo (`custmer`); roles come from
+  // identity providers too, so it is a warning, and only once the manifest declares its roles.
+  if (roles.size > 0) {
+    const known = [...roles.keys(), ADMIN_ROLE_NAME];
+    for (const r of routes) {
+      for (const [j, role] of (r.allow?.roles ?? []).entries()) {
+        if (known.includes(role)) continue;
+        warnings.push({ code: 'PAL_MANIFEST_UNKNOWN_ROLE', severity: 'warning', path: dotted(['routes', r.index, 'allow', 'roles', j]), message: `role \`${role}\` is not declared under \`roles\``, hint: `declare it under \`roles\`, or did you mean \`${closest(role, known)}\`?`, location: at(['routes', r.index, 'allow', 'roles', j]) });
+      }
+    }
+  }
+
   const listen = parseListen(raw.gateway.listen);
   if (listen === undefined) {
     push('PAL_MANIFEST_INVALID_VALUE', ['gateway', 'listen'], `listen address \`${raw.gateway.listen}\` has a port outside 0-65535`, 'use `host:port`, such as `127.0.0.1:8443`');
@@ -360,6 +380,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     },
     secrets,
     policies,
+    roles,
   });
   return { ok: true, value: manifest, errors: [], warnings };
 }
@@ -381,6 +402,7 @@ interface RawManifest {
   audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };
   secrets: Record<string, { description?: string; rotation?: { function: string; every: string } }>;
   policies: string[];
+  roles: Record<string, { mfa: 'required' | 'optional'; description?: string }>;
 }
 
 type RawRateLimit = string | { rate: string; burst?: number; by?: 'principal' | 'address' };

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { systemClock, type AuditEvent, type AuditSink, type Clock, type Logger } from '../kernel/index.js';
+import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, systemClock, type AuditEvent, type AuditSink, type Clock, type Logger } from '../kernel/index.js';
 import { openAuditLog, startSinkDelivery, type AuditLog, type LiveSinkSpec } from '../audit/index.js';
 import type { Manifest } from '../manifest/index.js';
 import {
+  createAdminApi,
   createGateway,
   createInsecureLoopbackHttpGateway,
   denyAllAuthorizer,
@@ -18,6 +19,7 @@ import {
 } from '../gateway/index.js';
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
 import { openSqliteStore } from '../store/index.js';
+import { builtinAdminEndpoints } from './admin-endpoints.js';
 import { createPolicyAuthorizer } from '../policy/index.js';
 import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, loadCrlSerials, pruneIdentityState, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
 
@@ -84,6 +86,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
   let maintenance: NodeJS.Timeout | undefined;
   let audit: AuditLog | undefined;
   let sinks: { close(): Promise<void> } | undefined;
+  let adminEndpoints: ReturnType<typeof builtinAdminEndpoints> | undefined;
   try {
     // Policies are validated before anything starts: a node never serves with a set it cannot check.
     const policy = createPolicyAuthorizer(manifest);
@@ -165,14 +168,19 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       clock,
       ...(identity.mtls === undefined ? {} : { mtls: { principalFrom: identity.mtls.principalFrom } }),
     });
+    const admin = builtinAdminEndpoints({ store, clock, stateDir });
+    adminEndpoints = admin;
+    const allMethods = [...(identity.builtin.enabled ? [BUILTIN_METHOD] : []), ...identity.issuers.map((i) => i.name), ...(identity.apiKeys.enabled ? [API_KEY_METHOD] : []), ...(identity.mtls === undefined ? [] : [MTLS_METHOD])];
     const deps: GatewayDeps = {
       invoker: { invoke: (fn, req) => workers.invoke(fn, req) },
       authenticator: hasIdentity ? { authenticate: ({ headers, route, clientCertificate }) => requestAuthenticator.authenticate(headers, route.auth, clientCertificate) } : rejectAllAuthenticator,
-      authorizer: hasIdentity ? { authorize: (principal, route, facts) => policy.authorizeRoute(principal, route, facts) } : denyAllAuthorizer,
+      authorizer: hasIdentity ? { authorize: (principal, route, facts) => policy.authorizeRoute(principal, route, facts), authorizeAdmin: (principal, action, resource, facts) => policy.authorizeAdmin(principal, action, resource, facts) } : denyAllAuthorizer,
       audit: withDecisionLog(audit, logger),
       logger,
       clock,
       ...(builtin === undefined ? {} : { endpoints: createAuthEndpoints(builtin) }),
+      // The admin API accepts every method the node accepts; Cedar decides what each caller may do.
+      ...(hasIdentity ? { admin: createAdminApi(admin.endpoints, ({ headers, clientCertificate }) => requestAuthenticator.authenticate(headers, allMethods, clientCertificate)) } : {}),
     };
     let caFile: string | undefined;
     if (scheme === 'https') {
@@ -193,6 +201,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     const running = gateway;
     const auditLog = audit;
     const liveSinks = sinks;
+    const adminReader = adminEndpoints;
     return {
       url,
       caFile,
@@ -209,6 +218,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
         await builtin?.close();
         await workers.close();
         await liveSinks?.close();
+        adminReader?.close();
         await auditLog.close();
         await store.close();
       },
@@ -219,6 +229,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     await gateway?.close(0).catch(() => undefined);
     await pool?.close().catch(() => undefined);
     await sinks?.close().catch(() => undefined);
+    adminEndpoints?.close();
     await audit?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;

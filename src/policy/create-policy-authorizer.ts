@@ -4,7 +4,7 @@ import { buildFunctionEntities, buildPrincipalEntities, buildRouteEntities, func
 import type { CedarValueJson, EntityJson } from './cedar.js';
 import type { CompiledPolicySet } from './compile-policy-set.js';
 import { loadPolicySet } from './load-policies.js';
-import { createPolicyEngine, type AuthorizationRequest, type PolicyDecision, type PolicyEngine, type PolicyEngineOptions } from './policy-engine.js';
+import { createPolicyEngine, type AuthorizationRequest, type PolicyDecision, type PolicyEngine, type PolicyEngineOptions, type PreparedDecision } from './policy-engine.js';
 
 /** The request facts a route decision reads besides principal and route. */
 export interface RouteRequestFacts {
@@ -12,6 +12,21 @@ export interface RouteRequestFacts {
   /** Request time, ms since the epoch. */
   readonly time: number;
   readonly method: string;
+  /** Risk score 0-100 (0 until detection sets it). */
+  readonly risk?: number;
+}
+
+/** The operator actions of the schema (`Action::"<name>"`, each `in Action::"admin"`). */
+export const adminActions = ['manageUsers', 'manageApiKeys', 'readAudit', 'manageSecrets', 'rotateKeys', 'deploy'] as const;
+
+/** One operator action. */
+export type AdminAction = (typeof adminActions)[number];
+
+/** The request facts an operator-action decision reads besides principal, action and resource. */
+export interface AdminRequestFacts {
+  readonly clientIp: string;
+  /** Request time, ms since the epoch. */
+  readonly time: number;
   /** Risk score 0-100 (0 until detection sets it). */
   readonly risk?: number;
 }
@@ -41,7 +56,13 @@ export interface PolicyAuthorizer {
   authorizeRoute(principal: Principal, route: RouteSpec, facts: RouteRequestFacts): PolicyDecision;
   /** May function `caller` call `target` (`Action::"callFunction"`)? */
   authorizeCall(call: CallFacts): PolicyDecision;
-  /** Any request, built by the caller as JSON (admin actions, tools). */
+  /**
+   * May `principal` perform the operator action `action` on `AdminResource::"<resource>"`? Like
+   * {@link PolicyAuthorizer.authorizeRoute}, a deny that a second factor alone would lift has
+   * reason `mfa-required`.
+   */
+  authorizeAdmin(principal: Principal, action: AdminAction, resource: string, facts: AdminRequestFacts): PolicyDecision;
+  /** Any request, built by the caller as JSON (tools). */
   decide(request: AuthorizationRequest): PolicyDecision;
   /**
    * Loads the manifest's policies again and swaps the whole set in one step. A set that does not
@@ -55,10 +76,26 @@ interface State {
   readonly manifest: Pick<Manifest, 'functions' | 'identity'>;
   readonly oidcIssuers: ReadonlyMap<string, string>;
   readonly routeEntities: WeakMap<RouteSpec, readonly EntityJson[]>;
+  /** Prepared route requests per route and caller; dropped with the state (a reload starts afresh). */
+  readonly prepared: WeakMap<RouteSpec, Map<string, PreparedDecision>>;
 }
+
+/**
+ * Everything of a principal that its entities depend on, as one unambiguous string: each part
+ * carries its length, so no character inside a part (a separator, a quote) can shift a boundary.
+ */
+function callerKeyOf(p: Principal): string {
+  let key = `${p.type}|${p.authMethod}|${p.issuer.length}:${p.issuer}|${p.id.length}:${p.id}|${p.roles.length}`;
+  for (const r of p.roles) key += `|${r.length}:${r}`;
+  return key;
+}
+
+/** Callers remembered per route (first in, first out). */
+const PREPARED_PER_ROUTE = 4096;
 
 const INVOKE = { type: 'Action', id: 'invoke' } as const;
 const CALL_FUNCTION = { type: 'Action', id: 'callFunction' } as const;
+const ADMIN_GROUP = { type: 'Action', id: 'admin' } as const;
 const STEP_UP_METHODS: ReadonlySet<string> = new Set(['builtin', 'oidc']);
 
 /**
@@ -83,12 +120,26 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
     },
     authorizeRoute(principal, route, facts) {
       const s = state;
-      let routeEntities = s.routeEntities.get(route);
-      if (routeEntities === undefined) {
-        routeEntities = buildRouteEntities(route, s.manifest);
-        s.routeEntities.set(route, routeEntities);
+      // One prepared request per route and caller (entities and slice built once); the context
+      // is all that changes between their requests.
+      let byCaller = s.prepared.get(route);
+      if (byCaller === undefined) {
+        byCaller = new Map();
+        s.prepared.set(route, byCaller);
       }
-      const entities = [...buildPrincipalEntities(principal, resolveIssuerName(principal, s.oidcIssuers)), ...routeEntities];
+      const callerKey = callerKeyOf(principal);
+      let prepared = byCaller.get(callerKey);
+      if (prepared === undefined) {
+        let routeEntities = s.routeEntities.get(route);
+        if (routeEntities === undefined) {
+          routeEntities = buildRouteEntities(route, s.manifest);
+          s.routeEntities.set(route, routeEntities);
+        }
+        const entities = [...buildPrincipalEntities(principal, resolveIssuerName(principal, s.oidcIssuers)), ...routeEntities];
+        prepared = s.engine.prepare({ principal: principalUid(principal), action: INVOKE, resource: routeUid(route), entities });
+        if (byCaller.size >= PREPARED_PER_ROUTE) byCaller.delete(byCaller.keys().next().value as string);
+        byCaller.set(callerKey, prepared);
+      }
       const context = {
         mfa: principal.mfa,
         authMethod: principal.authMethod,
@@ -98,13 +149,31 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
         risk: facts.risk ?? 0,
         method: facts.method,
       };
-      const request: AuthorizationRequest = { principal: principalUid(principal), action: INVOKE, resource: routeUid(route), context, entities };
-      const decision = s.engine.decide(request);
+      const decision = prepared.decide(context);
       // Only a person signing in can add a second factor; an API key or a certificate cannot step up.
       if (decision.effect === 'allow' || principal.mfa || !STEP_UP_METHODS.has(principal.authMethod)) return decision;
       // RFC 9470 step-up: would a second factor, and nothing else, turn this deny into an allow?
-      const stepped = s.engine.decide({ ...request, context: { ...context, mfa: true } });
+      const stepped = prepared.decide({ ...context, mfa: true });
       return stepped.effect === 'allow' ? Object.freeze({ ...decision, reason: 'mfa-required' as const }) : decision;
+    },
+    authorizeAdmin(principal, action, resource, facts) {
+      const s = state;
+      const entities: EntityJson[] = [
+        ...buildPrincipalEntities(principal, resolveIssuerName(principal, s.oidcIssuers)),
+        { uid: { type: 'AdminResource', id: resource }, attrs: { kind: resource }, parents: [] },
+        // Cedar learns the action group (`deploy in Action::"admin"`) from the entities, not the schema.
+        { uid: { type: 'Action', id: action }, attrs: {}, parents: [ADMIN_GROUP] },
+        { uid: ADMIN_GROUP, attrs: {}, parents: [] },
+      ];
+      const context = {
+        mfa: principal.mfa,
+        authMethod: principal.authMethod,
+        authTime: principal.authTime ?? 0,
+        ip: ipValue(facts.clientIp),
+        time: Math.floor(facts.time / 1000),
+        risk: facts.risk ?? 0,
+      };
+      return decideWithStepUp(s.engine, principal, { principal: principalUid(principal), action: { type: 'Action', id: action }, resource: { type: 'AdminResource', id: resource }, context, entities });
     },
     authorizeCall(call) {
       const s = state;
@@ -133,11 +202,23 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
   };
 }
 
+/**
+ * Decides a request; a deny that a second factor, and nothing else, would turn into an allow gets
+ * reason `mfa-required` (RFC 9470 step-up), for principals that can add one.
+ */
+function decideWithStepUp(engine: PolicyEngine, principal: Principal, request: AuthorizationRequest): PolicyDecision {
+  const decision = engine.decide(request);
+  // Only a person signing in can add a second factor; an API key or a certificate cannot step up.
+  if (decision.effect === 'allow' || principal.mfa || !STEP_UP_METHODS.has(principal.authMethod)) return decision;
+  const stepped = engine.decide({ ...request, context: { ...request.context, mfa: true } });
+  return stepped.effect === 'allow' ? Object.freeze({ ...decision, reason: 'mfa-required' as const }) : decision;
+}
+
 function buildState(manifest: Manifest, options: PolicyEngineOptions): State {
   const loaded: ValidationResult<CompiledPolicySet> = loadPolicySet(manifest);
   if (!loaded.ok || loaded.value === undefined) throw new DiagnosticsError(loaded.errors);
   const oidcIssuers = new Map(manifest.identity.issuers.map((i) => [i.issuer, i.name]));
-  return Object.freeze({ engine: createPolicyEngine(loaded.value, options), manifest, oidcIssuers, routeEntities: new WeakMap() });
+  return Object.freeze({ engine: createPolicyEngine(loaded.value, options), manifest, oidcIssuers, routeEntities: new WeakMap(), prepared: new WeakMap() });
 }
 
 function dedupe(entities: readonly EntityJson[]): EntityJson[] {

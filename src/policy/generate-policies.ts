@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import type { FunctionSpec, Manifest, RouteSpec } from '../manifest/index.js';
+import type { FunctionSpec, Manifest, RoleSpec, RouteSpec } from '../manifest/index.js';
 import { functionUid, routeUid } from './build-entities.js';
 import type { Expr, PolicyJson } from './cedar.js';
 import type { PolicySource } from './policy-source.js';
@@ -8,6 +8,9 @@ import type { PolicySource } from './policy-source.js';
 export const ADMIN_ROLE = 'admin';
 
 const INVOKE = { op: '==', entity: { type: 'Action', id: 'invoke' } } as const;
+/** The action group of every operator action (`deploy`, `manageUsers`, … are `in Action::"admin"`). */
+const ADMIN_ACTIONS = { op: 'in', entity: { type: 'Action', id: 'admin' } } as const;
+const contextMfa: Expr = { '.': { left: { Var: 'context' }, attr: 'mfa' } };
 const principalVar: Expr = { Var: 'principal' };
 const attr = (left: Expr, name: string): Expr => ({ '.': { left, attr: name } });
 const str = (value: string): Expr => ({ Value: value });
@@ -22,7 +25,11 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  * - `allow.roles|users|apiKeys|issuers`: one `permit` each;
  * - a private route without `allow`: one `permit` for the `admin` role (`#admin-only`);
  * - `mfa: required`: one `forbid … unless { context.mfa }` (`#mfa`);
- * - each `service` binding: one `permit` of `callFunction` from the function to its target.
+ * - each `service` binding: one `permit` of `callFunction` from the function to its target;
+ * - a role with `mfa: required`: one `forbid` of route calls and operator actions by principals
+ *   in the role without a second factor (`role:<name>#mfa`);
+ * - operator actions (the admin API): the `admin` role may perform them (`admin:actions#role.admin`),
+ *   and never without a second factor (`admin:actions#mfa`).
  *
  * Built as Cedar JSON: values from the manifest are data, never spliced into policy text.
  *
@@ -31,7 +38,7 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  * generateManifestPolicies(manifest).map((p) => p.id); // ['route:GET /orders#allow.roles', ...]
  * ```
  */
-export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'functions' | 'file' | 'projectDir'>): PolicySource[] {
+export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'functions' | 'file' | 'projectDir'> & Partial<Pick<Manifest, 'roles'>>): PolicySource[] {
   const file = relative(manifest.projectDir, manifest.file) || manifest.file;
   const out: PolicySource[] = [];
   for (const route of manifest.routes) {
@@ -39,7 +46,40 @@ export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'fu
     out.push(...routePolicies(route, file));
   }
   for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file));
+  for (const role of manifest.roles?.values() ?? []) if (role.mfa === 'required') out.push(roleMfaPolicy(role, file));
+  out.push(...adminPolicies(manifest.roles?.get(ADMIN_ROLE)?.line, file));
   return out;
+}
+
+function source(id: string, file: string, line: number | undefined, policy: Omit<PolicyJson, 'annotations'>): PolicySource {
+  const origin = line === undefined ? file : `${file}:${line}`;
+  return { id, policy: { ...policy, annotations: { id, origin } }, origin: { file, ...(line === undefined ? {} : { line }) }, generated: true };
+}
+
+/**
+ * The defaults of operator actions: the `admin` role may perform every one, and nobody performs
+ * one without a second factor (a stolen password alone never reaches the admin API).
+ */
+function adminPolicies(line: number | undefined, file: string): PolicySource[] {
+  return [
+    source('admin:actions#role.admin', file, line, { effect: 'permit', principal: { op: 'in', entity: { type: 'Role', id: ADMIN_ROLE } }, action: ADMIN_ACTIONS, resource: { op: 'All' }, conditions: [] }),
+    source('admin:actions#mfa', file, line, { effect: 'forbid', principal: { op: 'All' }, action: ADMIN_ACTIONS, resource: { op: 'All' }, conditions: [{ kind: 'unless', body: contextMfa }] }),
+  ];
+}
+
+/**
+ * `roles.<name>.mfa: required`: route calls and operator actions of a principal in the role are
+ * forbidden unless the proof had a second factor. Scoped to those actions: their contexts carry
+ * `mfa`, and function-to-function calls have no role principal.
+ */
+function roleMfaPolicy(role: RoleSpec, file: string): PolicySource {
+  return source(`role:${role.name}#mfa`, file, role.line, {
+    effect: 'forbid',
+    principal: { op: 'in', entity: { type: 'Role', id: role.name } },
+    action: { op: 'in', entities: [{ type: 'Action', id: 'invoke' }, { type: 'Action', id: 'admin' }] },
+    resource: { op: 'All' },
+    conditions: [{ kind: 'unless', body: contextMfa }],
+  });
 }
 
 /** Each `service` binding grants one `callFunction`: `function:<caller>#binding.<NAME>`. */

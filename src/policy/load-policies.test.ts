@@ -23,7 +23,11 @@ describe('policies generated from the manifest', () => {
       'route:GET /mine#allow.apiKeys',
       'route:GET /keys#allow.issuers',
       'function:orders#binding.BILLING',
+      'admin:actions#role.admin',
+      'admin:actions#mfa',
     ]);
+    // Operator actions have no manifest line unless the `admin` role is declared.
+    assert.deepEqual(byId.get('admin:actions#mfa')?.origin, { file: 'palisade.yaml' });
     assert.deepEqual(byId.get('route:GET,POST /orders#allow.roles')?.origin, { file: 'palisade.yaml', line: 14 });
     assert.deepEqual(byId.get('function:orders#binding.BILLING')?.origin, { file: 'palisade.yaml', line: 8 });
     assert.equal(byId.get('route:POST /refund#mfa')?.effect, 'forbid');

@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import type { Diagnostic, Principal, ValidationResult } from '../kernel/index.js';
 import type { Manifest } from '../manifest/index.js';
 import { routeUid } from './build-entities.js';
-import type { PolicyAuthorizer } from './create-policy-authorizer.js';
+import { adminActions, type AdminAction, type PolicyAuthorizer } from './create-policy-authorizer.js';
 import type { PolicyDecision } from './policy-engine.js';
 
 /** Who asks, in a policy test or `palisade policy explain`. */
@@ -20,8 +20,11 @@ export interface PolicyCase {
   readonly name?: string;
   /** A caller (`invoke`), or a function name (`callFunction`). */
   readonly principal: CasePrincipal | string;
-  readonly action: 'invoke' | 'callFunction';
-  /** A route uid (`GET,POST /api/orders`) for `invoke`; a function name for `callFunction`. */
+  readonly action: 'invoke' | 'callFunction' | AdminAction;
+  /**
+   * A route uid (`GET,POST /api/orders`) for `invoke`; a function name for `callFunction`; the
+   * `AdminResource` id (`users`, `audit`, …) for an operator action.
+   */
   readonly resource: string;
   readonly context?: {
     readonly ip?: string;
@@ -49,7 +52,7 @@ const caseSchema = {
   properties: {
     name: { type: 'string' },
     principal: { oneOf: [principalSchema, { type: 'string', minLength: 1 }] },
-    action: { enum: ['invoke', 'callFunction'] },
+    action: { enum: ['invoke', 'callFunction', ...adminActions] },
     resource: { type: 'string', minLength: 1 },
     context: {
       type: 'object',
@@ -109,6 +112,10 @@ export function decidePolicyCase(authorizer: PolicyAuthorizer, manifest: Manifes
     if (route === undefined) return { problem: `no route \`${c.resource}\`; routes: ${manifest.routes.map((r) => `\`${routeUid(r).id}\``).join(', ')}` };
     if (route.public) return { problem: `route \`${c.resource}\` is public: no policy decides it` };
     return authorizer.authorizeRoute(toPrincipal(c.principal, manifest), route, { clientIp: c.context?.ip ?? '127.0.0.1', time, method: c.context?.method ?? route.methods[0] ?? 'GET', risk: c.context?.risk ?? 0 });
+  }
+  if (c.action !== 'callFunction') {
+    if (typeof c.principal === 'string') return { problem: `\`${c.action}\` needs a principal object \`{ issuer, id, roles, mfa }\`` };
+    return authorizer.authorizeAdmin(toPrincipal(c.principal, manifest), c.action, c.resource, { clientIp: c.context?.ip ?? '127.0.0.1', time, risk: c.context?.risk ?? 0 });
   }
   if (typeof c.principal !== 'string') return { problem: '`callFunction` needs the calling function name as principal' };
   for (const fn of [c.principal, c.resource]) if (!manifest.functions.has(fn)) return { problem: `no function \`${fn}\`` };

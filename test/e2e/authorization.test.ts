@@ -81,7 +81,11 @@ describe('authorization by Cedar over https (examples/shop)', () => {
     assert.equal(r.status, 403);
     assert.equal(r.headers['www-authenticate'], undefined);
     const d = await decisionLine(node, String(r.headers['x-request-id']));
-    assert.equal(d.policyIds, 'route:POST /api/orders/:id/refund#mfa');
+    assert.equal(d.policyIds, 'role:admin#mfa route:POST /api/orders/:id/refund#mfa');
+    // `roles.admin.mfa: required`: the key cannot even list orders.
+    const list = await call('/api/orders', adminKey);
+    assert.equal(list.status, 403);
+    assert.equal((await decisionLine(node, String(list.headers['x-request-id']))).policyIds, 'role:admin#mfa');
   });
 
   test('step-up (RFC 9470): a password-only admin gets 401 insufficient_user_authentication; the same user with TOTP passes', async () => {
@@ -91,8 +95,13 @@ describe('authorization by Cedar over https (examples/shop)', () => {
     assert.match(String(first.headers['www-authenticate']), /^Bearer error="insufficient_user_authentication"/);
     assert.equal((JSON.parse(first.body) as { code: string }).code, 'PAL_GATEWAY_STEP_UP_REQUIRED');
     assert.equal((await decisionLine(node, String(first.headers['x-request-id']))).reason, 'mfa-required');
-    // Reading orders needs no second factor.
-    assert.equal((await call('/api/orders', passwordOnly)).status, 200);
+    // The shop declares `roles: { admin: { mfa: required } }`: even reading orders, which needs no
+    // second factor for a customer, asks a password-only admin to step up.
+    const list = await call('/api/orders', passwordOnly);
+    assert.equal(list.status, 401, list.body);
+    assert.match(String(list.headers['www-authenticate']), /^Bearer error="insufficient_user_authentication"/);
+    const listed = await decisionLine(node, String(list.headers['x-request-id']));
+    assert.deepEqual([listed.reason, listed.policyIds], ['mfa-required', 'role:admin#mfa']);
 
     const enroll = runCliSync(['users', 'mfa', 'enroll', 'root', dir, '--json']);
     assert.equal(enroll.status, 0, enroll.stderr);

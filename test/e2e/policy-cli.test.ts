@@ -18,7 +18,7 @@ describe('palisade policy', () => {
   test('validate: the shop is valid (exit 0); an ill-typed policy is exit 3 with file:line, id and Cedar\'s message', () => {
     const ok = runCliSync(['policy', 'validate', shop]);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /6 policies are valid/);
+    assert.match(ok.stdout, /9 policies are valid/);
     const dir = copyShop();
     writeFileSync(join(dir, 'policies', 'shop.cedar'), '@id("fine")\npermit(principal, action, resource);\n\n@id("typo")\npermit(principal, action == Action::"invoke", resource)\nwhen { context.riks > 3 };\n');
     const bad = runCliSync(['policy', 'validate', dir]);
@@ -49,20 +49,23 @@ describe('palisade policy', () => {
     assert.equal(r.status, 0, r.stderr);
     const list = JSON.parse(r.stdout) as Array<{ id: string; origin: string; generated: boolean; text: string }>;
     assert.deepEqual(list.map((p) => [p.id, p.origin]), [
-      ['route:GET,POST /api/orders#allow.roles', 'palisade.yaml:42'],
-      ['route:GET /api/orders/:id#allow.roles', 'palisade.yaml:43'],
-      ['route:POST /api/orders/:id/refund#allow.roles', 'palisade.yaml:45'],
-      ['route:POST /api/orders/:id/refund#mfa', 'palisade.yaml:45'],
+      ['route:GET,POST /api/orders#allow.roles', 'palisade.yaml:43'],
+      ['route:GET /api/orders/:id#allow.roles', 'palisade.yaml:44'],
+      ['route:POST /api/orders/:id/refund#allow.roles', 'palisade.yaml:46'],
+      ['route:POST /api/orders/:id/refund#mfa', 'palisade.yaml:46'],
+      ['role:admin#mfa', 'palisade.yaml:52'],
+      ['admin:actions#role.admin', 'palisade.yaml:52'],
+      ['admin:actions#mfa', 'palisade.yaml:52'],
       ['shop:no-refunds-when-risky', 'policies/shop.cedar:6'],
       ['shop:payments-isolated', 'policies/shop.cedar:15'],
     ]);
-    assert.match(runCliSync(['policy', 'show', shop]).stdout, /\/\/ route:POST \/api\/orders\/:id\/refund#mfa {2}\(generated from palisade\.yaml:45\)\n@id/);
+    assert.match(runCliSync(['policy', 'show', shop]).stdout, /\/\/ route:POST \/api\/orders\/:id\/refund#mfa {2}\(generated from palisade\.yaml:46\)\n@id/);
   });
 
   test('test: the shop\'s policy tests pass (exit 0); a failing one is exit 2 and shows the determining policies', () => {
     const ok = runCliSync(['policy', 'test', shop]);
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stdout, /7 passed, 0 failed/);
+    assert.match(ok.stdout, /10 passed, 0 failed/);
     const dir = copyShop();
     writeFileSync(join(dir, 'policies', 'tests', 'wrong.yaml'), 'tests:\n  - name: customers refund\n    principal: { issuer: builtin, id: u-1, roles: [customer], mfa: true }\n    action: invoke\n    resource: POST /api/orders/:id/refund\n    context: { risk: 90 }\n    expect: allow\n');
     const bad = runCliSync(['policy', 'test', dir]);
@@ -75,11 +78,14 @@ describe('palisade policy', () => {
   test('explain: exit 0 on allow and 2 on deny, with the determining policies and their origin', () => {
     const allow = runCliSync(['policy', 'explain', shop, '--principal', 'builtin:u-1', '--role', 'customer', '--action', 'invoke', '--resource', 'GET,POST /api/orders']);
     assert.equal(allow.status, 0, allow.stderr);
-    assert.match(allow.stdout, /^ALLOW \(permit\)\n {2}route:GET,POST \/api\/orders#allow\.roles {2}\(palisade\.yaml:42\)/);
+    assert.match(allow.stdout, /^ALLOW \(permit\)\n {2}route:GET,POST \/api\/orders#allow\.roles {2}\(palisade\.yaml:43\)/);
     const stepUp = runCliSync(['policy', 'explain', shop, '--principal', 'builtin:u-9', '--role', 'admin', '--action', 'invoke', '--resource', 'POST /api/orders/:id/refund', '--json']);
     assert.equal(stepUp.status, 2);
     const d = JSON.parse(stepUp.stdout) as { effect: string; reason: string; policies: Array<{ id: string; origin: string }> };
-    assert.deepEqual([d.effect, d.reason, d.policies], ['deny', 'mfa-required', [{ id: 'route:POST /api/orders/:id/refund#mfa', origin: 'palisade.yaml:45' }]]);
+    assert.deepEqual([d.effect, d.reason, d.policies], ['deny', 'mfa-required', [{ id: 'role:admin#mfa', origin: 'palisade.yaml:52' }, { id: 'route:POST /api/orders/:id/refund#mfa', origin: 'palisade.yaml:46' }]]);
+    // Operator actions are explained too: the admin API's default needs a second factor.
+    const admin = JSON.parse(runCliSync(['policy', 'explain', shop, '--principal', 'builtin:u-9', '--role', 'admin', '--action', 'readAudit', '--resource', 'audit', '--json']).stdout) as { reason: string; policies: Array<{ id: string }> };
+    assert.deepEqual([admin.reason, admin.policies.map((p) => p.id)], ['mfa-required', ['admin:actions#mfa', 'role:admin#mfa']]);
     const risky = runCliSync(['policy', 'explain', shop, '--principal', 'builtin:u-9', '--role', 'admin', '--mfa', '--action', 'invoke', '--resource', 'POST /api/orders/:id/refund', '--context', '{"risk":95}']);
     assert.equal(risky.status, 2);
     assert.match(risky.stdout, /DENY \(forbid\)\n {2}shop:no-refunds-when-risky {2}\(policies\/shop\.cedar:6\)/);

@@ -26,7 +26,7 @@ export async function authenticate(ctx: RequestContext): Promise<void> {
 }
 
 /** The peer certificate of a TLS connection, if the client sent one. */
-function readClientCertificate(socket: TLSSocket): ClientCertificate | undefined {
+export function readClientCertificate(socket: TLSSocket): ClientCertificate | undefined {
   if (typeof socket.getPeerCertificate !== 'function') return undefined;
   const cert = socket.getPeerCertificate();
   if (cert === null || typeof cert !== 'object' || Object.keys(cert).length === 0) return undefined;

@@ -26,6 +26,15 @@ export async function authorize(ctx: RequestContext): Promise<void> {
     ctx.deps.logger.error('authorizer failed; denying', { requestId: ctx.requestId, code: 'PAL_POLICY_UNAVAILABLE', reason: error instanceof Error ? error.message.slice(0, 300) : 'unknown' });
     decision = { effect: 'deny', reason: 'engine-error', policyIds: [], errors: ['authorizer failed'] };
   }
+  enforceDecision(ctx, decision);
+}
+
+/**
+ * Records a decision on the context (for the audit event) and refuses unless it allows: 401
+ * with the RFC 9470 step-up challenge when only a second factor would lift the deny, else 403.
+ * Shared by route calls and the admin API, so both answer alike.
+ */
+export function enforceDecision(ctx: RequestContext, decision: AuthorizationDecision): void {
   ctx.decision = decision;
   if (decision.errors.length > 0) {
     // A policy that failed to evaluate did not apply (Cedar semantics); operators must see it.

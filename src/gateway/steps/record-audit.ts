@@ -26,6 +26,7 @@ export async function recordAudit(ctx: RequestContext): Promise<void> {
     ...userAgentOf(ctx),
     durationMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
     ...(ctx.route === undefined ? {} : { route: ctx.route.path, function: ctx.route.function }),
+    ...(ctx.endpointPath === undefined ? {} : { route: ctx.endpointPath }),
     ...(principal === undefined ? {} : { principal: { type: principal.type, id: principal.id, issuer: principal.issuer, authMethod: principal.authMethod, mfa: principal.mfa } }),
     ...(denial === undefined ? {} : { code: denial.code }),
     ...(denial?.authFailure === undefined ? {} : { authFailure: denial.authFailure }),
