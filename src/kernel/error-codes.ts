@@ -155,6 +155,11 @@ export const errorCatalog = {
     meaning: 'a binding call failed: its target failed or timed out, its arguments or result exceeded the size limits, or the invocation ended first',
     fix: 'see the operator log for the request id; make the target cheaper or the payload smaller',
   },
+  PAL_RUNTIME_SECRET_DENIED: {
+    status: 403,
+    meaning: 'a function read a secret it may not read: not granted in its `secrets`, refused by a policy (`readSecret`), missing, or unavailable. The function sees the same message for each, so it cannot probe names; the audit record says which',
+    fix: 'grant the secret in the manifest (`secrets: [name]`), check custom `forbid` policies on `readSecret`, and that the secret exists (`palisade audit search --action readSecret`)',
+  },
   PAL_GATEWAY_BAD_PATH: {
     status: 400,
     meaning: 'the request path has encoded slashes or backslashes, dot segments, empty segments or control characters',
