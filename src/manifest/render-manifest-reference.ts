@@ -54,7 +54,7 @@ export function renderManifestReference(): string {
     '- A route with a `schema` accepts only JSON media types and takes no `contentEncodings`.',
     '- `rateLimit` on a public route counts per address; `by: principal` needs a private route.',
     '- `unsafeForwardCredentials` weakens security: it is listed in docs/security/defaults.md and logged at start.',
-    '- `policies`, `secrets`, route `allow` and function `secrets`/`invoke`/`egress` are not supported by this version and are rejected rather than ignored.',
+    '- The top-level `secrets` section and function `invoke`/`egress` are not supported by this version and are rejected rather than ignored.',
     '',
   ].join('\n');
 }

@@ -426,7 +426,7 @@ describe('function secrets and kv grants', () => {
     const fn = result.value?.functions.get('orders');
     assert.deepEqual(fn?.secrets, ['db-url', 'stripe.key_2']);
     assert.equal(fn?.kv, true);
-    assert.deepEqual(fn?.secretLines, { 'db-url': 4, 'stripe.key_2': 4 });
+    assert.deepEqual(fn?.secretLines, { 'db-url': 5, 'stripe.key_2': 5 });
     const plain = check(BASE).value?.functions.get('orders');
     assert.deepEqual([plain?.secrets, plain?.kv], [[], false]);
   });

@@ -508,7 +508,8 @@ function describeSchemaError(e: ErrorObject): Described {
     }
     case 'uniqueItems': {
       const p = e.params as { i: number; j: number };
-      return { code: 'PAL_MANIFEST_INVALID_VALUE', path: [...path, p.i], message: `${where} lists the same entry twice (items ${p.j + 1} and ${p.i + 1})`, hint: 'remove the duplicate', onKey: false };
+      const [first, second] = [Math.min(p.i, p.j), Math.max(p.i, p.j)];
+      return { code: 'PAL_MANIFEST_INVALID_VALUE', path: [...path, second], message: `${where} lists the same entry twice (items ${first + 1} and ${second + 1})`, hint: 'remove the duplicate', onKey: false };
     }
     case 'maxItems': {
       const p = e.params as { limit: number };
