@@ -22,9 +22,13 @@ import {
 } from './protocol.js';
 
 /** Outcome of one invocation inside the sandbox. */
-export type SandboxResult =
+export type SandboxResult = (
   | { readonly ok: true; readonly res: InvokeResponse; readonly cpuMs: number; readonly coldStartMs?: number }
-  | { readonly ok: false; readonly failure: InvokeFailure; readonly detail: string; readonly cpuMs: number };
+  | { readonly ok: false; readonly failure: InvokeFailure; readonly detail: string; readonly cpuMs: number }
+) & {
+  /** Secret reads the isolate answered from its own copy: `[name, version, count]`, checked against the grant. */
+  readonly secretReads?: ReadonlyArray<readonly [string, number, number]>;
+};
 
 /** What a binding call answers to the isolate: a response, or a sanitised error message. */
 export type BindingCallOutcome = { readonly ok: true; readonly res: InvokeResponse } | { readonly ok: false; readonly message: string };
@@ -42,8 +46,6 @@ export interface SandboxHost {
   stuck(fn: string): void;
   /** A secret read of invocation `id` of `fn` (from the worker's cache or the gateway); never rejects. */
   secret?(id: number, fn: string, name: string): Promise<SecretOutcome>;
-  /** A read the isolate answered from its own copy, counted for the audit trail. */
-  noteSecretRead?(id: number, fn: string, name: string, version: number): void;
   /** A KV operation of invocation `id`; never rejects. */
   kv?(id: number, op: KvOperation): Promise<KvAnswer>;
   /** The worker's secret epoch: it moves whenever cached secrets become invalid. */
@@ -360,7 +362,9 @@ export class FunctionSandbox {
         const cpu = usedMs();
         if (verdict !== undefined) return this.#limitFailure(verdict, cpu, slot);
         if (cpu > cpuLimit) return this.#limitFailure('cpu-limit', cpu, slot);
-        return checkOutput(out, cpu, this.#fn.limits.maxResponseBytes);
+        const checked = checkOutput(out, cpu, this.#fn.limits.maxResponseBytes);
+        const reads = this.#secrets.size === 0 ? [] : memoReads(out, this.#secrets);
+        return reads.length === 0 ? checked : { ...checked, secretReads: reads };
       } catch (error) {
         const cpu = usedMs();
         if (verdict !== undefined) return this.#limitFailure(verdict, cpu, slot);
@@ -494,15 +498,6 @@ export class FunctionSandbox {
       },
       { ignored: true },
     );
-    const noteSecretRead = new ivm.Callback(
-      (name: unknown, version: unknown) => {
-        const invocation = slot.current;
-        if (invocation === 0 || typeof name !== 'string' || typeof version !== 'number' || !this.#secrets.has(name)) return;
-        if (++slot.secretReads > MAX_SECRET_READS_PER_REQUEST) return;
-        this.#host.noteSecretRead?.(invocation, this.#fn.name, name, version);
-      },
-      { ignored: true },
-    );
     const kv = new ivm.Callback(
       (callId: unknown, op: unknown, key: unknown, value: unknown, prefix: unknown, limit: unknown, cursor: unknown) => {
         const invocation = slot.current;
@@ -524,8 +519,22 @@ export class FunctionSandbox {
       },
       { ignored: true },
     );
-    return [log, random, digest, setTimer, clearTimer, call, secret, noteSecretRead, kv];
+    return [log, random, digest, setTimer, clearTimer, call, secret, kv];
   }
+}
+
+/** The isolate's own-copy reads, as data: only granted names, integer versions, counts within the per-request budget. */
+function memoReads(out: unknown, granted: ReadonlySet<string>): Array<readonly [string, number, number]> {
+  const list = out !== null && typeof out === 'object' ? (out as { secretReads?: unknown }).secretReads : undefined;
+  if (!Array.isArray(list)) return [];
+  const reads: Array<readonly [string, number, number]> = [];
+  for (const r of list.slice(0, 64) as unknown[]) {
+    if (!Array.isArray(r) || r.length !== 3) continue;
+    const [name, version, count] = r as [unknown, unknown, unknown];
+    if (typeof name !== 'string' || !granted.has(name) || !Number.isSafeInteger(version) || (version as number) < 0 || !Number.isSafeInteger(count) || (count as number) < 1) continue;
+    reads.push([name, version as number, Math.min(count as number, MAX_SECRET_READS_PER_REQUEST)]);
+  }
+  return reads;
 }
 
 function dispose(slot: Slot): void {

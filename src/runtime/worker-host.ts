@@ -47,11 +47,11 @@ let secretEpoch = 0;
 /** Reads answered from a cache, per invocation: `name\0version` → count; reported before the result. */
 const cachedReads = new Map<number, Map<string, number>>();
 
-function countCachedRead(id: number, name: string, version: number): void {
+function countCachedRead(id: number, name: string, version: number, count = 1): void {
   let reads = cachedReads.get(id);
   if (reads === undefined) cachedReads.set(id, (reads = new Map()));
   const key = `${name}\0${version}`;
-  reads.set(key, Math.min(MAX_SECRET_READS_PER_REQUEST, (reads.get(key) ?? 0) + 1));
+  reads.set(key, Math.min(MAX_SECRET_READS_PER_REQUEST, (reads.get(key) ?? 0) + count));
 }
 
 /** Sends the cached reads of invocation `id` (before its result, so the gateway still holds it). */
@@ -107,9 +107,6 @@ const host: SandboxHost = {
       send({ t: 'call', id, callId, binding, op: 'fetch', payload });
     }),
   secret: readSecret,
-  noteSecretRead: (id, _fn, name, version) => {
-    if (running.has(id)) countCachedRead(id, name, version);
-  },
   secretEpoch: () => secretEpoch,
   kv: (id, op) =>
     new Promise<KvAnswer>((resolve) => {
@@ -200,6 +197,8 @@ async function invoke(message: Extract<GatewayToWorker, { t: 'invoke' }>): Promi
     pending.delete(callId);
     p.cancel();
   }
+  // Reads the isolate answered from its own copy (returned with the result), then the worker's.
+  for (const [name, version, count] of result.secretReads ?? []) countCachedRead(id, name, version, count);
   reportCachedReads(id);
   if (!result.ok) {
     send({ t: 'result', id, ok: false, failure: result.failure, detail: result.detail, cpuMs: result.cpuMs });

@@ -138,11 +138,10 @@ function plainCopy(bytes) {
 }
 
 /** Called by the worker with its host callbacks, before the function module is evaluated. */
-globalThis.__palisade_install = function install(log, randomBytes, digest, setTimer, clearTimer, call, secret, noteSecretRead, kv) {
+globalThis.__palisade_install = function install(log, randomBytes, digest, setTimer, clearTimer, call, secret, kv) {
   bridges = installBridges({ log, randomBytes, digest, setTimer, clearTimer });
   bridges.call = call;
   bridges.secret = secret;
-  bridges.noteSecretRead = noteSecretRead;
   bridges.kv = kv;
 };
 
@@ -152,18 +151,23 @@ globalThis.__palisade_install = function install(log, randomBytes, digest, setTi
 const secretMemo = new Map();
 let secretEpoch = -1;
 const secretBudget = { reads: 0, max: 1000 };
+// Reads this request answered from `secretMemo`: `name → { version, count }`, returned with the
+// result so that the worker reports them for the audit trail.
+const memoReads = new Map();
 const SECRET_NAME = /^[a-z0-9][a-z0-9_.-]{0,127}$/;
 const StringCtor0 = String;
 
 /** `env.secrets`: `await env.secrets.get(name)` → the value of a secret granted to this function. */
-function secretsBinding(secret, noteSecretRead) {
+function secretsBinding(secret) {
   return freeze({
     async get(name) {
       const n = StringCtor0(name);
       if (++secretBudget.reads > secretBudget.max) throw new Error(`secrets: at most ${secretBudget.max} reads per request`);
       const hit = secretMemo.get(n);
       if (hit !== undefined) {
-        noteSecretRead(n, hit.version);
+        const seen = memoReads.get(n);
+        if (seen !== undefined && seen.version === hit.version) seen.count++;
+        else memoReads.set(n, { version: hit.version, count: (seen === undefined ? 0 : seen.count) + 1 });
         return hit.value;
       }
       if (!SECRET_NAME.test(n)) throw new Error('secrets: invalid secret name');
@@ -277,7 +281,7 @@ function serviceBinding(name, call) {
 }
 
 globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits, grants) {
-  const { fireTimer, dropTimers, call, secret, noteSecretRead, kv } = bridges;
+  const { fireTimer, dropTimers, call, secret, kv } = bridges;
   const handler = mod && (mod.default ?? mod);
   if (!handler || typeof handler.fetch !== 'function') {
     return { error: 'the module has no default export with a `fetch(request, env, ctx)` method' };
@@ -287,7 +291,7 @@ globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits, 
   const values = JSON.parse(bindingsJson);
   for (const name of services) values[name] = serviceBinding(name, call);
   // `env.secrets` exists when any secret is granted; the grant of each name is checked outside.
-  if (grants.secrets) values.secrets = secretsBinding(secret, noteSecretRead);
+  if (grants.secrets) values.secrets = secretsBinding(secret);
   if (grants.kv) values.kv = kvBinding(kv);
   secretBudget.max = limits.maxSecretReads;
   const env = deepFreeze(values);
@@ -296,6 +300,7 @@ globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits, 
     logBudget.lines = 0;
     logBudget.bytes = 0;
     secretBudget.reads = 0;
+    memoReads.clear();
     if (input.secretEpoch !== secretEpoch) {
       secretMemo.clear();
       secretEpoch = input.secretEpoch;
@@ -334,13 +339,20 @@ globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits, 
     return { status, headers, body: plainCopy(bytes) };
   }
 
+  const takeReads = () => {
+    const out = [];
+    for (const [name, r] of memoReads) out.push([name, r.version, r.count]);
+    memoReads.clear();
+    return out;
+  };
   const run = (input) =>
     dispatch(input).then(
-      (response) => ({ ok: true, response }),
+      (response) => ({ ok: true, response, secretReads: takeReads() }),
       (error) => ({
         ok: false,
         kind: error instanceof ResponseTooLarge ? 'too-large' : error instanceof BadResponse ? 'bad-response' : 'threw',
         message: describeError(error),
+        secretReads: takeReads(),
       }),
     );
   return { run, fireTimer, dropTimers, deliverCall };
