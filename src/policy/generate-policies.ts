@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { FunctionSpec, Manifest, RoleSpec, RouteSpec } from '../manifest/index.js';
-import { functionUid, routeUid } from './build-entities.js';
+import { functionUid, routeUid, secretUid } from './build-entities.js';
 import type { Expr, PolicyJson } from './cedar.js';
 import type { PolicySource } from './policy-source.js';
 
@@ -30,6 +30,7 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  *   in the role without a second factor (`role:<name>#mfa`);
  * - operator actions (the admin API): the `admin` role may perform them (`admin:actions#role.admin`),
  *   and never without a second factor (`admin:actions#mfa`).
+ * - each granted secret: one `permit` of `readSecret` (`function:<fn>#secret.<name>`).
  *
  * Built as Cedar JSON: values from the manifest are data, never spliced into policy text.
  *
@@ -45,9 +46,29 @@ export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'fu
     if (route.public) continue;
     out.push(...routePolicies(route, file));
   }
-  for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file));
+  for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file), ...secretPolicies(fn, file));
   for (const role of manifest.roles?.values() ?? []) if (role.mfa === 'required') out.push(roleMfaPolicy(role, file));
   out.push(...adminPolicies(manifest.roles?.get(ADMIN_ROLE)?.line, file));
+  return out;
+}
+
+/** Each granted secret is one `readSecret` permit: `function:<fn>#secret.<name>`, with the line of its grant. */
+function secretPolicies(fn: FunctionSpec, file: string): PolicySource[] {
+  const out: PolicySource[] = [];
+  for (const name of fn.secrets ?? []) {
+    const id = `function:${fn.name}#secret.${name}`;
+    const line = fn.secretLines?.[name] ?? fn.line;
+    const origin = line === undefined ? file : `${file}:${line}`;
+    const policy: PolicyJson = {
+      effect: 'permit',
+      principal: { op: '==', entity: functionUid(fn.name) },
+      action: { op: '==', entity: { type: 'Action', id: 'readSecret' } },
+      resource: { op: '==', entity: secretUid(name) },
+      conditions: [],
+      annotations: { id, origin },
+    };
+    out.push({ id, policy, origin: { file, ...(line === undefined ? {} : { line }) }, generated: true });
+  }
   return out;
 }
 

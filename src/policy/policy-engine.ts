@@ -55,6 +55,11 @@ export interface PolicyEngine {
    * (the gateway's hot path); answers are those of {@link PolicyEngine.decide}.
    */
   prepare(request: Omit<AuthorizationRequest, 'context'>): PreparedDecision;
+  /**
+   * Whether any policy that can apply to the request reads its context: when none does, the
+   * answer depends only on the uids and entities (and the set), never on the request's moment.
+   */
+  readsContext(request: AuthorizationRequest): boolean;
 }
 
 /** A request with everything but the context fixed (see {@link PolicyEngine.prepare}). */
@@ -196,6 +201,10 @@ export function createPolicyEngine(set: CompiledPolicySet, options: PolicyEngine
           return decision;
         },
       });
+    },
+    readsContext: (request: AuthorizationRequest) => {
+      const reads = sliceOf(request).contextReads;
+      return reads === 'all' || reads.length > 0;
     },
     decide(request: AuthorizationRequest): PolicyDecision {
       const slice = sliceOf(request);
