@@ -5,6 +5,7 @@ import { closest } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
 import { compileBodySchema } from './body-schema.js';
+import { checkSegmentRules } from './check-segment-rules.js';
 import { manifestSchema, reservedFunctionKeys, reservedSections } from './manifest-schema.js';
 import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RouteSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
@@ -80,8 +81,11 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
   const raw = data as RawManifest;
   const projectDir = resolve(source.projectDir);
 
-  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 2 }]]);
-  for (const [name, seg] of Object.entries(raw.segments)) segments.set(name, { name, workers: seg.workers });
+  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 2, allowCallsFrom: [] }]]);
+  for (const [name, seg] of Object.entries(raw.segments)) {
+    const segLine = at(['segments', name], true).line;
+    segments.set(name, { name, workers: seg.workers, allowCallsFrom: seg.allowCallsFrom ?? [], ...(segLine === undefined ? {} : { line: segLine }) });
+  }
 
   const functions = new Map<string, FunctionSpec>();
   for (const [name, fn] of Object.entries(raw.functions)) {
@@ -116,6 +120,8 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     const fnLine = at(['functions', name], true).line;
     functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings, ...(fnLine === undefined ? {} : { line: fnLine }) });
   }
+
+  for (const p of checkSegmentRules(segments, functions)) push(p.code, p.path, p.message, p.hint);
 
   const mtlsRaw = raw.identity.mtls;
   const identity: IdentitySpec = {
@@ -345,7 +351,7 @@ interface RawManifest {
   name: string;
   gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; origin?: string; rateLimit?: RawRateLimit; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; maxJsonDepth: number; maxJsonKeys: number } };
   identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean }; mtls?: { ca: string; principalFrom: 'san-uri' | 'subject'; crls: string[] } };
-  segments: Record<string, { workers: number }>;
+  segments: Record<string, { workers: number; allowCallsFrom?: string[] }>;
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec> }>;
   routes: RawRoute[];
   audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };

@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import type { FunctionSpec, Manifest, RouteSpec } from '../manifest/index.js';
 import { functionUid, routeUid } from './build-entities.js';
 import type { Expr, PolicyJson } from './cedar.js';
+import { generateSegmentPolicies } from './generate-segment-policies.js';
 import type { PolicySource } from './policy-source.js';
 
 /** The role that may call a private route without `allow`. */
@@ -22,7 +23,9 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  * - `allow.roles|users|apiKeys|issuers`: one `permit` each;
  * - a private route without `allow`: one `permit` for the `admin` role (`#admin-only`);
  * - `mfa: required`: one `forbid … unless { context.mfa }` (`#mfa`);
- * - each `service` binding: one `permit` of `callFunction` from the function to its target.
+ * - each `service` binding: one `permit` of `callFunction` from the function to its target;
+ * - each segment: one `forbid` of `callFunction` across its boundary unless a segment rule
+ *   (`allowCallsFrom`) lets the caller's segment in (`segment:<name>#allowCallsFrom`).
  *
  * Built as Cedar JSON: values from the manifest are data, never spliced into policy text.
  *
@@ -31,7 +34,7 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  * generateManifestPolicies(manifest).map((p) => p.id); // ['route:GET /orders#allow.roles', ...]
  * ```
  */
-export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'functions' | 'file' | 'projectDir'>): PolicySource[] {
+export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'functions' | 'segments' | 'file' | 'projectDir'>): PolicySource[] {
   const file = relative(manifest.projectDir, manifest.file) || manifest.file;
   const out: PolicySource[] = [];
   for (const route of manifest.routes) {
@@ -39,6 +42,7 @@ export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'fu
     out.push(...routePolicies(route, file));
   }
   for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file));
+  out.push(...generateSegmentPolicies(manifest, file));
   return out;
 }
 

@@ -23,6 +23,8 @@ describe('policies generated from the manifest', () => {
       'route:GET /mine#allow.apiKeys',
       'route:GET /keys#allow.issuers',
       'function:orders#binding.BILLING',
+      'segment:default#allowCallsFrom',
+      'segment:payments#allowCallsFrom',
     ]);
     assert.deepEqual(byId.get('route:GET,POST /orders#allow.roles')?.origin, { file: 'palisade.yaml', line: 14 });
     assert.deepEqual(byId.get('function:orders#binding.BILLING')?.origin, { file: 'palisade.yaml', line: 8 });

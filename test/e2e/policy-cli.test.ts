@@ -18,7 +18,7 @@ describe('palisade policy', () => {
   test('validate: the shop is valid (exit 0); an ill-typed policy is exit 3 with file:line, id and Cedar\'s message', () => {
     const ok = runCliSync(['policy', 'validate', shop]);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /6 policies are valid/);
+    assert.match(ok.stdout, /9 policies are valid/);
     const dir = copyShop();
     writeFileSync(join(dir, 'policies', 'shop.cedar'), '@id("fine")\npermit(principal, action, resource);\n\n@id("typo")\npermit(principal, action == Action::"invoke", resource)\nwhen { context.riks > 3 };\n');
     const bad = runCliSync(['policy', 'validate', dir]);
@@ -53,8 +53,11 @@ describe('palisade policy', () => {
       ['route:GET /api/orders/:id#allow.roles', 'palisade.yaml:43'],
       ['route:POST /api/orders/:id/refund#allow.roles', 'palisade.yaml:45'],
       ['route:POST /api/orders/:id/refund#mfa', 'palisade.yaml:45'],
+      ['segment:default#allowCallsFrom', 'palisade.yaml'],
+      ['segment:payments#allowCallsFrom', 'palisade.yaml:16'],
+      ['segment:storefront#allowCallsFrom', 'palisade.yaml:15'],
       ['shop:no-refunds-when-risky', 'policies/shop.cedar:6'],
-      ['shop:payments-isolated', 'policies/shop.cedar:15'],
+      ['shop:payments-for-customers', 'policies/shop.cedar:16'],
     ]);
     assert.match(runCliSync(['policy', 'show', shop]).stdout, /\/\/ route:POST \/api\/orders\/:id\/refund#mfa {2}\(generated from palisade\.yaml:45\)\n@id/);
   });
@@ -62,7 +65,7 @@ describe('palisade policy', () => {
   test('test: the shop\'s policy tests pass (exit 0); a failing one is exit 2 and shows the determining policies', () => {
     const ok = runCliSync(['policy', 'test', shop]);
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stdout, /7 passed, 0 failed/);
+    assert.match(ok.stdout, /8 passed, 0 failed/);
     const dir = copyShop();
     writeFileSync(join(dir, 'policies', 'tests', 'wrong.yaml'), 'tests:\n  - name: customers refund\n    principal: { issuer: builtin, id: u-1, roles: [customer], mfa: true }\n    action: invoke\n    resource: POST /api/orders/:id/refund\n    context: { risk: 90 }\n    expect: allow\n');
     const bad = runCliSync(['policy', 'test', dir]);
