@@ -9,3 +9,5 @@ export { formatOrigin, type PolicyOrigin, type PolicySource } from './policy-sou
 export { createPolicyEngine, decideDirect, toDecision, policyDecisionReasons, type AuthorizationRequest, type PolicyDecision, type PolicyDecisionReason, type PolicyEngine, type PolicyEngineOptions } from './policy-engine.js';
 export { createPolicyAuthorizer, type PolicyAuthorizer, type RouteRequestFacts, type CallFacts, type CallPrincipal } from './create-policy-authorizer.js';
 export { parsePolicyTests, decidePolicyCase, checkPolicyCase, type PolicyCase, type CasePrincipal } from './policy-cases.js';
+export { buildCommunicationGraph, type CommunicationGraph, type GraphEdge, type GraphEdgeKind, type GraphNode } from './communication-graph.js';
+export { renderCommunicationGraph, graphFormats, type GraphFormat } from './render-communication-graph.js';
