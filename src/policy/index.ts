@@ -11,3 +11,4 @@ export { createPolicyAuthorizer, type PolicyAuthorizer, type RouteRequestFacts, 
 export { parsePolicyTests, decidePolicyCase, checkPolicyCase, type PolicyCase, type CasePrincipal } from './policy-cases.js';
 export { buildCommunicationGraph, type CommunicationGraph, type GraphEdge, type GraphEdgeKind, type GraphNode } from './communication-graph.js';
 export { renderCommunicationGraph, graphFormats, type GraphFormat } from './render-communication-graph.js';
+export { buildAccessReport, unifiedDiff, type AccessReport, type GrantUse, type KnownPrincipal } from './access-report.js';
