@@ -78,4 +78,18 @@ describe('the communication graph', () => {
     assert.doesNotMatch(renderCommunicationGraph(tricky, 'mermaid'), /a"\]/);
     assert.match(renderCommunicationGraph(tricky, 'dot'), /label="a\\"\] --> evil\[\\"b"/);
   });
+
+  test('egress and secret grants, when a manifest has them, are edges only where the policies allow them', () => {
+    const m = manifestFrom(`${BASE}policies: [p.cedar]\n`, { 'p.cedar': '@id("web-stripe") permit(principal == Function::"web", action == Action::"egress", resource == Host::"api.stripe.com:443");' });
+    const web = m.functions.get('web');
+    assert.ok(web);
+    // The grant sections belong to later manifest versions; the graph reads them when present.
+    const functions = new Map(m.functions);
+    functions.set('web', { ...web, egress: ['api.stripe.com:443', { host: 'evil.example', port: 443 }], secrets: [{ name: 'db-url' }] } as typeof web);
+    const withGrants = { ...m, functions };
+    const g = buildCommunicationGraph(withGrants, createPolicyAuthorizer(m), FACTS.time);
+    assert.deepEqual(edge(g, 'function:web', 'host:api.stripe.com:443')?.policyIds, ['web-stripe']);
+    assert.deepEqual(g.refused.map((e) => `${e.to} ${e.reason ?? ''}`), ['host:evil.example:443 no-permit', 'secret:db-url no-permit']);
+    assert.match(renderCommunicationGraph(g, 'mermaid'), /-\.->\|"egress"\|/);
+  });
 });
