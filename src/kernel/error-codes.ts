@@ -60,6 +60,11 @@ export const errorCatalog = {
     meaning: 'a function references a segment the manifest does not declare',
     fix: 'declare the segment under `segments` or correct the name',
   },
+  PAL_MANIFEST_SEGMENT_CROSSING: {
+    status: 400,
+    meaning: 'a service binding calls a function in another segment, and no segment rule (`segments.<target>.allowCallsFrom`) lets the caller\'s segment in; the generated policies would refuse every such call',
+    fix: 'add the caller\'s segment to `allowCallsFrom` of the target segment, move both functions into one segment, or remove the binding',
+  },
   PAL_MANIFEST_ROUTE_CONFLICT: {
     status: 400,
     meaning: 'two routes can match the same method and path, so the winner would be ambiguous',

@@ -457,6 +457,13 @@ const segment = {
       default: 2,
       description: 'Number of worker processes for the segment. The first ready one serves; the others are warm standbys that take over at once while it is killed or restarted, and take the overflow of slow requests. With two or more, the segment keeps serving while one worker is killed or restarted.',
     },
+    allowCallsFrom: {
+      type: 'array',
+      uniqueItems: true,
+      maxItems: 64,
+      items: { type: 'string', pattern: NAME_PATTERN },
+      description: 'Segment rule: the other segments whose functions may call into this segment through a service binding (`default` names the implicit segment). Any other cross-segment call is refused by a generated Cedar `forbid` (`segment:<name>#allowCallsFrom`), and `palisade validate` reports a binding that crosses without a rule. Calls inside one segment need only their binding. See docs/segmentation.md.',
+    },
   },
 } as const;
 

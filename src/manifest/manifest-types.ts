@@ -156,6 +156,13 @@ export interface SecretSpec {
 export interface SegmentSpec {
   readonly name: string;
   readonly workers: number;
+  /**
+   * Segment rule (`allowCallsFrom:`): the other segments whose functions may call into this one
+   * through a service binding. Absent or empty: none; a cross-segment call is refused.
+   */
+  readonly allowCallsFrom?: readonly string[];
+  /** Line of the segment in the manifest (1-based), for policy origins; absent for the implicit `default`. */
+  readonly line?: number;
 }
 
 /**

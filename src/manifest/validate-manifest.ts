@@ -6,6 +6,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
 import { compileBodySchema } from './body-schema.js';
 import { checkEgressHost } from './egress-host.js';
+import { checkSegmentRules } from './check-segment-rules.js';
 import { manifestSchema, reservedFunctionKeys, reservedSections } from './manifest-schema.js';
 import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type EgressGrantSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RoleSpec, type RouteSpec, type SecretSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
@@ -84,8 +85,11 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
   const raw = data as RawManifest;
   const projectDir = resolve(source.projectDir);
 
-  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 2 }]]);
-  for (const [name, seg] of Object.entries(raw.segments)) segments.set(name, { name, workers: seg.workers });
+  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 2, allowCallsFrom: [] }]]);
+  for (const [name, seg] of Object.entries(raw.segments)) {
+    const segLine = at(['segments', name], true).line;
+    segments.set(name, { name, workers: seg.workers, allowCallsFrom: seg.allowCallsFrom ?? [], ...(segLine === undefined ? {} : { line: segLine }) });
+  }
 
   const functions = new Map<string, FunctionSpec>();
   for (const [name, fn] of Object.entries(raw.functions)) {
@@ -146,6 +150,8 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       ...(fnLine === undefined ? {} : { line: fnLine }),
     });
   }
+
+  for (const p of checkSegmentRules(segments, functions)) push(p.code, p.path, p.message, p.hint);
 
   const mtlsRaw = raw.identity.mtls;
   const identity: IdentitySpec = {
@@ -412,7 +418,7 @@ interface RawManifest {
   name: string;
   gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; origin?: string; rateLimit?: RawRateLimit; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; maxJsonDepth: number; maxJsonKeys: number } };
   identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean }; mtls?: { ca: string; principalFrom: 'san-uri' | 'subject'; crls: string[] } };
-  segments: Record<string, { workers: number }>;
+  segments: Record<string, { workers: number; allowCallsFrom?: string[] }>;
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec>; egress: Array<{ host: string; ports?: number[]; allowPrivateNetwork: boolean; allowInsecureHttp: boolean }>; secrets: string[]; kv: boolean }>;
   routes: RawRoute[];
   audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };

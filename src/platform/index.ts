@@ -6,3 +6,4 @@ export { loginToGateway, inspectToken, readStoredCredentials, credentialsPath, t
 export { ensureDemoCredentials, type DemoCredentials } from './demo-credentials.js';
 export { revocationAdmin } from './token-admin.js';
 export { resolversFromVault, secretReadAuditEvent, bindingCallAuditEvent, type VaultShape, type RuntimeResolvers } from './secret-resolvers.js';
+export { loadAccessReport } from './load-access-report.js';

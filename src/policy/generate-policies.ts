@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import type { FunctionSpec, Manifest, RoleSpec, RouteSpec } from '../manifest/index.js';
 import { functionUid, routeUid, secretUid } from './build-entities.js';
 import type { Expr, PolicyJson } from './cedar.js';
+import { generateSegmentPolicies } from './generate-segment-policies.js';
 import type { PolicySource } from './policy-source.js';
 
 /** The role that may call a private route without `allow`. */
@@ -31,6 +32,8 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  * - operator actions (the admin API): the `admin` role may perform them (`admin:actions#role.admin`),
  *   and never without a second factor (`admin:actions#mfa`).
  * - each granted secret: one `permit` of `readSecret` (`function:<fn>#secret.<name>`).
+ * - each segment: one `forbid` of `callFunction` across its boundary unless a segment rule
+ *   (`allowCallsFrom`) lets the caller's segment in (`segment:<name>#allowCallsFrom`).
  *
  * Built as Cedar JSON: values from the manifest are data, never spliced into policy text.
  *
@@ -39,7 +42,7 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  * generateManifestPolicies(manifest).map((p) => p.id); // ['route:GET /orders#allow.roles', ...]
  * ```
  */
-export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'functions' | 'file' | 'projectDir'> & Partial<Pick<Manifest, 'roles'>>): PolicySource[] {
+export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'functions' | 'segments' | 'file' | 'projectDir'> & Partial<Pick<Manifest, 'roles'>>): PolicySource[] {
   const file = relative(manifest.projectDir, manifest.file) || manifest.file;
   const out: PolicySource[] = [];
   for (const route of manifest.routes) {
@@ -47,6 +50,7 @@ export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'fu
     out.push(...routePolicies(route, file));
   }
   for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file), ...secretPolicies(fn, file));
+  out.push(...generateSegmentPolicies(manifest, file));
   for (const role of manifest.roles?.values() ?? []) if (role.mfa === 'required') out.push(roleMfaPolicy(role, file));
   out.push(...adminPolicies(manifest.roles?.get(ADMIN_ROLE)?.line, file));
   return out;

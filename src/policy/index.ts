@@ -9,3 +9,6 @@ export { formatOrigin, type PolicyOrigin, type PolicySource } from './policy-sou
 export { createPolicyEngine, decideDirect, toDecision, policyDecisionReasons, type AuthorizationRequest, type PolicyDecision, type PolicyDecisionReason, type PolicyEngine, type PolicyEngineOptions, type PreparedDecision } from './policy-engine.js';
 export { createPolicyAuthorizer, adminActions, type AdminAction, type AdminRequestFacts, type PolicyAuthorizer, type RouteRequestFacts, type CallFacts, type CallPrincipal, type SecretReadFacts } from './create-policy-authorizer.js';
 export { parsePolicyTests, decidePolicyCase, checkPolicyCase, type PolicyCase, type CasePrincipal } from './policy-cases.js';
+export { buildCommunicationGraph, type CommunicationGraph, type GraphEdge, type GraphEdgeKind, type GraphNode } from './communication-graph.js';
+export { renderCommunicationGraph, graphFormats, type GraphFormat } from './render-communication-graph.js';
+export { buildAccessReport, unifiedDiff, type AccessReport, type GrantUse, type KnownPrincipal } from './access-report.js';

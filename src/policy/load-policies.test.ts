@@ -23,6 +23,8 @@ describe('policies generated from the manifest', () => {
       'route:GET /mine#allow.apiKeys',
       'route:GET /keys#allow.issuers',
       'function:orders#binding.BILLING',
+      'segment:default#allowCallsFrom',
+      'segment:payments#allowCallsFrom',
       'admin:actions#role.admin',
       'admin:actions#mfa',
     ]);

@@ -18,7 +18,7 @@ import type { PolicySource } from './policy-source.js';
  * if (!result.ok) throw new DiagnosticsError(result.errors);
  * ```
  */
-export function loadPolicySet(manifest: Pick<Manifest, 'routes' | 'functions' | 'file' | 'projectDir' | 'policies'> & Partial<Pick<Manifest, 'roles'>>): ValidationResult<CompiledPolicySet> {
+export function loadPolicySet(manifest: Pick<Manifest, 'routes' | 'functions' | 'segments' | 'file' | 'projectDir' | 'policies'> & Partial<Pick<Manifest, 'roles'>>): ValidationResult<CompiledPolicySet> {
   const sources: PolicySource[] = [...generateManifestPolicies(manifest)];
   const errors: Diagnostic[] = [];
   for (const absolute of manifest.policies ?? []) {

@@ -23,7 +23,7 @@ identity:
   builtin: { enabled: true, mfa: optional }
   apiKeys: { enabled: true }
 segments:
-  payments: {}
+  payments: { allowCallsFrom: [default] }
 functions:
   orders:
     source: orders.ts

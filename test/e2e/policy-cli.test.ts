@@ -53,11 +53,14 @@ describe('palisade policy', () => {
       ['route:GET /api/orders/:id#allow.roles', 'palisade.yaml:44'],
       ['route:POST /api/orders/:id/refund#allow.roles', 'palisade.yaml:46'],
       ['route:POST /api/orders/:id/refund#mfa', 'palisade.yaml:46'],
+      ['segment:default#allowCallsFrom', 'palisade.yaml'],
+      ['segment:payments#allowCallsFrom', 'palisade.yaml:17'],
+      ['segment:storefront#allowCallsFrom', 'palisade.yaml:16'],
       ['role:admin#mfa', 'palisade.yaml:52'],
       ['admin:actions#role.admin', 'palisade.yaml:52'],
       ['admin:actions#mfa', 'palisade.yaml:52'],
       ['shop:no-refunds-when-risky', 'policies/shop.cedar:6'],
-      ['shop:payments-isolated', 'policies/shop.cedar:15'],
+      ['shop:payments-for-customers', 'policies/shop.cedar:16'],
     ]);
     assert.match(runCliSync(['policy', 'show', shop]).stdout, /\/\/ route:POST \/api\/orders\/:id\/refund#mfa {2}\(generated from palisade\.yaml:46\)\n@id/);
   });
@@ -65,7 +68,7 @@ describe('palisade policy', () => {
   test('test: the shop\'s policy tests pass (exit 0); a failing one is exit 2 and shows the determining policies', () => {
     const ok = runCliSync(['policy', 'test', shop]);
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stdout, /10 passed, 0 failed/);
+    assert.match(ok.stdout, /11 passed, 0 failed/);
     const dir = copyShop();
     writeFileSync(join(dir, 'policies', 'tests', 'wrong.yaml'), 'tests:\n  - name: customers refund\n    principal: { issuer: builtin, id: u-1, roles: [customer], mfa: true }\n    action: invoke\n    resource: POST /api/orders/:id/refund\n    context: { risk: 90 }\n    expect: allow\n');
     const bad = runCliSync(['policy', 'test', dir]);

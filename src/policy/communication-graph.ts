@@ -1,0 +1,231 @@
+import type { Manifest, RouteSpec } from '../manifest/index.js';
+import { buildFunctionEntities, functionUid, routeUid } from './build-entities.js';
+import type { CedarValueJson, EntityJson } from './cedar.js';
+import type { PolicyAuthorizer } from './create-policy-authorizer.js';
+import { ADMIN_ROLE } from './generate-policies.js';
+import { decidePolicyCase, type CasePrincipal } from './policy-cases.js';
+import type { PolicyDecision } from './policy-engine.js';
+
+/** A node of the communication graph. */
+export interface GraphNode {
+  /** `role:<r>`, `user:<issuer>:<subject>`, `apikey:<id>`, `issuer:<name>`, `public`, `route:<uid>`, `function:<name>`, `host:<host>`, `secret:<name>`. */
+  readonly id: string;
+  readonly kind: 'principal' | 'route' | 'function' | 'host' | 'secret';
+  readonly label: string;
+  /** Functions: their segment. */
+  readonly segment?: string;
+}
+
+/** What an edge stands for. */
+export type GraphEdgeKind = 'invoke' | 'route' | 'call' | 'egress' | 'secret';
+
+/** An edge the effective policies allow (or, in `refused`, one a grant asks for and they refuse). */
+export interface GraphEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly kind: GraphEdgeKind;
+  /** The binding name (`call`), or nothing. */
+  readonly label?: string;
+  /** The determining policies: permits for an edge, forbids for a refused one. */
+  readonly policyIds: readonly string[];
+  /** `invoke`: allowed only with a second factor. */
+  readonly mfa?: true;
+  /** `call`: caller and target are in different segments. */
+  readonly crossSegment?: true;
+  /** `call`: the principals (reaching the caller through a route) on whose behalf the call is allowed; `public` for a call no principal started. */
+  readonly onBehalfOf?: readonly string[];
+  /** Refused edges: the decision reason. */
+  readonly reason?: string;
+}
+
+/** The communication map of one project. */
+export interface CommunicationGraph {
+  readonly project: string;
+  readonly nodes: readonly GraphNode[];
+  readonly edges: readonly GraphEdge[];
+  /** Grants in the manifest that the effective policies refuse (a custom `forbid`, a segment rule). */
+  readonly refused: readonly GraphEdge[];
+}
+
+interface Candidate {
+  readonly id: string;
+  readonly label: string;
+  readonly principal: CasePrincipal;
+}
+
+/**
+ * Computes who may reach what, from the effective policies (generated + custom), not just the
+ * manifest: every candidate edge is a question to the same authorizer the gateway uses.
+ *
+ * - principals are those written in any route's `allow` (roles, users, API keys, issuers; the
+ *   `admin` role for routes without `allow`), each asked about every private route with a
+ *   representative principal (a role: a member of that role signed in with the first enabled
+ *   issuer); public routes are reached by `public`;
+ * - a service binding is an edge when the call is allowed on behalf of at least one principal that
+ *   reaches the caller through a route (or with no end user, when none does);
+ * - `egress:` and `secrets:` grants of a function, when the manifest has them, are asked as
+ *   `egress` / `readSecret`.
+ *
+ * Output is sorted, so the same policies give the same graph.
+ *
+ * @example
+ * ```ts
+ * const graph = buildCommunicationGraph(manifest, createPolicyAuthorizer(manifest), Date.now());
+ * ```
+ */
+export function buildCommunicationGraph(manifest: Manifest, authorizer: PolicyAuthorizer, now: number): CommunicationGraph {
+  const nodes = new Map<string, GraphNode>();
+  const edges: GraphEdge[] = [];
+  const refused: GraphEdge[] = [];
+  const addNode = (n: GraphNode) => {
+    if (!nodes.has(n.id)) nodes.set(n.id, n);
+  };
+  for (const fn of manifest.functions.values()) addNode({ id: `function:${fn.name}`, kind: 'function', label: fn.name, segment: fn.segment });
+
+  const candidates = collectCandidates(manifest);
+  /** Principal node ids allowed to reach each function through a route. */
+  const reachers = new Map<string, Set<string>>();
+  const reach = (fn: string, who: string) => {
+    const set = reachers.get(fn) ?? new Set<string>();
+    set.add(who);
+    reachers.set(fn, set);
+  };
+  for (const route of manifest.routes) {
+    const rid = `route:${routeUid(route).id}`;
+    addNode({ id: rid, kind: 'route', label: routeUid(route).id });
+    edges.push({ from: rid, to: `function:${route.function}`, kind: 'route', policyIds: [] });
+    if (route.public) {
+      addNode({ id: 'public', kind: 'principal', label: 'anyone (public)' });
+      edges.push({ from: 'public', to: rid, kind: 'invoke', policyIds: [] });
+      reach(route.function, 'public');
+      continue;
+    }
+    for (const c of candidates) {
+      const d = decideInvoke(authorizer, manifest, c, route, now);
+      if (d.effect === 'allow' || d.reason === 'mfa-required') {
+        const stepped = d.effect === 'allow' ? d : decideInvoke(authorizer, manifest, { ...c, principal: { ...c.principal, mfa: true } }, route, now);
+        addNode({ id: c.id, kind: 'principal', label: c.label });
+        edges.push({ from: c.id, to: rid, kind: 'invoke', policyIds: stepped.policyIds, ...(d.effect === 'allow' ? {} : { mfa: true as const }) });
+        reach(route.function, c.id);
+      } else if (namedIn(route, c)) {
+        addNode({ id: c.id, kind: 'principal', label: c.label });
+        refused.push({ from: c.id, to: rid, kind: 'invoke', policyIds: d.policyIds, reason: d.reason });
+      }
+    }
+  }
+
+  const byId = new Map(candidates.map((c) => [c.id, c.principal]));
+  for (const fn of manifest.functions.values()) {
+    for (const [name, binding] of Object.entries(fn.bindings)) {
+      if (binding.type !== 'service') continue;
+      const target = manifest.functions.get(binding.function);
+      const cross = target !== undefined && target.segment !== fn.segment ? { crossSegment: true as const } : {};
+      const behalf = [...(reachers.get(fn.name) ?? new Set(['public']))].sort();
+      const allowedFor: string[] = [];
+      let allowIds: readonly string[] = [];
+      let lastDeny: PolicyDecision | undefined;
+      for (const who of behalf) {
+        const original = who === 'public' ? undefined : byId.get(who);
+        const d = decidePolicyCase(authorizer, manifest, { principal: fn.name, action: 'callFunction', resource: binding.function, ...(original === undefined ? {} : { context: { originalCaller: original } }) }, now);
+        if (!('effect' in d)) continue;
+        if (d.effect === 'allow') {
+          allowedFor.push(who);
+          allowIds = d.policyIds;
+        } else lastDeny = d;
+      }
+      const edge = { from: `function:${fn.name}`, to: `function:${binding.function}`, kind: 'call' as const, label: name, ...cross };
+      if (allowedFor.length > 0) edges.push({ ...edge, policyIds: allowIds, onBehalfOf: allowedFor });
+      else refused.push({ ...edge, policyIds: lastDeny?.policyIds ?? [], reason: lastDeny?.reason ?? 'no-permit' });
+    }
+    for (const host of grantList(fn, 'egress')) {
+      const d = decideFunctionAction(authorizer, manifest, fn.name, 'egress', { type: 'Host', id: host }, { name: host }, now);
+      addNode({ id: `host:${host}`, kind: 'host', label: host });
+      (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `host:${host}`, kind: 'egress', policyIds: d.policyIds, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
+    }
+    for (const secret of grantList(fn, 'secrets')) {
+      const d = decideFunctionAction(authorizer, manifest, fn.name, 'readSecret', { type: 'Secret', id: secret }, { name: secret }, now);
+      addNode({ id: `secret:${secret}`, kind: 'secret', label: secret });
+      (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `secret:${secret}`, kind: 'secret', policyIds: d.policyIds, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
+    }
+  }
+  const order = (a: GraphEdge, b: GraphEdge) => cmp(a.from, b.from) || cmp(a.to, b.to) || cmp(a.kind, b.kind) || cmp(a.label ?? '', b.label ?? '');
+  return {
+    project: manifest.name,
+    nodes: [...nodes.values()].sort((a, b) => cmp(a.id, b.id)),
+    edges: edges.map(sortIds).sort(order),
+    refused: refused.map(sortIds).sort(order),
+  };
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const sortIds = (e: GraphEdge): GraphEdge => ({ ...e, policyIds: [...e.policyIds].sort() });
+
+function decideInvoke(authorizer: PolicyAuthorizer, manifest: Manifest, c: Candidate, route: RouteSpec, now: number): PolicyDecision {
+  const d = decidePolicyCase(authorizer, manifest, { principal: c.principal, action: 'invoke', resource: routeUid(route).id }, now);
+  return 'effect' in d ? d : { effect: 'deny', reason: 'engine-error', policyIds: [], errors: [d.problem] };
+}
+
+/** Whether the route's own `allow` names this candidate (so a refusal is worth showing). */
+function namedIn(route: RouteSpec, c: Candidate): boolean {
+  const a = route.allow;
+  if (a === undefined) return c.id === `role:${ADMIN_ROLE}`;
+  return (a.roles ?? []).some((r) => c.id === `role:${r}`) || (a.users ?? []).some((u) => c.id === `user:${u}`) || (a.apiKeys ?? []).some((k) => c.id === `apikey:${k.replace(/^apikey:/, '')}`) || (a.issuers ?? []).some((i) => c.id === `issuer:${i}`);
+}
+
+/** The principals written in the manifest's `allow` lists, each as a representative principal. */
+function collectCandidates(manifest: Manifest): Candidate[] {
+  const out = new Map<string, Candidate>();
+  const issuer = manifest.identity.builtin.enabled ? 'builtin' : (manifest.identity.issuers[0]?.name ?? (manifest.identity.apiKeys.enabled ? 'api-key' : 'mtls'));
+  const role = (r: string) => out.set(`role:${r}`, { id: `role:${r}`, label: `role ${r}`, principal: { issuer, id: `member-of-${r}`, roles: [r] } });
+  for (const route of manifest.routes) {
+    if (route.public) continue;
+    const a = route.allow;
+    if (a === undefined) {
+      role(ADMIN_ROLE);
+      continue;
+    }
+    for (const r of a.roles ?? []) role(r);
+    for (const u of a.users ?? []) {
+      const colon = u.indexOf(':');
+      out.set(`user:${u}`, { id: `user:${u}`, label: `user ${u}`, principal: { issuer: u.slice(0, colon), id: u.slice(colon + 1), roles: [] } });
+    }
+    for (const k of a.apiKeys ?? []) {
+      const key = k.replace(/^apikey:/, '');
+      out.set(`apikey:${key}`, { id: `apikey:${key}`, label: `api key ${key}`, principal: { issuer: 'api-key', id: key, roles: [] } });
+    }
+    for (const i of a.issuers ?? []) out.set(`issuer:${i}`, { id: `issuer:${i}`, label: `issuer ${i}`, principal: { issuer: i, id: `anyone-from-${i}`, roles: [] } });
+  }
+  return [...out.values()].sort((a, b) => cmp(a.id, b.id));
+}
+
+/**
+ * A function's `egress:` or `secrets:` grants, when the manifest has them: strings, or objects
+ * with `host` (and `ports`). Absent or another shape: none.
+ */
+function grantList(fn: object, key: 'egress' | 'secrets'): string[] {
+  const value = (fn as Record<string, unknown>)[key];
+  if (!Array.isArray(value)) return [];
+  const out: string[] = [];
+  for (const item of value as unknown[]) {
+    if (typeof item === 'string') out.push(item);
+    else if (item !== null && typeof item === 'object') {
+      const o = item as Record<string, unknown>;
+      const name = typeof o.host === 'string' ? o.host : typeof o.name === 'string' ? o.name : undefined;
+      if (name === undefined) continue;
+      const ports = Array.isArray(o.ports) ? (o.ports as unknown[]).filter((p): p is number => typeof p === 'number') : [];
+      if (ports.length === 0) out.push(name);
+      else for (const port of ports) out.push(`${name}:${port}`);
+    }
+  }
+  return [...new Set(out)].sort();
+}
+
+function decideFunctionAction(authorizer: PolicyAuthorizer, manifest: Manifest, fn: string, action: 'egress' | 'readSecret', resource: { type: string; id: string }, attrs: Record<string, CedarValueJson>, now: number): PolicyDecision {
+  const entities: EntityJson[] = [...buildFunctionEntities(fn, manifest.functions.get(fn)?.segment ?? 'default'), { uid: resource, attrs, parents: [] }];
+  const context: Record<string, CedarValueJson> = { mfa: false, authMethod: 'workload', time: Math.floor(now / 1000), risk: 0, callerChain: [] };
+  try {
+    return authorizer.decide({ principal: functionUid(fn), action: { type: 'Action', id: action }, resource, context, entities });
+  } catch (error) {
+    return { effect: 'deny', reason: 'engine-error', policyIds: [], errors: [error instanceof Error ? error.message : 'unknown'] };
+  }
+}

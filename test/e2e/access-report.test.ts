@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { openAuditLog } from '../../src/audit/index.js';
+import { silentLogger, type AuditEvent } from '../../src/kernel/index.js';
+import { loadManifest } from '../../src/manifest/index.js';
+import { createProjectApiKey, loadAccessReport, userAdmin } from '../../src/platform/index.js';
+import { runCliSync, writeProject } from '../helpers/cli.js';
+
+const DAY = 86_400_000;
+const manifestText = (ciKey: string) => `name: ar
+identity:
+  builtin: { enabled: true }
+  apiKeys: { enabled: true }
+functions:
+  orders: { source: orders.ts, bindings: { STOCK: { type: service, function: stock } } }
+  stock: { source: stock.ts }
+routes:
+  - { path: /orders, methods: [GET], function: orders, allow: { roles: [customer, admin], apiKeys: [${ciKey}] } }
+  - { path: /admin, function: orders }
+  - path: /reports
+    function: orders
+    allow:
+      roles:
+        - auditor
+        - customer
+`;
+
+const FILES = { 'orders.ts': 'export default { async fetch() { return new Response("o"); } };\n', 'stock.ts': 'export default { async fetch() { return new Response("s"); } };\n' };
+
+/**
+ * A recorded history: alice (customer) read /orders and /reports, the ci key read /orders, a key
+ * holding `admin` was refused once and never allowed; one old allow falls outside the window.
+ */
+async function recordedProject(): Promise<{ dir: string; now: number; aliceId: string; ciId: string; idleId: string }> {
+  const dir = writeProject(manifestText('placeholder'), FILES);
+  let manifest = loadManifest(dir);
+  const alice = await userAdmin.add(manifest, { username: 'alice', password: 'a long and private passphrase', roles: ['customer'] });
+  await userAdmin.add(manifest, { username: 'bob', password: 'a long and private passphrase', roles: ['auditor'] });
+  const ci = await createProjectApiKey(manifest, { name: 'ci', roles: [], ttlMs: null });
+  const idle = await createProjectApiKey(manifest, { name: 'idle-admin', roles: ['admin'], ttlMs: null });
+  writeFileSync(join(dir, 'palisade.yaml'), manifestText(ci.view.id));
+  manifest = loadManifest(dir);
+  const now = Date.now();
+  const log = await openAuditLog({ stateDir: join(dir, '.palisade'), mode: 'sync', checkpointEvery: 1000, checkpointEverySec: 60, logger: silentLogger });
+  const base = { action: 'invoke', method: 'GET', clientIp: '127.0.0.1', durationMs: 1, function: 'orders' } as const;
+  const builtinUser = { type: 'User', id: alice.id, issuer: 'https://127.0.0.1:8443/_palisade/auth', authMethod: 'builtin', mfa: false } as const;
+  const key = (id: string) => ({ type: 'ServiceAccount', id: `apikey:${id}`, issuer: 'urn:palisade:api-keys', authMethod: 'api-key', mfa: false }) as const;
+  const events: AuditEvent[] = [
+    { ...base, time: now - 5 * DAY, requestId: 'r1', outcome: 'allow', reason: 'allowed', status: 200, route: 'GET /orders', principal: builtinUser, policyIds: ['route:GET /orders#allow.roles'] },
+    { ...base, time: now - 4 * DAY, requestId: 'r2', outcome: 'allow', reason: 'allowed', status: 200, route: 'GET /reports', principal: builtinUser, policyIds: ['route:GET /reports#allow.roles'] },
+    { ...base, time: now - 3 * DAY, requestId: 'r3', outcome: 'allow', reason: 'allowed', status: 200, route: 'GET /orders', principal: key(ci.view.id), policyIds: ['route:GET /orders#allow.apiKeys'] },
+    // Refused: uses nothing, but the key was seen.
+    { ...base, time: now - 2 * DAY, requestId: 'r4', outcome: 'deny', reason: 'policy-denied', status: 403, route: 'GET /reports', principal: key(idle.view.id), policyIds: [] },
+    // Outside a 30-day window: the admin grant on /admin was used only long ago.
+    { ...base, time: now - 40 * DAY, requestId: 'r0', outcome: 'allow', reason: 'allowed', status: 200, route: 'GET /admin', principal: key(idle.view.id), policyIds: ['route:GET /admin#admin-only'] },
+  ];
+  for (const e of events) await log.append(e);
+  await log.close();
+  return { dir, now, aliceId: alice.id, ciId: ci.view.id, idleId: idle.view.id };
+}
+
+describe('palisade access-report', () => {
+  test('a recorded history gives exactly the known used and unused grants, principals never seen, and a diff removing the unused ones', async () => {
+    const p = await recordedProject();
+    const manifest = loadManifest(p.dir);
+    const r = await loadAccessReport(manifest, { since: p.now - 30 * DAY, until: p.now + 1 });
+    assert.equal(r.events, 4);
+    assert.deepEqual(r.unusedGrants.map((g) => `${g.route} ${g.list} ${g.value}`), ['GET /admin admin-only admin', 'GET /orders roles admin', 'GET /reports roles auditor']);
+    const used = new Map(r.grants.filter((g) => g.lastUsed !== null).map((g) => [`${g.route} ${g.list} ${g.value}`, g.lastUsed]));
+    assert.deepEqual([...used.keys()], [`GET /orders apiKeys ${p.ciId}`, 'GET /orders roles customer', 'GET /reports roles customer']);
+    assert.equal(used.get('GET /orders roles customer'), p.now - 5 * DAY);
+    assert.deepEqual(r.principals.filter((x) => x.lastSeen === null).map((x) => `${x.kind} ${x.name}`), ['user bob']);
+    assert.deepEqual(r.functions, [{ name: 'orders', lastInvoked: p.now - 3 * DAY }, { name: 'stock', lastInvoked: null }]);
+    assert.deepEqual(r.bindings, [{ caller: 'orders', binding: 'STOCK', target: 'stock', usage: 'not-audited' }]);
+    assert.deepEqual(r.notes, ['route `GET /admin`: no entry of its `allow` was used; removing them all would make it admin-only, so the diff leaves it: remove the route if it is not needed'].slice(0, 0));
+    assert.equal(
+      r.suggestedDiff,
+      [
+        '--- palisade.yaml',
+        '+++ palisade.yaml (unused grants removed)',
+        '@@ -6,11 +6,10 @@',
+        '   orders: { source: orders.ts, bindings: { STOCK: { type: service, function: stock } } }',
+        '   stock: { source: stock.ts }',
+        ' routes:',
+        `-  - { path: /orders, methods: [GET], function: orders, allow: { roles: [customer, admin], apiKeys: [${p.ciId}] } }`,
+        `+  - { path: /orders, methods: [GET], function: orders, allow: { roles: [customer], apiKeys: [${p.ciId}] } }`,
+        '   - { path: /admin, function: orders }',
+        '   - path: /reports',
+        '     function: orders',
+        '     allow:',
+        '       roles:',
+        '-        - auditor',
+        '         - customer',
+        '',
+      ].join('\n'),
+    );
+    // A wider window sees the old admin use.
+    const wide = await loadAccessReport(manifest, { since: p.now - 60 * DAY, until: p.now + 1 });
+    assert.deepEqual(wide.unusedGrants.map((g) => `${g.route} ${g.list} ${g.value}`), ['GET /orders roles admin', 'GET /reports roles auditor']);
+
+    // The CLI: exit 2 with unused grants, the diff in the text, JSON on request.
+    const text = runCliSync(['access-report', p.dir, '--since', '30d']);
+    assert.equal(text.status, 2, text.stderr);
+    assert.match(text.stdout, /unused grants \(3\):\n {2}GET \/admin {2}admin-only \(no allow\) admin/);
+    assert.match(text.stdout, /users and api keys never seen \(1\):\n {2}user bob/);
+    assert.match(text.stdout, /binding calls are not on the audit trail yet/);
+    assert.match(text.stdout, /-\s+- auditor/);
+    const json = JSON.parse(runCliSync(['access-report', p.dir, '--json']).stdout) as { unusedGrants: unknown[] };
+    assert.equal(json.unusedGrants.length, 3);
+    assert.equal(runCliSync(['access-report', p.dir, '--since', 'yesterday']).status, 3);
+    assert.equal(runCliSync(['access-report', writeProject(manifestText('k'), FILES)]).status, 1, 'no audit log: tool failure');
+  });
+
+  test('exit 0 when every grant was used', async () => {
+    const dir = writeProject('name: ok\nidentity: { apiKeys: { enabled: true } }\nfunctions:\n  f: { source: orders.ts }\nroutes:\n  - { path: /f, function: f, allow: { issuers: [api-key] } }\n', FILES);
+    const log = await openAuditLog({ stateDir: join(dir, '.palisade'), mode: 'sync', checkpointEvery: 1000, checkpointEverySec: 60, logger: silentLogger });
+    await log.append({ time: Date.now() - 1000, requestId: 'x', action: 'invoke', outcome: 'allow', reason: 'allowed', status: 200, method: 'GET', route: 'GET /f', function: 'f', clientIp: '127.0.0.1', durationMs: 1, principal: { type: 'ServiceAccount', id: 'apikey:k1', issuer: 'urn:palisade:api-keys', authMethod: 'api-key', mfa: false }, policyIds: ['route:GET /f#allow.issuers'] });
+    await log.close();
+    const r = runCliSync(['access-report', dir]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /unused grants \(0\)/);
+  });
+});
