@@ -18,7 +18,7 @@ describe('palisade policy', () => {
   test('validate: the shop is valid (exit 0); an ill-typed policy is exit 3 with file:line, id and Cedar\'s message', () => {
     const ok = runCliSync(['policy', 'validate', shop]);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /9 policies are valid/);
+    assert.match(ok.stdout, /12 policies are valid/);
     const dir = copyShop();
     writeFileSync(join(dir, 'policies', 'shop.cedar'), '@id("fine")\npermit(principal, action, resource);\n\n@id("typo")\npermit(principal, action == Action::"invoke", resource)\nwhen { context.riks > 3 };\n');
     const bad = runCliSync(['policy', 'validate', dir]);
