@@ -33,6 +33,12 @@ export const decisionReasons = [
 /** One decision reason. */
 export type DecisionReason = (typeof decisionReasons)[number];
 
+/** Administrative actions on the secrets vault, recorded by the CLI (values are never recorded). */
+export const secretAdminActions = ['secret-set', 'secret-rotate', 'secret-stage', 'secret-promote', 'secret-discard', 'secret-delete', 'secret-restore', 'secret-purge', 'kek-rotate', 'kek-retire'] as const;
+
+/** One administrative secrets action. */
+export type SecretAdminAction = (typeof secretAdminActions)[number];
+
 /**
  * One audit event: one per request decision. Carries no bodies, tokens, query strings or header
  * values.
@@ -40,7 +46,7 @@ export type DecisionReason = (typeof decisionReasons)[number];
 export interface AuditEvent {
   readonly time: number;
   readonly requestId: string;
-  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery';
+  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery' | SecretAdminAction;
   /** `aborted`: the client closed the connection before the response was released. */
   readonly outcome: 'allow' | 'deny' | 'error' | 'aborted';
   readonly reason: DecisionReason;
@@ -58,6 +64,10 @@ export interface AuditEvent {
   readonly durationMs: number;
   /** The policies that determined an authorization decision (Cedar policy ids). */
   readonly policyIds?: readonly string[];
+  /** The secret an administrative secrets action was about: its name and version, never its value. */
+  readonly secret?: { readonly name: string; readonly version?: number };
+  /** The key-encryption key an administrative action was about (`kek-rotate`, `kek-retire`): its id only. */
+  readonly kekId?: string;
 }
 
 /**
