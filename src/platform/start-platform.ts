@@ -17,7 +17,8 @@ import {
   type GatewayDeps,
 } from '../gateway/index.js';
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
-import { openSqliteStore } from '../store/index.js';
+import type { Vault } from '../secrets/index.js';
+import { keyCreatedWarning, openProjectState } from './project-state.js';
 import { createPolicyAuthorizer } from '../policy/index.js';
 import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, loadCrlSerials, pruneIdentityState, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
 
@@ -40,6 +41,8 @@ export interface RunningPlatform {
   readonly caFile: string | undefined;
   readonly address: AddressInfo;
   readonly pool: WorkerPool;
+  /** The secrets vault of this node (secrets, KV namespaces, change notices). */
+  readonly vault: Vault;
   readonly coldStartMs: Readonly<Record<string, number>>;
   /**
    * Swaps the authorization policies for those of `next` (the project's manifest read again):
@@ -77,7 +80,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
   const { manifest, logger } = options;
   const clock = options.clock ?? systemClock;
   const stateDir = join(manifest.projectDir, '.palisade');
-  const store = openSqliteStore(join(stateDir, 'state.db'));
+  const state = await openProjectState(manifest.projectDir, { logger, clock, onKeyCreated: (path, kekId) => logger.warn(keyCreatedWarning(path).replace(/\n\s*/g, ' '), { file: path, kekId }) });
+  const store = state.store;
   let pool: WorkerPool | undefined;
   let gateway: Gateway | undefined;
   let builtin: BuiltinIssuer | undefined;
@@ -192,6 +196,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       caFile,
       address,
       pool: workers,
+      vault: state.vault,
       coldStartMs,
       reloadPolicies(next) {
         policy.reload(next);
@@ -204,7 +209,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
         await workers.close();
         await liveSinks?.close();
         await auditLog.close();
-        await store.close();
+        await state.close();
       },
     };
   } catch (error) {
@@ -214,7 +219,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     await pool?.close().catch(() => undefined);
     await sinks?.close().catch(() => undefined);
     await audit?.close().catch(() => undefined);
-    await store.close().catch(() => undefined);
+    await state.close().catch(() => undefined);
     throw error;
   }
 }
