@@ -17,8 +17,9 @@ import { certsCommand } from './commands/certs.js';
 import { usersCommand } from './commands/users.js';
 import { validateCommand } from './commands/validate.js';
 import { policyCommand } from './commands/policy.js';
+import { secretsCommand } from './commands/secrets.js';
 
-const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, policyCommand, loginCommand, tokenCommand, tokensCommand, certsCommand, scanCommand, auditCommand];
+const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, secretsCommand, policyCommand, loginCommand, tokenCommand, tokensCommand, certsCommand, scanCommand, auditCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'package.json'), 'utf8')) as { version: string };

@@ -6,3 +6,4 @@ export { loginToGateway, inspectToken, readStoredCredentials, credentialsPath, t
 export { ensureDemoCredentials, type DemoCredentials } from './demo-credentials.js';
 export { revocationAdmin } from './token-admin.js';
 export { openProjectState, ensureProjectKeyRing, keyCreatedWarning, type ProjectState, type ProjectStateOptions } from './project-state.js';
+export { secretsAdmin, secretReaders, type SecretView } from './secrets-admin.js';
