@@ -185,16 +185,16 @@ test('rows swapped between two secrets, or between two versions, fail authentica
     const a1 = get.get('a', 1) as { ciphertext: Buffer; wrapped_key: Buffer; kek_id: string };
     const b2 = get.get('b', 2) as { ciphertext: Buffer; wrapped_key: Buffer; kek_id: string };
     const b1 = get.get('b', 1) as { ciphertext: Buffer; wrapped_key: Buffer; kek_id: string };
-    // Whole rows (ciphertext with its wrapped key) moved from b to a: the wrapped key is bound to `b`.
-    put.run(b2.ciphertext, b2.wrapped_key, b2.kek_id, 'a', 1);
-    await assert.rejects(v.vault.readCurrent('a'), (e: unknown) => isPalisadeError(e, 'PAL_SECRETS_DECRYPT_FAILED'));
+    // A whole row (ciphertext with its wrapped key) of the same version moved from b to a: the wrapped key is bound to `b`.
+    put.run(b1.ciphertext, b1.wrapped_key, b1.kek_id, 'a', 1);
+    await assert.rejects(v.vault.readCurrent('a'), (e: unknown) => isPalisadeError(e, 'PAL_SECRETS_DECRYPT_FAILED') && /the data key of secret `a` version 1/.test(e.message), 'refused when unwrapping, before the value is touched');
     // Only the ciphertext moved: wrong data key.
     put.run(b2.ciphertext, a1.wrapped_key, a1.kek_id, 'a', 1);
     await assert.rejects(v.vault.readCurrent('a'), (e: unknown) => isPalisadeError(e, 'PAL_SECRETS_DECRYPT_FAILED'));
     put.run(a1.ciphertext, a1.wrapped_key, a1.kek_id, 'a', 1);
     // An old version's row put in the current version's place (a silent rollback): bound to version 1.
     put.run(b1.ciphertext, b1.wrapped_key, b1.kek_id, 'b', 2);
-    await assert.rejects(v.vault.readCurrent('b'), (e: unknown) => isPalisadeError(e, 'PAL_SECRETS_DECRYPT_FAILED'));
+    await assert.rejects(v.vault.readCurrent('b'), (e: unknown) => isPalisadeError(e, 'PAL_SECRETS_DECRYPT_FAILED') && /data key of secret `b` version 2/.test(e.message));
     put.run(b2.ciphertext, b2.wrapped_key, b2.kek_id, 'b', 2);
     raw.close();
     assert.equal(dec((await v.vault.readCurrent('a'))?.value), 'alpha-value');
