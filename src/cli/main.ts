@@ -19,8 +19,9 @@ import { validateCommand } from './commands/validate.js';
 import { policyCommand } from './commands/policy.js';
 import { graphCommand } from './commands/graph.js';
 import { accessReportCommand } from './commands/access-report.js';
+import { secretsCommand } from './commands/secrets.js';
 
-const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, policyCommand, graphCommand, accessReportCommand, loginCommand, tokenCommand, tokensCommand, certsCommand, scanCommand, auditCommand];
+const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, secretsCommand, policyCommand, graphCommand, accessReportCommand, loginCommand, tokenCommand, tokensCommand, certsCommand, scanCommand, auditCommand];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'package.json'), 'utf8')) as { version: string };

@@ -14,3 +14,4 @@ export { certificateSerialKey } from './revocation-list.js';
 export { createPasswordVerifierPool, type PasswordVerifierPool, type PasswordVerifierPoolOptions, type PoolVerification } from './password-verifier-pool.js';
 export { throttleKeyFor } from './login-throttle.js';
 export { revokeTokens, revokeCertificate, type TokenRevocationTarget, type TokenRevocationStores, type TokenRevocationReport } from './revoke-tokens.js';
+export { sealIdentityStores, sealPlaintextIdentityMaterial, TOTP_SECRET_PURPOSE, SIGNING_KEY_PURPOSE, type SealedBox, type SealableIdentityStores } from './sealed-identity-stores.js';

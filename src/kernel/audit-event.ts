@@ -40,6 +40,12 @@ export const decisionReasons = [
 /** One decision reason. */
 export type DecisionReason = (typeof decisionReasons)[number];
 
+/** Administrative actions on the secrets vault, recorded by the CLI (values are never recorded). */
+export const secretAdminActions = ['secret-set', 'secret-rotate', 'secret-stage', 'secret-promote', 'secret-discard', 'secret-delete', 'secret-restore', 'secret-purge', 'kek-rotate', 'kek-retire'] as const;
+
+/** One administrative secrets action. */
+export type SecretAdminAction = (typeof secretAdminActions)[number];
+
 /**
  * One audit event: one per request decision, and one per decision a function's request causes
  * inside the platform (`callFunction`: a service-binding call; `readSecret`: a secret read).
@@ -56,7 +62,7 @@ export interface AuditEvent {
    * What was attempted: a route call, a built-in endpoint, or an operator action of the admin API
    * (the Cedar action that decided it; `admin` for a request that matched no admin endpoint).
    */
-  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery' | 'admin' | 'manageUsers' | 'manageApiKeys' | 'readAudit' | 'manageSecrets' | 'rotateKeys' | 'deploy' | 'callFunction' | 'readSecret';
+  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery' | 'admin' | 'manageUsers' | 'manageApiKeys' | 'readAudit' | 'manageSecrets' | 'rotateKeys' | 'deploy' | 'callFunction' | 'readSecret' | SecretAdminAction;
   /** `aborted`: the client closed the connection before the response was released. */
   readonly outcome: 'allow' | 'deny' | 'error' | 'aborted';
   readonly reason: DecisionReason;
@@ -79,10 +85,13 @@ export interface AuditEvent {
   /** `callFunction`/`readSecret`: functions earlier in the call chain, outermost first. */
   readonly chain?: readonly string[];
   /**
-   * `readSecret`: the secret's name and the version read (absent when nothing was read); `count`
-   * reads of that version in this request answered from the worker's cache (`cached: true`).
+   * The secret an event is about, never its value. `readSecret`: the version read (absent when
+   * nothing was read), and `count` reads of that version in this request answered from the
+   * worker's cache (`cached: true`). A vault change (`secret-*`): its name and version.
    */
-  readonly secret?: { readonly name: string; readonly version?: number; readonly count: number; readonly cached: boolean };
+  readonly secret?: { readonly name: string; readonly version?: number; readonly count?: number; readonly cached?: boolean };
+  /** The key-encryption key an administrative action was about (`kek-rotate`, `kek-retire`): its id only. */
+  readonly kekId?: string;
 }
 
 /**

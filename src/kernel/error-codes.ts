@@ -395,6 +395,51 @@ export const errorCatalog = {
     meaning: 'a policy test file (`policies/tests/*.yaml`) is malformed',
     fix: 'each test needs `name`, `principal`, `action`, `resource` and `expect: allow|deny`; see docs/authorization.md',
   },
+  PAL_SECRETS_INVALID_NAME: {
+    status: 400,
+    meaning: 'a secret name or KV key does not have the allowed form (secret names: lowercase `^[a-z0-9][a-z0-9-_.]{0,127}$`; KV keys: 1 to 512 bytes of UTF-8)',
+    fix: 'use a lowercase name of letters, digits, `-`, `_` and `.`, starting with a letter or digit',
+  },
+  PAL_SECRETS_NOT_FOUND: {
+    status: 404,
+    meaning: 'no secret (or no such version or pending version) of that name exists, or it is deleted',
+    fix: 'check the name with `palisade secrets list`; a deleted secret comes back with `palisade secrets restore NAME`',
+  },
+  PAL_SECRETS_INVALID_STATE: {
+    status: 409,
+    meaning: 'the operation does not fit the secret\'s state: it is deleted (restore it first), not deleted (purge needs a delete first), still inside its recovery window, or a KEK is still in use',
+    fix: 'follow the hint in the message; `palisade secrets versions NAME` shows the state',
+  },
+  PAL_SECRETS_VALUE_INVALID: {
+    status: 400,
+    meaning: 'a secret value is empty or larger than 64 KiB, or was offered on the command line',
+    fix: 'pipe the value on standard input or pass `--file F`; never put a secret value in argv',
+  },
+  PAL_SECRETS_KV_TOO_LARGE: {
+    status: 413,
+    meaning: 'a KV value is larger than 1 MiB, or a KV key larger than 512 bytes',
+    fix: 'store large data elsewhere and keep a reference in KV',
+  },
+  PAL_SECRETS_DECRYPT_FAILED: {
+    status: 500,
+    meaning: 'a stored ciphertext or wrapped data key failed authentication: it was modified, moved to another row, or damaged; nothing of it was used',
+    fix: 'restore `.palisade/state.db` from a backup; the audit log and `palisade secrets versions` show which secret is affected',
+  },
+  PAL_SECRETS_KEY_UNAVAILABLE: {
+    status: 500,
+    meaning: 'no key-encryption key (KEK) could be loaded: the key file is missing, unreadable or malformed, or `PALISADE_MASTER_KEY` is not 32 bytes of base64',
+    fix: 'restore the key ring file `.palisade/master.key` from its backup or set `PALISADE_MASTER_KEY`; see docs/secrets.md',
+  },
+  PAL_SECRETS_KEY_MISMATCH: {
+    status: 500,
+    meaning: 'the state store\'s data keys are wrapped under a KEK that is not in the loaded key ring (a wrong or old master key); nothing was decrypted',
+    fix: 'load the key ring that was used with this state store (`.palisade/master.key` or `PALISADE_MASTER_KEY`); a lost KEK cannot be recovered',
+  },
+  PAL_SECRETS_KEY_FILE_INSECURE: {
+    status: 500,
+    meaning: 'the key ring file is readable or writable by other users, or is owned by another user',
+    fix: 'run `chmod 600 .palisade/master.key` and make sure the user running palisade owns it',
+  },
   PAL_STORE_UNAVAILABLE: {
     status: 500,
     meaning: 'the state store cannot be opened or written (for example `.palisade/` is not writable)',

@@ -22,6 +22,12 @@ export const logFields = [
   'exitCode',
   'signal',
   'policyIds',
+  /** The name of a secret (never its value). */
+  'secretName',
+  /** The id of a key-encryption key (never the key). */
+  'kekId',
+  /** A file path (key ring, state store). */
+  'file',
 ] as const;
 
 /** One permitted log field name. */

@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import { PalisadeError, systemClock, type Clock } from '../kernel/index.js';
 import type { Manifest } from '../manifest/index.js';
 import { createApiKey } from '../identity/index.js';
-import { openSqliteStore, type ApiKeyRecord, type StateStore } from '../store/index.js';
+import type { ApiKeyRecord, StateStore } from '../store/index.js';
+import { openProjectState } from './project-state.js';
 
 /** An API key as an operator sees it: never the secret, never its digest. */
 export interface ApiKeyView {
@@ -15,14 +15,18 @@ export interface ApiKeyView {
   readonly revokedAt: string | null;
 }
 
-/** Opens a project's state store (`.palisade/state.db`). */
-export function openProjectStore(manifest: Manifest): StateStore {
-  return openSqliteStore(join(manifest.projectDir, '.palisade', 'state.db'));
+/**
+ * Opens a project's state store (`.palisade/state.db`) with its identity secrets sealed by the
+ * vault; `close` closes both.
+ */
+export async function openProjectStore(manifest: Manifest): Promise<StateStore> {
+  const state = await openProjectState(manifest.projectDir);
+  return { ...state.store, close: () => state.close() };
 }
 
 /** Opens the project store for one operation and always closes it. */
 export async function withProjectStore<T>(manifest: Manifest, fn: (store: StateStore) => Promise<T>): Promise<T> {
-  const store = openProjectStore(manifest);
+  const store = await openProjectStore(manifest);
   try {
     return await fn(store);
   } finally {

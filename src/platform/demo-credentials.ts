@@ -25,7 +25,7 @@ export async function ensureDemoCredentials(manifest: Manifest, clock: Clock = s
   const file = join(manifest.projectDir, '.palisade', 'demo-credentials.json');
   const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Omit<DemoCredentials, 'file'>) : {};
   const next: Record<string, string> = { ...(saved as Record<string, string>) };
-  const store = openProjectStore(manifest);
+  const store = await openProjectStore(manifest);
   try {
     if (manifest.identity.builtin.enabled && (await store.users.findByUsername('demo')) === undefined) {
       const password = randomBytes(15).toString('base64url');

@@ -7,3 +7,5 @@ export { ensureDemoCredentials, type DemoCredentials } from './demo-credentials.
 export { revocationAdmin } from './token-admin.js';
 export { resolversFromVault, secretReadAuditEvent, bindingCallAuditEvent, type VaultShape, type RuntimeResolvers } from './secret-resolvers.js';
 export { loadAccessReport } from './load-access-report.js';
+export { openProjectState, ensureProjectKeyRing, keyCreatedWarning, type ProjectState, type ProjectStateOptions } from './project-state.js';
+export { secretsAdmin, secretReaders, type SecretView } from './secrets-admin.js';

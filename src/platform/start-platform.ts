@@ -18,9 +18,10 @@ import {
   type GatewayDeps,
 } from '../gateway/index.js';
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
-import { bindingCallAuditEvent, secretReadAuditEvent, type RuntimeResolvers } from './secret-resolvers.js';
-import { openSqliteStore } from '../store/index.js';
+import { bindingCallAuditEvent, resolversFromVault, secretReadAuditEvent, type RuntimeResolvers } from './secret-resolvers.js';
 import { builtinAdminEndpoints } from './admin-endpoints.js';
+import type { Vault } from '../secrets/index.js';
+import { keyCreatedWarning, openProjectState } from './project-state.js';
 import { createPolicyAuthorizer } from '../policy/index.js';
 import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, loadCrlSerials, pruneIdentityState, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
 
@@ -35,9 +36,8 @@ export interface StartOptions {
   readonly port?: number;
   readonly clock?: Clock;
   /**
-   * Where functions read secrets (`env.secrets`) and keep KV data (`env.kv`): built from the
-   * vault with `resolversFromVault(vault)`. Absent: every secret read is refused (`secret-unavailable`)
-   * and every KV operation fails.
+   * Where functions read secrets (`env.secrets`) and keep KV data (`env.kv`). Absent: the node's
+   * own vault under `.palisade/` (`resolversFromVault(vault)`); tests and benchmarks may pass others.
    */
   readonly resolvers?: RuntimeResolvers;
 }
@@ -49,6 +49,8 @@ export interface RunningPlatform {
   readonly caFile: string | undefined;
   readonly address: AddressInfo;
   readonly pool: WorkerPool;
+  /** The secrets vault of this node (secrets, KV namespaces, change notices). */
+  readonly vault: Vault;
   readonly coldStartMs: Readonly<Record<string, number>>;
   /**
    * Swaps the authorization policies for those of `next` (the project's manifest read again):
@@ -86,7 +88,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
   const { manifest, logger } = options;
   const clock = options.clock ?? systemClock;
   const stateDir = join(manifest.projectDir, '.palisade');
-  const store = openSqliteStore(join(stateDir, 'state.db'));
+  const state = await openProjectState(manifest.projectDir, { logger, clock, onKeyCreated: (path, kekId) => logger.warn(keyCreatedWarning(path).replace(/\n\s*/g, ' '), { file: path, kekId }) });
+  const store = state.store;
   let pool: WorkerPool | undefined;
   let gateway: Gateway | undefined;
   let builtin: BuiltinIssuer | undefined;
@@ -120,6 +123,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     const appendQuietly = (event: AuditEvent): void => {
       auditLog0.append(event).catch((error: unknown) => logger.error('an audit event could not be recorded', { requestId: event.requestId, action: event.action, code: 'PAL_AUDIT_UNAVAILABLE', reason: error instanceof Error ? error.message : 'unknown' }));
     };
+    // Functions read secrets and keep KV data in this node's vault unless a caller supplies its own.
+    const resolvers = options.resolvers ?? resolversFromVault(state.vault);
     const bundles = new Map<string, string>();
     for (const fn of manifest.functions.values()) bundles.set(fn.name, (await bundleFunction(fn, manifest.projectDir)).code);
     const prelude = await buildPrelude();
@@ -133,7 +138,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       bundles,
       authorizeCall: (call) => policy.authorizeCall(call),
       authorizeSecret: (read) => policy.authorizeSecretRead(read),
-      ...(options.resolvers === undefined ? {} : { secrets: options.resolvers.secrets, kv: options.resolvers.kv }),
+      secrets: resolvers.secrets,
+      kv: resolvers.kv,
       events: {
         onFunctionLog: (line) => logger.info(line.message, { function: line.fn, requestId: line.requestId, level: line.level }),
         onWorkerExit: (e) => {
@@ -230,6 +236,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       caFile,
       address,
       pool: workers,
+      vault: state.vault,
       coldStartMs,
       reloadPolicies(next) {
         policy.reload(next);
@@ -245,7 +252,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
         await liveSinks?.close();
         adminReader?.close();
         await auditLog.close();
-        await store.close();
+        await state.close();
       },
     };
   } catch (error) {
@@ -256,7 +263,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     await sinks?.close().catch(() => undefined);
     adminEndpoints?.close();
     await audit?.close().catch(() => undefined);
-    await store.close().catch(() => undefined);
+    await state.close().catch(() => undefined);
     throw error;
   }
 }

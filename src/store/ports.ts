@@ -136,6 +136,8 @@ export interface UserStore {
   clearLoginFailures(username: string): Promise<void>;
   /** Deletes failure records idle since before `before` and not locked at `before`; off the request path. */
   pruneLoginFailures(before: number): Promise<number>;
+  /** Compare-and-set of the stored TOTP secret (sealing it in place); false when it was not `expected`. */
+  replaceTotpSecret(userId: string, expected: string, next: string): Promise<boolean>;
   /**
    * Compare-and-set of the last accepted TOTP step: true only when `step` is above the stored
    * one (RFC 6238 section 5.2: a code is accepted once, even by concurrent logins).
@@ -191,6 +193,125 @@ export interface SigningKeyStore {
   insert(record: Omit<SigningKeyRecord, 'retiredAt'>): Promise<void>;
   list(): Promise<readonly SigningKeyRecord[]>;
   retire(kid: string, at: number): Promise<void>;
+  /** Compare-and-set of the stored private JWK (sealing it in place); false when it was not `expected`. */
+  replacePrivateJwk(kid: string, expected: string, next: string): Promise<boolean>;
+}
+
+/** A secret's stage: `current` is what readers get; `previous` the one before; `pending` staged, not yet served. */
+export type SecretStage = 'pending' | 'current' | 'previous';
+
+/** One stored, encrypted version of a secret. */
+export interface SecretVersionRow {
+  readonly name: string;
+  readonly version: number;
+  readonly stage: SecretStage | null;
+  /** The value under its own data key (AES-256-GCM, nonce and tag included). */
+  readonly ciphertext: Uint8Array;
+  /** The data key, wrapped by the KEK named by `kekId`. */
+  readonly wrappedKey: Uint8Array;
+  readonly kekId: string;
+  readonly createdAt: number;
+}
+
+/** A secret's metadata, without any ciphertext. */
+export interface SecretMetadataRow {
+  readonly name: string;
+  readonly createdAt: number;
+  readonly lastReadAt: number | null;
+  readonly lastRotatedAt: number | null;
+  readonly deletedAt: number | null;
+  readonly purgeAfter: number | null;
+  readonly versions: ReadonlyArray<{ readonly version: number; readonly stage: SecretStage | null; readonly createdAt: number; readonly kekId: string }>;
+}
+
+/** Where a wrapped data key lives, so a KEK rotation can re-wrap it in place. */
+export type WrappedKeyRef =
+  | { readonly kind: 'secret'; readonly name: string; readonly version: number }
+  | { readonly kind: 'kv'; readonly fn: string }
+  | { readonly kind: 'sealing'; readonly purpose: string };
+
+/** A wrapped data key and where it lives. */
+export interface WrappedKeyRow {
+  readonly ref: WrappedKeyRef;
+  readonly wrappedKey: Uint8Array;
+  readonly kekId: string;
+}
+
+/** A KEK known to this store: its id and check value (never the key). */
+export interface KekRow {
+  readonly kekId: string;
+  readonly check: Uint8Array;
+  readonly createdAt: number;
+  readonly retiredAt: number | null;
+}
+
+/** What a staged change to a secret did. */
+export type SecretWriteOutcome = 'ok' | 'not-found' | 'deleted';
+
+/**
+ * Encrypted secrets, KV entries and data keys of the vault. The store sees only ciphertext,
+ * wrapped keys, names and metadata. Every state change is one atomic operation and bumps a
+ * generation counter that other processes poll.
+ */
+export interface VaultStore {
+  /** Records a KEK's id and check value; idempotent. */
+  registerKek(kekId: string, check: Uint8Array, at: number): Promise<void>;
+  listKeks(): Promise<readonly KekRow[]>;
+  /** How many wrapped data keys each KEK wraps. */
+  kekUsage(): Promise<Readonly<Record<string, number>>>;
+  /** Marks a KEK retired in one transaction, only when nothing is wrapped under it. */
+  retireKek(kekId: string, at: number): Promise<'retired' | 'in-use' | 'unknown'>;
+  listWrappedKeys(): Promise<readonly WrappedKeyRow[]>;
+  /**
+   * Replaces wrapped keys in one transaction; each row only if it still holds `expected`
+   * (compare-and-set). Returns how many were replaced.
+   */
+  rewrapKeys(updates: ReadonlyArray<{ readonly ref: WrappedKeyRef; readonly expected: Uint8Array; readonly wrappedKey: Uint8Array; readonly kekId: string }>): Promise<number>;
+
+  /**
+   * Allocates the next version number of `name` in one atomic step, creating the secret when
+   * `create` is true. `not-found` when it does not exist (and `create` is false), `deleted` when it
+   * is soft-deleted.
+   */
+  allocateSecretVersion(name: string, at: number, create: boolean): Promise<{ readonly outcome: SecretWriteOutcome; readonly version: number }>;
+  /**
+   * Stores an allocated version with its stage, in one transaction: a new `current` moves the old
+   * current to `previous` (and the old previous out of its stage); a new `pending` replaces the
+   * old pending.
+   */
+  insertSecretVersion(row: Omit<SecretVersionRow, 'stage'> & { readonly stage: 'current' | 'pending' }): Promise<SecretWriteOutcome>;
+  /** Makes a version current (rollback or promotion of the pending one), atomically. */
+  promoteSecretVersion(name: string, version: number | 'pending', at: number): Promise<SecretWriteOutcome | 'no-version'>;
+  /** Deletes the pending version; `no-version` when there is none. */
+  discardPendingVersion(name: string): Promise<SecretWriteOutcome | 'no-version'>;
+  /** The version in `stage` (default `current`) of a live (not deleted) secret. */
+  readSecretVersion(name: string, stage?: SecretStage): Promise<SecretVersionRow | undefined>;
+  /** Notes a read, at most once a minute per secret (no generation bump). */
+  touchSecretRead(name: string, at: number): Promise<void>;
+  secretMetadata(name: string): Promise<SecretMetadataRow | undefined>;
+  listSecretMetadata(): Promise<readonly SecretMetadataRow[]>;
+  /** Soft delete: `deleted` when already deleted. */
+  softDeleteSecret(name: string, at: number, purgeAfter: number): Promise<SecretWriteOutcome>;
+  restoreSecret(name: string): Promise<SecretWriteOutcome | 'not-deleted'>;
+  /** Removes a deleted secret and every version; refused while `purgeAfter` is ahead of `at` unless `force`. */
+  purgeSecret(name: string, at: number, force: boolean): Promise<'purged' | 'not-found' | 'not-deleted' | 'in-window'>;
+  /** Current version and deletion of every secret, for change detection. */
+  secretHeads(): Promise<ReadonlyArray<{ readonly name: string; readonly current: number | null; readonly deletedAt: number | null }>>;
+  /** A counter that moves whenever a secret changes, from this or another process. */
+  generation(): Promise<number>;
+
+  /** The wrapped data key of a function's KV namespace. */
+  readKvKey(fn: string): Promise<WrappedKeyRow | undefined>;
+  /** Stores a namespace key unless one exists (first writer wins); returns the stored one. */
+  createKvKey(fn: string, wrappedKey: Uint8Array, kekId: string, at: number): Promise<WrappedKeyRow>;
+  kvGet(fn: string, keyMac: Uint8Array): Promise<Uint8Array | undefined>;
+  kvPut(fn: string, keyMac: Uint8Array, nameCiphertext: Uint8Array, valueCiphertext: Uint8Array, at: number): Promise<void>;
+  kvDelete(fn: string, keyMac: Uint8Array): Promise<void>;
+  kvListNames(fn: string): Promise<ReadonlyArray<{ readonly keyMac: Uint8Array; readonly nameCiphertext: Uint8Array }>>;
+
+  /** The wrapped data key that seals identity material of one purpose. */
+  readSealingKey(purpose: string): Promise<WrappedKeyRow | undefined>;
+  createSealingKey(purpose: string, wrappedKey: Uint8Array, kekId: string, at: number): Promise<WrappedKeyRow>;
 }
 
 /** The state store: every port a node needs, behind one handle. */
@@ -203,6 +324,7 @@ export interface StateStore {
   readonly users: UserStore;
   readonly refreshTokens: RefreshTokenStore;
   readonly signingKeys: SigningKeyStore;
+  readonly vault: VaultStore;
   /** The schema version after migrations ran. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;

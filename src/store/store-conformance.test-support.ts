@@ -255,4 +255,26 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
       await closeAll(stores);
     }
   });
+
+  test(`${name}: vault versions are allocated once each by concurrent callers, and stages stay unique`, async () => {
+    const stores = await peers(4);
+    try {
+      const v = (i: number) => (stores[i % stores.length] as StateStore).vault;
+      const allocated = await Promise.all(Array.from({ length: 20 }, (_, i) => v(i).allocateSecretVersion('s', 10, true)));
+      assert.deepEqual(allocated.map((a) => a.version).sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+      const bytes = new Uint8Array([1, 2, 3]);
+      await Promise.all(allocated.map((a, i) => v(i).insertSecretVersion({ name: 's', version: a.version, stage: 'current', ciphertext: bytes, wrappedKey: bytes, kekId: 'k', createdAt: 20 })));
+      const meta = await v(0).secretMetadata('s');
+      assert.equal(meta?.versions.length, 20);
+      assert.equal(meta?.versions.filter((x) => x.stage === 'current').length, 1);
+      assert.equal(meta?.versions.filter((x) => x.stage === 'previous').length, 1);
+      assert.equal(await v(0).softDeleteSecret('s', 30, 40), 'ok');
+      assert.deepEqual(await v(1).allocateSecretVersion('s', 31, true), { outcome: 'deleted', version: 0 });
+      assert.equal(await v(2).purgeSecret('s', 35, false), 'in-window');
+      assert.equal(await v(3).purgeSecret('s', 40, false), 'purged');
+      assert.equal(await v(0).generation(), 22, 'every stored version, the delete and the purge moved the generation');
+    } finally {
+      await closeAll(stores);
+    }
+  });
 }

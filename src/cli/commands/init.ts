@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { PalisadeError } from '../../kernel/index.js';
+import { ensureProjectKeyRing, keyCreatedWarning } from '../../platform/index.js';
 import { exitCodes, type Command } from '../cli-io.js';
 
 const MANIFEST = (name: string) => `# Palisade manifest: docs/manifest.md lists every key.
@@ -42,7 +43,7 @@ export const initCommand: Command = {
   name: 'init',
   summary: 'create a small working project',
   usage: 'palisade init [DIR] [--name NAME]',
-  help: 'Creates DIR/palisade.yaml and DIR/functions/hello.ts (a public and a private route, with API\nkeys enabled: `palisade apikeys create DIR --name dev` makes one for the private route).\nRefuses to overwrite an existing palisade.yaml.',
+  help: 'Creates DIR/palisade.yaml and DIR/functions/hello.ts (a public and a private route, with API\nkeys enabled: `palisade apikeys create DIR --name dev` makes one for the private route).\nCreates the vault key ring DIR/.palisade/master.key (0600) unless PALISADE_MASTER_KEY is set:\nback it up, apart from the state store. Refuses to overwrite an existing palisade.yaml.',
   options: { name: { type: 'string', description: 'project name (default: the directory name)' } },
   async run(ctx) {
     const dir = resolve(ctx.args[0] ?? '.');
@@ -59,6 +60,9 @@ export const initCommand: Command = {
     mkdirSync(join(dir, 'functions'), { recursive: true });
     for (const [file, text] of files) if (!existsSync(join(dir, file))) writeFileSync(join(dir, file), text);
     const arg = ctx.args[0] ?? '.';
+    // The key-encryption key of the vault is made now, so the operator backs it up from day one.
+    const keyRing = await ensureProjectKeyRing(dir);
+    if (keyRing !== undefined) ctx.io.err(keyCreatedWarning(keyRing));
     ctx.io.out(`created ${name} in ${dir}\n  next: palisade validate ${arg} && palisade up ${arg}\n  a key for /private: palisade apikeys create ${arg} --name dev`);
     return exitCodes.ok;
   },

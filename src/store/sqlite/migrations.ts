@@ -111,4 +111,62 @@ export const sqliteMigrations: ReadonlyArray<{ readonly version: number; readonl
       );
     `,
   },
+  {
+    // The secrets vault: only ciphertext, wrapped data keys, names and metadata (docs/secrets.md).
+    version: 6,
+    sql: `
+      CREATE TABLE vault_keks (
+        kek_id TEXT PRIMARY KEY,
+        check_value BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        retired_at INTEGER
+      );
+      CREATE TABLE vault_generation (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL
+      );
+      INSERT INTO vault_generation (id, generation) VALUES (1, 0);
+      CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        next_version INTEGER NOT NULL DEFAULT 1,
+        last_read_at INTEGER,
+        last_rotated_at INTEGER,
+        deleted_at INTEGER,
+        purge_after INTEGER
+      );
+      CREATE TABLE secret_versions (
+        name TEXT NOT NULL REFERENCES secrets (name) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        stage TEXT CHECK (stage IN ('pending', 'current', 'previous')),
+        ciphertext BLOB NOT NULL,
+        wrapped_key BLOB NOT NULL,
+        kek_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (name, version)
+      );
+      CREATE UNIQUE INDEX secret_versions_stage ON secret_versions (name, stage) WHERE stage IS NOT NULL;
+      CREATE INDEX secret_versions_kek ON secret_versions (kek_id);
+      CREATE TABLE kv_namespaces (
+        function_name TEXT PRIMARY KEY,
+        wrapped_key BLOB NOT NULL,
+        kek_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE kv_entries (
+        function_name TEXT NOT NULL,
+        key_mac BLOB NOT NULL,
+        name_ciphertext BLOB NOT NULL,
+        value_ciphertext BLOB NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (function_name, key_mac)
+      );
+      CREATE TABLE vault_sealing_keys (
+        purpose TEXT PRIMARY KEY,
+        wrapped_key BLOB NOT NULL,
+        kek_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ]);

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { PalisadeError } from '../../kernel/index.js';
 import type { AccessTokenRef, ApiKeyRecord, DeploymentRecord, RefreshTokenRecord, SigningKeyRecord, StateStore, UserRecord } from '../ports.js';
 import { sqliteMigrations } from './migrations.js';
+import { createSqliteVaultStore } from './sqlite-vault-store.js';
 
 /**
  * Opens (creating if needed) the embedded state store at `path`, in WAL mode with
@@ -28,6 +29,8 @@ export function openSqliteStore(path: string): StateStore {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // Deleted rows (a purged secret, a replaced ciphertext) are overwritten with zeros, not left in free pages.
+    db.pragma('secure_delete = ON');
     if (path !== ':memory:') chmodSync(path, 0o600);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? '';
@@ -88,6 +91,8 @@ export function openSqliteStore(path: string): StateStore {
       updated_at = @now
     RETURNING failures, locked_until`);
   const lfPrune = db.prepare('DELETE FROM login_failures WHERE updated_at < ? AND (locked_until IS NULL OR locked_until < ?)');
+  const totpReplace = db.prepare('UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret = ?');
+  const jwkReplace = db.prepare('UPDATE signing_keys SET private_jwk = ? WHERE kid = ? AND private_jwk = ?');
   const totpAdvance = db.prepare('UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?');
   const aaGet = db.prepare('SELECT attempts, last_at FROM address_attempts WHERE address = ?');
   const aaSet = db.prepare('INSERT INTO address_attempts (address, attempts, last_at) VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE SET attempts = excluded.attempts, last_at = excluded.last_at');
@@ -113,6 +118,7 @@ export function openSqliteStore(path: string): StateStore {
   const USER_COLUMNS: Record<string, string> = { passwordHash: 'password_hash', roles: 'roles', disabledAt: 'disabled_at', totpSecret: 'totp_secret', totpLastStep: 'totp_last_step', tokenEpoch: 'token_epoch' };
 
   return {
+    vault: createSqliteVaultStore(db),
     users: {
       async insert(u) {
         userInsert.run(u.id, u.username, u.passwordHash, JSON.stringify(u.roles), u.createdAt);
@@ -157,6 +163,9 @@ export function openSqliteStore(path: string): StateStore {
       },
       async pruneLoginFailures(before) {
         return lfPrune.run(before, before).changes;
+      },
+      async replaceTotpSecret(userId, expected, next) {
+        return totpReplace.run(next, userId, expected).changes === 1;
       },
       async advanceTotpStep(userId, step) {
         return totpAdvance.run(step, userId, step).changes === 1;
@@ -214,6 +223,9 @@ export function openSqliteStore(path: string): StateStore {
       },
       async retire(kid, at) {
         keyRetire.run(at, kid);
+      },
+      async replacePrivateJwk(kid, expected, next) {
+        return jwkReplace.run(next, kid, expected).changes === 1;
       },
     },
     apiKeys: {
