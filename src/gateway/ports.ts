@@ -79,8 +79,11 @@ export interface BuiltinEndpoints {
  * gateway never holds more than a chunk or two of it. Iterating ends early → `cancel()` is implied.
  */
 export interface FunctionBodyStream extends AsyncIterable<Uint8Array> {
-  /** Total length in bytes (sent as `content-length`). */
-  readonly byteLength: number;
+  /**
+   * Total length in bytes (sent as `content-length`); undefined when it is not known in advance
+   * (a body whose secrets are redacted on the way): then the body goes out chunked.
+   */
+  readonly byteLength: number | undefined;
   /** Stops the transfer (the client went away or stopped reading). */
   cancel(): void;
 }

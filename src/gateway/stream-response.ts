@@ -10,7 +10,8 @@ export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
  * or two in the gateway. A client that reads nothing for `sendTimeoutMs` is disconnected and the
  * worker told to drop the rest. Never throws, never rejects.
  *
- * The status line and headers (with `content-length`) must have been written already.
+ * The status line and headers (with `content-length` when the length is known) must have been
+ * written already.
  *
  * @example
  * ```ts

@@ -28,19 +28,31 @@ export const decisionReasons = [
   'invalid-body',
   'rate-limited',
   'client-aborted',
+  // Function-to-function calls and secret reads (`callFunction`, `readSecret`).
+  'not-granted',
+  'too-deep',
+  're-entrant',
+  'deadline-passed',
+  'secret-not-found',
+  'secret-unavailable',
 ] as const;
 
 /** One decision reason. */
 export type DecisionReason = (typeof decisionReasons)[number];
 
 /**
- * One audit event: one per request decision. Carries no bodies, tokens, query strings or header
- * values.
+ * One audit event: one per request decision, and one per decision a function's request causes
+ * inside the platform (`callFunction`: a service-binding call; `readSecret`: a secret read).
+ * Carries no bodies, tokens, query strings, header values or secret values.
+ *
+ * For `callFunction` and `readSecret` the principal is the function (`type: 'Function'`,
+ * `authMethod: 'workload'`), `status` is 0 (no HTTP exchange), `method` is `CALL` and `clientIp`
+ * is empty; `requestId` is the request that started the chain.
  */
 export interface AuditEvent {
   readonly time: number;
   readonly requestId: string;
-  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery';
+  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery' | 'callFunction' | 'readSecret';
   /** `aborted`: the client closed the connection before the response was released. */
   readonly outcome: 'allow' | 'deny' | 'error' | 'aborted';
   readonly reason: DecisionReason;
@@ -58,6 +70,15 @@ export interface AuditEvent {
   readonly durationMs: number;
   /** The policies that determined an authorization decision (Cedar policy ids). */
   readonly policyIds?: readonly string[];
+  /** `callFunction`: the function called. */
+  readonly target?: string;
+  /** `callFunction`/`readSecret`: functions earlier in the call chain, outermost first. */
+  readonly chain?: readonly string[];
+  /**
+   * `readSecret`: the secret's name and the version read (absent when nothing was read); `count`
+   * reads of that version in this request answered from the worker's cache (`cached: true`).
+   */
+  readonly secret?: { readonly name: string; readonly version?: number; readonly count: number; readonly cached: boolean };
 }
 
 /**

@@ -215,6 +215,11 @@ export const errorCatalog = {
     meaning: 'an outbound request was cancelled by its caller (the invocation ended or was aborted) before it finished',
     fix: 'none needed when the invocation was meant to end; otherwise give the invocation more time',
   },
+  PAL_RUNTIME_SECRET_DENIED: {
+    status: 403,
+    meaning: 'a function read a secret it may not read: not granted in its `secrets`, refused by a policy (`readSecret`), missing, or unavailable. The function sees the same message for each, so it cannot probe names; the audit record says which',
+    fix: 'grant the secret in the manifest (`secrets: [name]`), check custom `forbid` policies on `readSecret`, and that the secret exists (`palisade audit search --action readSecret`)',
+  },
   PAL_GATEWAY_BAD_PATH: {
     status: 400,
     meaning: 'the request path has encoded slashes or backslashes, dot segments, empty segments or control characters',

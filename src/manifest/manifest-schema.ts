@@ -8,6 +8,8 @@
 const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$';
 const BINDING_NAME_PATTERN = '^[A-Z][A-Z0-9_]{0,62}$';
 const ROLE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
+/** Secret names, as the vault stores them (lowercase; dots, dashes and underscores inside). */
+export const SECRET_NAME_PATTERN = '^[a-z0-9][a-z0-9_.-]{0,127}$';
 const QUALIFIED_PATTERN = '^[a-z][a-z0-9-]{0,62}:[^\\s\\u0000-\\u001f]{1,256}$';
 
 const functionLimits = {
@@ -140,6 +142,19 @@ const functionSpec = {
       maxItems: 64,
       items: egressGrant,
       default: [],
+    },
+    secrets: {
+      type: 'array',
+      description: 'Secrets the function may read with `await env.secrets.get(name)` (a grant: each name becomes a generated Cedar `readSecret` permit that a custom `forbid` can narrow). Values never appear in the manifest.',
+      items: { type: 'string', pattern: SECRET_NAME_PATTERN },
+      uniqueItems: true,
+      maxItems: 64,
+      default: [],
+    },
+    kv: {
+      type: 'boolean',
+      default: false,
+      description: 'Grants `env.kv`: the function\'s own encrypted key-value namespace (`get`, `put`, `delete`, `list`). Keys 1–512 bytes, values up to 1 MiB.',
     },
   },
 } as const;
@@ -543,4 +558,4 @@ export const manifestSchema = {
 /** Top-level sections that later versions own; naming one gives a precise hint. */
 export const reservedSections = ['secrets', 'detect', 'privacy'] as const;
 /** Function keys that later versions own. */
-export const reservedFunctionKeys = ['secrets', 'invoke'] as const;
+export const reservedFunctionKeys = ['invoke'] as const;

@@ -40,6 +40,12 @@ export interface FunctionSpec {
   readonly bindings: Readonly<Record<string, BindingSpec>>;
   /** Hosts the function may reach with `fetch()`; absent or empty: none. */
   readonly egress?: readonly EgressGrantSpec[];
+  /** Secrets granted to `env.secrets.get(name)` (`secrets:`); absent means none. */
+  readonly secrets?: readonly string[];
+  /** Manifest line of each granted secret (1-based), for policy origins. */
+  readonly secretLines?: Readonly<Record<string, number>>;
+  /** Whether `env.kv` (the function's own KV namespace) is granted (`kv:`, default false). */
+  readonly kv?: boolean;
   /** Line of the function in the manifest (1-based), for policy origins. */
   readonly line?: number;
 }

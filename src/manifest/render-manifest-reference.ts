@@ -55,7 +55,7 @@ export function renderManifestReference(): string {
     '- `rateLimit` on a public route counts per address; `by: principal` needs a private route.',
     '- `unsafeForwardCredentials` weakens security: it is listed in docs/security/defaults.md and logged at start.',
     '- A function `egress` grant names a host exactly or as `*.suffix` (at least two labels; never an IP range); the port goes in `ports`. `allowPrivateNetwork` and `allowInsecureHttp` weaken security: they are listed in docs/security/defaults.md and logged at start. The gateway makes each call (docs/segmentation.md).',
-    '- `policies`, `secrets`, route `allow` and function `secrets`/`invoke` are not supported by this version and are rejected rather than ignored.',
+    '- The top-level `secrets` section and function `invoke` are not supported by this version and are rejected rather than ignored.',
     '',
   ].join('\n');
 }

@@ -449,3 +449,35 @@ describe('egress grants', () => {
     assert.equal(only(withEgress('[{ host: a.example, ports: [] }]')).code, 'PAL_MANIFEST_INVALID_VALUE');
   });
 });
+
+describe('function secrets and kv grants', () => {
+  const withGrants = (grants: string) => BASE.replace('source: functions/orders.ts', `source: functions/orders.ts\n${grants}`);
+
+  test('secrets and kv are kept with each secret line; defaults are none and false', () => {
+    const result = check(withGrants('    secrets: [db-url, stripe.key_2]\n    kv: true'));
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    const fn = result.value?.functions.get('orders');
+    assert.deepEqual(fn?.secrets, ['db-url', 'stripe.key_2']);
+    assert.equal(fn?.kv, true);
+    assert.deepEqual(fn?.secretLines, { 'db-url': 5, 'stripe.key_2': 5 });
+    const plain = check(BASE).value?.functions.get('orders');
+    assert.deepEqual([plain?.secrets, plain?.kv], [[], false]);
+  });
+
+  test('an invalid secret name is refused with its position and a hint naming the format', () => {
+    for (const bad of ['DB_URL', '-db', 'a'.repeat(129), 'db url', '']) {
+      const d = only(withGrants(`    secrets: [ok, ${JSON.stringify(bad)}]`));
+      assert.equal(d.code, 'PAL_MANIFEST_INVALID_VALUE', bad);
+      assert.equal(d.path, 'functions.orders.secrets[1]', bad);
+      assert.match(d.hint ?? '', /secret names are lowercase/, bad);
+    }
+  });
+
+  test('a secret granted twice, a non-list and a non-boolean kv are refused precisely', () => {
+    const dup = only(withGrants('    secrets: [db-url, db-url]'));
+    assert.equal(dup.path, 'functions.orders.secrets[1]');
+    assert.match(dup.message, /same entry twice/);
+    assert.match(only(withGrants('    secrets: db-url')).message, /`functions.orders.secrets` must be of type array/);
+    assert.match(only(withGrants('    kv: yes-please')).message, /`functions.orders.kv` must be of type boolean/);
+  });
+});

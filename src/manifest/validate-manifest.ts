@@ -125,7 +125,23 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       ...(g.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
     }));
     const fnLine = at(['functions', name], true).line;
-    functions.set(name, { name, source: absolute, segment: fn.segment, limits: fn.limits, bindings: fn.bindings, egress, ...(fnLine === undefined ? {} : { line: fnLine }) });
+    const secretLines: Record<string, number> = {};
+    fn.secrets.forEach((secret, i) => {
+      const line = at(['functions', name, 'secrets', i]).line;
+      if (line !== undefined) secretLines[secret] = line;
+    });
+    functions.set(name, {
+      name,
+      source: absolute,
+      segment: fn.segment,
+      limits: fn.limits,
+      bindings: fn.bindings,
+      secrets: fn.secrets,
+      secretLines,
+      kv: fn.kv,
+      egress,
+      ...(fnLine === undefined ? {} : { line: fnLine }),
+    });
   }
 
   const mtlsRaw = raw.identity.mtls;
@@ -357,7 +373,7 @@ interface RawManifest {
   gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; origin?: string; rateLimit?: RawRateLimit; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; maxJsonDepth: number; maxJsonKeys: number } };
   identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean }; mtls?: { ca: string; principalFrom: 'san-uri' | 'subject'; crls: string[] } };
   segments: Record<string, { workers: number }>;
-  functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec>; egress: Array<{ host: string; ports?: number[]; allowPrivateNetwork: boolean; allowInsecureHttp: boolean }> }>;
+  functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec>; secrets: string[]; kv: boolean; egress: Array<{ host: string; ports?: number[]; allowPrivateNetwork: boolean; allowInsecureHttp: boolean }> }>;
   routes: RawRoute[];
   audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };
   policies: string[];
@@ -502,6 +518,15 @@ function describeSchemaError(e: ErrorObject): Described {
       const p = e.params as { type: string };
       return { code: 'PAL_MANIFEST_INVALID_VALUE', path, message: `${where} must be of type ${p.type}`, hint: `write a ${p.type} here`, onKey: false };
     }
+    case 'uniqueItems': {
+      const p = e.params as { i: number; j: number };
+      const [first, second] = [Math.min(p.i, p.j), Math.max(p.i, p.j)];
+      return { code: 'PAL_MANIFEST_INVALID_VALUE', path: [...path, second], message: `${where} lists the same entry twice (items ${first + 1} and ${second + 1})`, hint: 'remove the duplicate', onKey: false };
+    }
+    case 'maxItems': {
+      const p = e.params as { limit: number };
+      return { code: 'PAL_MANIFEST_INVALID_VALUE', path, message: `${where} has more than ${p.limit} entries`, hint: 'split the function, or grant fewer entries', onKey: false };
+    }
     case 'pattern':
       return { code: 'PAL_MANIFEST_INVALID_VALUE', path, message: `${where} has an invalid format`, hint: hintForPattern(path), onKey: false };
     default:
@@ -523,6 +548,7 @@ function hintForUnknownKey(key: string, parent: Array<string | number>, allowed:
 function hintForPattern(path: Array<string | number>): string {
   const last = path.at(-1);
   if (last === 'listen') return 'use `host:port`, such as `127.0.0.1:8443`';
+  if (path.at(-2) === 'secrets') return 'secret names are lowercase letters, digits, `.`, `-` and `_`, starting with a letter or digit, at most 128 characters, such as `db-url`';
   return 'names are lowercase letters, digits and dashes, starting with a letter';
 }
 

@@ -5,3 +5,4 @@ export { userAdmin } from './user-admin.js';
 export { loginToGateway, inspectToken, readStoredCredentials, credentialsPath, type StoredCredentials, type TokenReport } from './cli-session.js';
 export { ensureDemoCredentials, type DemoCredentials } from './demo-credentials.js';
 export { revocationAdmin } from './token-admin.js';
+export { resolversFromVault, secretReadAuditEvent, bindingCallAuditEvent, type VaultShape, type RuntimeResolvers } from './secret-resolvers.js';

@@ -17,6 +17,7 @@ import {
   type GatewayDeps,
 } from '../gateway/index.js';
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
+import { bindingCallAuditEvent, secretReadAuditEvent, type RuntimeResolvers } from './secret-resolvers.js';
 import { openSqliteStore } from '../store/index.js';
 import { createPolicyAuthorizer } from '../policy/index.js';
 import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, loadCrlSerials, pruneIdentityState, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
@@ -31,6 +32,12 @@ export interface StartOptions {
   readonly host?: string;
   readonly port?: number;
   readonly clock?: Clock;
+  /**
+   * Where functions read secrets (`env.secrets`) and keep KV data (`env.kv`): built from the
+   * vault with `resolversFromVault(vault)`. Absent: every secret read is refused (`secret-unavailable`)
+   * and every KV operation fails.
+   */
+  readonly resolvers?: RuntimeResolvers;
 }
 
 /** A running node: gateway, workers and store. */
@@ -106,6 +113,10 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       }
     }
     if (manifest.audit.mode === 'async') logger.warn('audit is asynchronous: responses do not wait for their record, and a crash loses queued events', { code: 'PAL_MANIFEST_INSECURE_SETTING' });
+    const auditLog0 = audit;
+    const appendQuietly = (event: AuditEvent): void => {
+      auditLog0.append(event).catch((error: unknown) => logger.error('an audit event could not be recorded', { requestId: event.requestId, action: event.action, code: 'PAL_AUDIT_UNAVAILABLE', reason: error instanceof Error ? error.message : 'unknown' }));
+    };
     const bundles = new Map<string, string>();
     for (const fn of manifest.functions.values()) bundles.set(fn.name, (await bundleFunction(fn, manifest.projectDir)).code);
     const prelude = await buildPrelude();
@@ -118,6 +129,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       functions: [...manifest.functions.values()],
       bundles,
       authorizeCall: (call) => policy.authorizeCall(call),
+      authorizeSecret: (read) => policy.authorizeSecretRead(read),
+      ...(options.resolvers === undefined ? {} : { secrets: options.resolvers.secrets, kv: options.resolvers.kv }),
       events: {
         onFunctionLog: (line) => logger.info(line.message, { function: line.fn, requestId: line.requestId, level: line.level }),
         onWorkerExit: (e) => {
@@ -129,6 +142,16 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
           logger.error(`function \`${f.fn}\` keeps failing to load; restarts backed off`, { segment: f.segment, function: f.fn, count: f.failures, durationMs: f.retryInMs, code: 'PAL_RUNTIME_LOAD_FAILING', reason: f.message.slice(0, 300) }),
         onBindingCall: (c) => {
           if (!c.allowed) logger.warn('binding call refused', { requestId: c.requestId, function: c.caller, action: c.binding, reason: c.reason, code: 'PAL_RUNTIME_BINDING_DENIED' });
+          // On the chain; the call itself does not wait for its record.
+          appendQuietly(bindingCallAuditEvent(c, clock.now()));
+        },
+        onSecretRead: async (r) => {
+          if (!r.allowed) logger.warn('secret read refused', { requestId: r.requestId, function: r.fn, action: r.secret, reason: r.reason, code: 'PAL_RUNTIME_SECRET_DENIED' });
+          const event = secretReadAuditEvent(r, clock.now());
+          // A read the gateway answers waits for its record (the value is handed out only after);
+          // reads answered from the worker's cache are recorded after the fact.
+          if (r.cached) appendQuietly(event);
+          else await (audit as AuditLog).append(event);
         },
       },
     });
@@ -201,6 +224,8 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       coldStartMs,
       reloadPolicies(next) {
         policy.reload(next);
+        // Cached secrets were allowed under the old set: every worker drops them.
+        workers.secretsPolicyChanged();
         return { policies: policy.set.policies.length, needsRestart: restartOnlyChanges(manifest, next) };
       },
       async close() {
@@ -245,7 +270,7 @@ function withDecisionLog(audit: AuditSink, logger: Logger): AuditSink {
  */
 function restartOnlyChanges(before: Manifest, after: Manifest): string[] {
   // Where a key sits in the file, and what authorization owns, do not count.
-  const ignored = new Set(['line', 'column', 'index', 'allow', 'mfa']);
+  const ignored = new Set(['line', 'column', 'index', 'allow', 'mfa', 'secretLines']);
   const data = (v: unknown): string => JSON.stringify(v, (key, value: unknown) => (ignored.has(key) ? undefined : value instanceof Map ? [...value.entries()].sort() : value));
   const out: string[] = [];
   if (data([...before.routes].map(data).sort()) !== data([...after.routes].map(data).sort())) out.push('routes');

@@ -93,6 +93,19 @@ export function buildRouteEntities(route: RouteSpec, manifest: Pick<Manifest, 'f
   ];
 }
 
+/** The uid of a secret entity (by name). */
+export function secretUid(name: string): TypeAndId {
+  return { type: 'Secret', id: name };
+}
+
+/**
+ * A secret as an entity: `name`, and no segment parent (a secret is not bound to one segment;
+ * policies that narrow by segment do so on the reading function: `principal in Segment::"…"`).
+ */
+export function buildSecretEntity(name: string): EntityJson {
+  return { uid: secretUid(name), attrs: { name }, parents: [] };
+}
+
 /** A function and its segment as entities. */
 export function buildFunctionEntities(name: string, segment: string): EntityJson[] {
   return [

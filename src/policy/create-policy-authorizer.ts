@@ -1,6 +1,6 @@
 import { DiagnosticsError, type Principal, type ValidationResult } from '../kernel/index.js';
 import type { Manifest, RouteSpec } from '../manifest/index.js';
-import { buildFunctionEntities, buildPrincipalEntities, buildRouteEntities, functionUid, ipValue, principalUid, resolveIssuerName, routeUid } from './build-entities.js';
+import { buildFunctionEntities, buildPrincipalEntities, buildRouteEntities, buildSecretEntity, functionUid, ipValue, principalUid, resolveIssuerName, routeUid, secretUid } from './build-entities.js';
 import type { CedarValueJson, EntityJson } from './cedar.js';
 import type { CompiledPolicySet } from './compile-policy-set.js';
 import { loadPolicySet } from './load-policies.js';
@@ -30,6 +30,16 @@ export interface CallFacts {
   readonly time: number;
 }
 
+/** One secret read to decide. */
+export interface SecretReadFacts {
+  readonly fn: string;
+  readonly secret: string;
+  /** Functions earlier in the chain, outermost first (not the reader). */
+  readonly chain: readonly string[];
+  readonly principal: CallPrincipal | null;
+  readonly time: number;
+}
+
 /** Every access decision of a node, over one atomically swapped policy set. */
 export interface PolicyAuthorizer {
   /** The set in force. */
@@ -41,6 +51,11 @@ export interface PolicyAuthorizer {
   authorizeRoute(principal: Principal, route: RouteSpec, facts: RouteRequestFacts): PolicyDecision;
   /** May function `caller` call `target` (`Action::"callFunction"`)? */
   authorizeCall(call: CallFacts): PolicyDecision;
+  /**
+   * May function `fn` read `secret` (`Action::"readSecret"`)? `readsContext`: whether a policy
+   * that could apply reads the context (then the answer may differ from one request to the next).
+   */
+  authorizeSecretRead(read: SecretReadFacts): PolicyDecision & { readonly readsContext: boolean };
   /** Any request, built by the caller as JSON (admin actions, tools). */
   decide(request: AuthorizationRequest): PolicyDecision;
   /**
@@ -59,6 +74,7 @@ interface State {
 
 const INVOKE = { type: 'Action', id: 'invoke' } as const;
 const CALL_FUNCTION = { type: 'Action', id: 'callFunction' } as const;
+const READ_SECRET = { type: 'Action', id: 'readSecret' } as const;
 const STEP_UP_METHODS: ReadonlySet<string> = new Set(['builtin', 'oidc']);
 
 /**
@@ -110,20 +126,17 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
       const s = state;
       const entities: EntityJson[] = [];
       for (const fn of [call.caller, call.target, ...call.chain]) entities.push(...buildFunctionEntities(fn, s.manifest.functions.get(fn)?.segment ?? 'default'));
-      const p = call.principal;
-      const context: Record<string, CedarValueJson> = {
-        mfa: p?.mfa ?? false,
-        authMethod: p?.authMethod ?? 'workload',
-        time: Math.floor(call.time / 1000),
-        risk: 0,
-        callerChain: [],
-      };
-      for (const fn of call.chain) (context.callerChain as CedarValueJson[]).push({ __entity: functionUid(fn) });
-      if (p !== null) {
-        const issuer = p.issuer ?? '';
-        context.originalCaller = { type: p.type, subject: p.id, issuer, issuerName: resolveIssuerName({ authMethod: p.authMethod as Principal['authMethod'], issuer }, s.oidcIssuers), roles: [...new Set(p.roles)], mfa: p.mfa };
-      }
+      const context = callContext(call.chain, call.principal, call.time, s.oidcIssuers);
       return s.engine.decide({ principal: functionUid(call.caller), action: CALL_FUNCTION, resource: functionUid(call.target), context, entities: dedupe(entities) });
+    },
+    authorizeSecretRead(read) {
+      const s = state;
+      const entities: EntityJson[] = [];
+      for (const fn of [read.fn, ...read.chain]) entities.push(...buildFunctionEntities(fn, s.manifest.functions.get(fn)?.segment ?? 'default'));
+      entities.push(buildSecretEntity(read.secret));
+      const context = callContext(read.chain, read.principal, read.time, s.oidcIssuers);
+      const request: AuthorizationRequest = { principal: functionUid(read.fn), action: READ_SECRET, resource: secretUid(read.secret), context, entities: dedupe(entities) };
+      return Object.freeze({ ...s.engine.decide(request), readsContext: s.engine.readsContext(request) });
     },
     decide,
     reload(next) {
@@ -131,6 +144,17 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
       state = buildState(next, options);
     },
   };
+}
+
+/** The context of a call or a secret read: the chain and the principal that started it. */
+function callContext(chain: readonly string[], p: CallPrincipal | null, time: number, oidcIssuers: ReadonlyMap<string, string>): Record<string, CedarValueJson> {
+  const context: Record<string, CedarValueJson> = { mfa: p?.mfa ?? false, authMethod: p?.authMethod ?? 'workload', time: Math.floor(time / 1000), risk: 0, callerChain: [] };
+  for (const fn of chain) (context.callerChain as CedarValueJson[]).push({ __entity: functionUid(fn) });
+  if (p !== null) {
+    const issuer = p.issuer ?? '';
+    context.originalCaller = { type: p.type, subject: p.id, issuer, issuerName: resolveIssuerName({ authMethod: p.authMethod as Principal['authMethod'], issuer }, oidcIssuers), roles: [...new Set(p.roles)], mfa: p.mfa };
+  }
+  return context;
 }
 
 function buildState(manifest: Manifest, options: PolicyEngineOptions): State {

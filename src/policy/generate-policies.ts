@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { FunctionSpec, Manifest, RouteSpec } from '../manifest/index.js';
-import { functionUid, routeUid } from './build-entities.js';
+import { functionUid, routeUid, secretUid } from './build-entities.js';
 import type { Expr, PolicyJson } from './cedar.js';
 import type { PolicySource } from './policy-source.js';
 
@@ -22,7 +22,8 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  * - `allow.roles|users|apiKeys|issuers`: one `permit` each;
  * - a private route without `allow`: one `permit` for the `admin` role (`#admin-only`);
  * - `mfa: required`: one `forbid … unless { context.mfa }` (`#mfa`);
- * - each `service` binding: one `permit` of `callFunction` from the function to its target.
+ * - each `service` binding: one `permit` of `callFunction` from the function to its target;
+ * - each granted secret: one `permit` of `readSecret` (`function:<fn>#secret.<name>`).
  *
  * Built as Cedar JSON: values from the manifest are data, never spliced into policy text.
  *
@@ -38,7 +39,27 @@ export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'fu
     if (route.public) continue;
     out.push(...routePolicies(route, file));
   }
-  for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file));
+  for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file), ...secretPolicies(fn, file));
+  return out;
+}
+
+/** Each granted secret is one `readSecret` permit: `function:<fn>#secret.<name>`, with the line of its grant. */
+function secretPolicies(fn: FunctionSpec, file: string): PolicySource[] {
+  const out: PolicySource[] = [];
+  for (const name of fn.secrets ?? []) {
+    const id = `function:${fn.name}#secret.${name}`;
+    const line = fn.secretLines?.[name] ?? fn.line;
+    const origin = line === undefined ? file : `${file}:${line}`;
+    const policy: PolicyJson = {
+      effect: 'permit',
+      principal: { op: '==', entity: functionUid(fn.name) },
+      action: { op: '==', entity: { type: 'Action', id: 'readSecret' } },
+      resource: { op: '==', entity: secretUid(name) },
+      conditions: [],
+      annotations: { id, origin },
+    };
+    out.push({ id, policy, origin: { file, ...(line === undefined ? {} : { line }) }, generated: true });
+  }
   return out;
 }
 

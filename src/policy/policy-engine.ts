@@ -48,6 +48,11 @@ export interface PolicyEngine {
   decide(request: AuthorizationRequest): PolicyDecision;
   /** The policies of the slice a request falls into (the only ones that can apply to it). */
   slice(request: AuthorizationRequest): readonly CompiledPolicy[];
+  /**
+   * Whether any policy that can apply to the request reads its context: when none does, the
+   * answer depends only on the uids and entities (and the set), never on the request's moment.
+   */
+  readsContext(request: AuthorizationRequest): boolean;
 }
 
 type Scope = PolicyJson['principal'];
@@ -164,6 +169,10 @@ export function createPolicyEngine(set: CompiledPolicySet, options: PolicyEngine
   return Object.freeze({
     set,
     slice: (request: AuthorizationRequest) => sliceOf(request).members.map((m) => m.policy),
+    readsContext: (request: AuthorizationRequest) => {
+      const reads = sliceOf(request).contextReads;
+      return reads === 'all' || reads.length > 0;
+    },
     decide(request: AuthorizationRequest): PolicyDecision {
       const slice = sliceOf(request);
       if (memoSize === 0) return evaluate(slice, request);

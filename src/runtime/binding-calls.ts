@@ -32,6 +32,8 @@ export interface BindingCallEvent {
   readonly chain: readonly string[];
   readonly allowed: boolean;
   readonly reason: BindingCallReason;
+  /** The policies that decided (Cedar ids); empty when a step before the policy refused. */
+  readonly policyIds: readonly string[];
 }
 
 /** Closed vocabulary of binding-call decisions. */
@@ -41,7 +43,7 @@ export type BindingCallReason = 'allowed' | 'not-granted' | 'policy-denied' | 't
 export type BindingCallAnswer = { readonly ok: true; readonly res: InvokeResponse } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 /** How a binding call invokes a function (the worker pool's `invoke`). */
-export type CallInvoker = (fn: string, req: InvokeRequest, options: { readonly chain: readonly string[] }) => Promise<{ status: number; headers: ReadonlyArray<readonly [string, string]>; body: Uint8Array | AsyncIterable<Uint8Array> & { byteLength: number; cancel(): void } }>;
+export type CallInvoker = (fn: string, req: InvokeRequest, options: { readonly chain: readonly string[] }) => Promise<{ status: number; headers: ReadonlyArray<readonly [string, string]>; body: Uint8Array | AsyncIterable<Uint8Array> & { byteLength: number | undefined; cancel(): void } }>;
 
 /** One function-to-function call as the policy engine sees it. */
 export interface CallAuthorizationRequest {
@@ -86,6 +88,7 @@ class CallDenied extends Error {
 interface CallState {
   readonly input: BindingCallInput;
   target?: string;
+  policyIds: readonly string[];
 }
 
 type CallStep = (state: CallState) => void;
@@ -107,7 +110,9 @@ const authorizeCall: CallStep = (state) => {
   if (input.authorize === undefined) return;
   let allow = false;
   try {
-    allow = input.authorize({ caller: input.caller.fn, target: state.target as string, chain: input.caller.chain, principal: input.caller.principal, time: input.now() }).effect === 'allow';
+    const decision = input.authorize({ caller: input.caller.fn, target: state.target as string, chain: input.caller.chain, principal: input.caller.principal, time: input.now() });
+    allow = decision.effect === 'allow';
+    state.policyIds = decision.policyIds;
   } catch {
     allow = false;
   }
@@ -145,10 +150,10 @@ export const bindingCallSteps: readonly CallStep[] = Object.freeze([resolveGrant
  * ```
  */
 export async function runBindingCall(input: BindingCallInput): Promise<BindingCallAnswer> {
-  const state: CallState = { input };
+  const state: CallState = { input, policyIds: [] };
   const { caller } = input;
   const report = (allowed: boolean, reason: BindingCallReason) =>
-    input.events?.onBindingCall?.({ caller: caller.fn, requestId: caller.requestId, binding: input.binding, ...(state.target === undefined ? {} : { target: state.target }), chain: caller.chain, allowed, reason });
+    input.events?.onBindingCall?.({ caller: caller.fn, requestId: caller.requestId, binding: input.binding, ...(state.target === undefined ? {} : { target: state.target }), chain: caller.chain, allowed, reason, policyIds: state.policyIds });
   try {
     for (const step of bindingCallSteps) step(state);
     report(true, 'allowed');
@@ -190,11 +195,16 @@ async function callService(state: CallState, input: BindingCallInput): Promise<B
   }
 }
 
-async function readBounded(body: Uint8Array | (AsyncIterable<Uint8Array> & { byteLength: number; cancel(): void })): Promise<Uint8Array> {
+async function readBounded(body: Uint8Array | (AsyncIterable<Uint8Array> & { byteLength: number | undefined; cancel(): void })): Promise<Uint8Array> {
   if (body instanceof Uint8Array) return body;
-  if (body.byteLength > MAX_BINDING_BODY_BYTES) {
+  if (body.byteLength !== undefined && body.byteLength > MAX_BINDING_BODY_BYTES) {
     body.cancel();
     throw new CallDenied('PAL_RUNTIME_BINDING_FAILED', 'too-large', 'the called function response is too large');
   }
-  return collectBody(body);
+  try {
+    return await collectBody(body, MAX_BINDING_BODY_BYTES);
+  } catch (error) {
+    if (isPalisadeError(error) && error.code === 'PAL_RUNTIME_RESPONSE_TOO_LARGE') throw new CallDenied('PAL_RUNTIME_BINDING_FAILED', 'too-large', 'the called function response is too large');
+    throw error;
+  }
 }

@@ -2,10 +2,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import ivm from './load-isolated-vm.js';
 import {
   MAX_BINDING_BODY_BYTES,
+  MAX_KV_CURSOR_CHARS,
+  MAX_KV_KEY_BYTES,
+  MAX_KV_LIST_LIMIT,
+  MAX_KV_OPS_PER_REQUEST,
+  MAX_KV_VALUE_BYTES,
   MAX_LOG_MESSAGE_CHARS,
   MAX_RESPONSE_HEADER_BYTES,
   MAX_RESPONSE_HEADERS,
+  MAX_SECRET_NAME_CHARS,
+  MAX_SECRET_READS_PER_REQUEST,
   type BindingCallPayload,
+  type KvAnswer,
+  type KvOperation,
   type InvokeFailure,
   type InvokeRequest,
   type InvokeResponse,
@@ -13,12 +22,19 @@ import {
 } from './protocol.js';
 
 /** Outcome of one invocation inside the sandbox. */
-export type SandboxResult =
+export type SandboxResult = (
   | { readonly ok: true; readonly res: InvokeResponse; readonly cpuMs: number; readonly coldStartMs?: number }
-  | { readonly ok: false; readonly failure: InvokeFailure; readonly detail: string; readonly cpuMs: number };
+  | { readonly ok: false; readonly failure: InvokeFailure; readonly detail: string; readonly cpuMs: number }
+) & {
+  /** Secret reads the isolate answered from its own copy: `[name, version, count]`, checked against the grant. */
+  readonly secretReads?: ReadonlyArray<readonly [string, number, number]>;
+};
 
 /** What a binding call answers to the isolate: a response, or a sanitised error message. */
 export type BindingCallOutcome = { readonly ok: true; readonly res: InvokeResponse } | { readonly ok: false; readonly message: string };
+
+/** What a secret read answers to the isolate. `epoch`: the worker's secret epoch when it answered. */
+export type SecretOutcome = { readonly ok: true; readonly value: string; readonly version: number; readonly cache: boolean; readonly epoch: number } | { readonly ok: false; readonly message: string };
 
 /** What the sandbox needs from the worker around it. */
 export interface SandboxHost {
@@ -28,6 +44,12 @@ export interface SandboxHost {
   call(id: number, binding: string, payload: BindingCallPayload): Promise<BindingCallOutcome>;
   /** An isolate did not stop after it was disposed (stuck in native code): the worker must go. */
   stuck(fn: string): void;
+  /** A secret read of invocation `id` of `fn` (from the worker's cache or the gateway); never rejects. */
+  secret?(id: number, fn: string, name: string): Promise<SecretOutcome>;
+  /** A KV operation of invocation `id`; never rejects. */
+  kv?(id: number, op: KvOperation): Promise<KvAnswer>;
+  /** The worker's secret epoch: it moves whenever cached secrets become invalid. */
+  secretEpoch?(): number;
 }
 
 /** A compiled prelude: its source and V8 code cache, shared by every isolate of a worker. */
@@ -142,6 +164,8 @@ class Slot {
   logLines = 0;
   logBytes = 0;
   bindingCalls = 0;
+  secretReads = 0;
+  kvOps = 0;
   run!: ivm.Reference;
   fireTimer!: ivm.Reference;
   dropTimers!: ivm.Reference;
@@ -160,6 +184,8 @@ export class FunctionSandbox {
   readonly #spares: SparePool;
   readonly #host: SandboxHost;
   readonly #services: readonly string[];
+  readonly #secrets: ReadonlySet<string>;
+  readonly #kv: boolean;
   readonly #concurrency: number;
   readonly #idle: Slot[] = [];
   #size = 0;
@@ -170,6 +196,8 @@ export class FunctionSandbox {
     this.#fn = fn;
     this.#spares = spares;
     this.#services = fn.services ?? [];
+    this.#secrets = new Set(fn.secrets ?? []);
+    this.#kv = fn.kv === true;
     this.#concurrency = fn.limits.concurrency ?? 1;
     this.#host =
       typeof host === 'function'
@@ -251,8 +279,16 @@ export class FunctionSandbox {
         timeout: LOAD_TIMEOUT_MS,
         filename: `function:${this.#fn.name}`,
       });
-      const limits = { maxResponseBytes: this.#fn.limits.maxResponseBytes, maxHeaders: MAX_RESPONSE_HEADERS, maxHeaderBytes: MAX_RESPONSE_HEADER_BYTES, maxLogLines: MAX_LOG_LINES_PER_REQUEST, maxLogBytes: MAX_LOG_BYTES_PER_REQUEST };
-      const api = (await boot.apply(undefined, [mod.derefInto(), this.#fn.bindingsJson, new ivm.ExternalCopy([...this.#services]).copyInto(), new ivm.ExternalCopy(limits).copyInto()], {
+      const limits = {
+        maxResponseBytes: this.#fn.limits.maxResponseBytes,
+        maxHeaders: MAX_RESPONSE_HEADERS,
+        maxHeaderBytes: MAX_RESPONSE_HEADER_BYTES,
+        maxLogLines: MAX_LOG_LINES_PER_REQUEST,
+        maxLogBytes: MAX_LOG_BYTES_PER_REQUEST,
+        maxSecretReads: MAX_SECRET_READS_PER_REQUEST,
+      };
+      const grants = { secrets: this.#secrets.size > 0, kv: this.#kv };
+      const api = (await boot.apply(undefined, [mod.derefInto(), this.#fn.bindingsJson, new ivm.ExternalCopy([...this.#services]).copyInto(), new ivm.ExternalCopy(limits).copyInto(), new ivm.ExternalCopy(grants).copyInto()], {
         result: { reference: true },
         timeout: LOAD_TIMEOUT_MS,
       })) as ivm.Reference<Record<string, unknown>>;
@@ -281,6 +317,8 @@ export class FunctionSandbox {
     slot.logBytes = 0;
     slot.timerCount = 0;
     slot.bindingCalls = 0;
+    slot.secretReads = 0;
+    slot.kvOps = 0;
     const isolate = slot.isolate;
     const cpuStart = isolate.cpuTime;
     const usedMs = () => (isolate.isDisposed ? cpuLimit : Number(isolate.cpuTime - cpuStart) / 1e6);
@@ -316,7 +354,7 @@ export class FunctionSandbox {
         // isolated-vm's `timeout` is wall time (isolated-vm issue #108), so it is only a backstop
         // at the wall limit: CPU is enforced by the cpuTime watchdog above, which a busy machine
         // cannot trip for a function that is merely waiting for a core.
-        const out = (await slot.run.apply(undefined, [toIsolateRequest(req)], {
+        const out = (await slot.run.apply(undefined, [toIsolateRequest(req, this.#host.secretEpoch?.() ?? 0)], {
           arguments: { copy: true },
           result: { promise: true, copy: true },
           timeout: timeoutMs,
@@ -324,7 +362,9 @@ export class FunctionSandbox {
         const cpu = usedMs();
         if (verdict !== undefined) return this.#limitFailure(verdict, cpu, slot);
         if (cpu > cpuLimit) return this.#limitFailure('cpu-limit', cpu, slot);
-        return checkOutput(out, cpu, this.#fn.limits.maxResponseBytes);
+        const checked = checkOutput(out, cpu, this.#fn.limits.maxResponseBytes);
+        const reads = this.#secrets.size === 0 ? [] : memoReads(out, this.#secrets);
+        return reads.length === 0 ? checked : { ...checked, secretReads: reads };
       } catch (error) {
         const cpu = usedMs();
         if (verdict !== undefined) return this.#limitFailure(verdict, cpu, slot);
@@ -440,8 +480,61 @@ export class FunctionSandbox {
       },
       { ignored: true },
     );
-    return [log, random, digest, setTimer, clearTimer, call];
+    // Secrets: the isolate asks for a name; the worker answers from its cache or asks the gateway,
+    // which checks the grant and the policy and records the read. Ungranted names go to the
+    // gateway too (a denial is recorded), but never more than the per-request budget.
+    const secret = new ivm.Callback(
+      (callId: unknown, name: unknown) => {
+        const invocation = slot.current;
+        if (invocation === 0 || typeof callId !== 'number') return;
+        const deliver = (answer: Record<string, unknown>) => {
+          if (slot.current !== invocation || slot.isolate.isDisposed) return;
+          slot.deliverCall.apply(undefined, [callId, new ivm.ExternalCopy(answer).copyInto()], { timeout: this.#fn.limits.timeoutMs }).catch(() => undefined);
+        };
+        if (this.#host.secret === undefined) return deliver({ error: 'secrets are not available here' });
+        if (typeof name !== 'string' || name.length > MAX_SECRET_NAME_CHARS) return deliver({ error: 'invalid secret name' });
+        if (++slot.secretReads > MAX_SECRET_READS_PER_REQUEST) return deliver({ error: `at most ${MAX_SECRET_READS_PER_REQUEST} secret reads per request` });
+        void this.#host.secret(invocation, this.#fn.name, name).then((o) => deliver(o.ok ? { value: o.value, version: o.version, cache: o.cache, epoch: o.epoch } : { error: o.message }));
+      },
+      { ignored: true },
+    );
+    const kv = new ivm.Callback(
+      (callId: unknown, op: unknown, key: unknown, value: unknown, prefix: unknown, limit: unknown, cursor: unknown) => {
+        const invocation = slot.current;
+        if (invocation === 0 || typeof callId !== 'number') return;
+        const deliver = (answer: Record<string, unknown>) => {
+          if (slot.current !== invocation || slot.isolate.isDisposed) return;
+          slot.deliverCall.apply(undefined, [callId, new ivm.ExternalCopy(answer).copyInto()], { timeout: this.#fn.limits.timeoutMs }).catch(() => undefined);
+        };
+        if (!this.#kv || this.#host.kv === undefined) return deliver({ error: 'kv is not granted to this function' });
+        if (++slot.kvOps > MAX_KV_OPS_PER_REQUEST) return deliver({ error: `at most ${MAX_KV_OPS_PER_REQUEST} kv operations per request` });
+        const operation = checkKvOperation(op, key, value, prefix, limit, cursor);
+        if (typeof operation === 'string') return deliver({ error: operation });
+        void this.#host.kv(invocation, operation).then((a) => {
+          if (!a.ok) return deliver({ error: a.message });
+          if (operation.op === 'get') return deliver({ value: a.value === null || a.value === undefined ? null : exactBodyBuffer(a.value) });
+          if (operation.op === 'list') return deliver({ keys: [...(a.keys ?? [])], cursor: a.cursor ?? null });
+          return deliver({});
+        });
+      },
+      { ignored: true },
+    );
+    return [log, random, digest, setTimer, clearTimer, call, secret, kv];
   }
+}
+
+/** The isolate's own-copy reads, as data: only granted names, integer versions, counts within the per-request budget. */
+function memoReads(out: unknown, granted: ReadonlySet<string>): Array<readonly [string, number, number]> {
+  const list = out !== null && typeof out === 'object' ? (out as { secretReads?: unknown }).secretReads : undefined;
+  if (!Array.isArray(list)) return [];
+  const reads: Array<readonly [string, number, number]> = [];
+  for (const r of list.slice(0, 64) as unknown[]) {
+    if (!Array.isArray(r) || r.length !== 3) continue;
+    const [name, version, count] = r as [unknown, unknown, unknown];
+    if (typeof name !== 'string' || !granted.has(name) || !Number.isSafeInteger(version) || (version as number) < 0 || !Number.isSafeInteger(count) || (count as number) < 1) continue;
+    reads.push([name, version as number, Math.min(count as number, MAX_SECRET_READS_PER_REQUEST)]);
+  }
+  return reads;
 }
 
 function dispose(slot: Slot): void {
@@ -486,7 +579,29 @@ export function exactBodyBuffer(body: Uint8Array): ArrayBuffer {
   return copy.buffer;
 }
 
-function toIsolateRequest(req: InvokeRequest): Record<string, unknown> {
+/** Checks a KV operation from the isolate against the limits (the isolate checked too); a string is why not. */
+function checkKvOperation(op: unknown, key: unknown, value: unknown, prefix: unknown, limit: unknown, cursor: unknown): KvOperation | string {
+  const keyOk = (k: unknown): k is string => typeof k === 'string' && k.length > 0 && k.length <= MAX_KV_KEY_BYTES && Buffer.byteLength(k, 'utf8') <= MAX_KV_KEY_BYTES;
+  switch (op) {
+    case 'get':
+    case 'delete':
+      return keyOk(key) ? { op, key } : `a key must be 1 to ${MAX_KV_KEY_BYTES} bytes`;
+    case 'put':
+      if (!keyOk(key)) return `a key must be 1 to ${MAX_KV_KEY_BYTES} bytes`;
+      if (!(value instanceof ArrayBuffer)) return 'a value must be bytes';
+      if (value.byteLength > MAX_KV_VALUE_BYTES) return `a value must be at most ${MAX_KV_VALUE_BYTES} bytes`;
+      return { op, key, value: new Uint8Array(value) };
+    case 'list':
+      if (typeof prefix !== 'string' || Buffer.byteLength(prefix, 'utf8') > MAX_KV_KEY_BYTES) return `a prefix must be at most ${MAX_KV_KEY_BYTES} bytes`;
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_KV_LIST_LIMIT) return `limit must be 1 to ${MAX_KV_LIST_LIMIT}`;
+      if (cursor !== null && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > MAX_KV_CURSOR_CHARS)) return 'invalid cursor';
+      return { op, prefix, limit, cursor };
+    default:
+      return 'unknown kv operation';
+  }
+}
+
+function toIsolateRequest(req: InvokeRequest, secretEpoch: number): Record<string, unknown> {
   // INVARIANT: buffers are copied into the isolate at their exact length, never shared.
   const p = req.principal ?? null;
   return {
@@ -495,6 +610,7 @@ function toIsolateRequest(req: InvokeRequest): Record<string, unknown> {
     headers: req.headers.map(([k, v]) => [k, v]),
     body: req.body === null ? null : exactBodyBuffer(req.body),
     requestId: req.requestId,
+    secretEpoch,
     principal: p === null ? null : { type: p.type, id: p.id, issuer: p.issuer, roles: [...p.roles], mfa: p.mfa, authMethod: p.authMethod },
   };
 }

@@ -2,7 +2,21 @@
  * Decoding of worker → gateway messages (gateway side only: workers never load ajv).
  */
 import { Ajv, type ValidateFunction } from 'ajv';
-import { BODY_CHUNK_BYTES, invokeFailures, MAX_BATCH_MESSAGES, MAX_BINDING_BODY_BYTES, MAX_LOG_MESSAGE_CHARS, MAX_RESPONSE_HEADER_BYTES, MAX_RESPONSE_HEADERS, type WorkerToGateway } from './protocol.js';
+import {
+  BODY_CHUNK_BYTES,
+  invokeFailures,
+  MAX_BATCH_MESSAGES,
+  MAX_BINDING_BODY_BYTES,
+  MAX_KV_CURSOR_CHARS,
+  MAX_KV_KEY_BYTES,
+  MAX_KV_LIST_LIMIT,
+  MAX_KV_VALUE_BYTES,
+  MAX_LOG_MESSAGE_CHARS,
+  MAX_RESPONSE_HEADER_BYTES,
+  MAX_RESPONSE_HEADERS,
+  MAX_SECRET_READS_PER_REQUEST,
+  type WorkerToGateway,
+} from './protocol.js';
 
 const NAME = { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,62}$' } as const;
 const ID = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
@@ -13,6 +27,12 @@ const HEADER_LIST = {
   items: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'string', maxLength: MAX_RESPONSE_HEADER_BYTES } },
 } as const;
 
+// The vault's secret name format; `maxLength` first so the pattern never runs on a long string.
+const SECRET_NAME = { type: 'string', maxLength: 128, pattern: '^[a-z0-9][a-z0-9_.-]{0,127}$' } as const;
+// A KV key: 1 to 512 UTF-8 bytes (a UTF-16 unit is at most 3 bytes; the exact byte count is the `utf8Bytes` keyword).
+const KV_KEY = { type: 'string', minLength: 1, maxLength: MAX_KV_KEY_BYTES, utf8Bytes: MAX_KV_KEY_BYTES } as const;
+const KV_PREFIX = { type: 'string', maxLength: MAX_KV_KEY_BYTES, utf8Bytes: MAX_KV_KEY_BYTES } as const;
+
 const ajv = new Ajv({ strict: true, allowUnionTypes: true, allErrors: false });
 // Binary fields: a real Uint8Array (what structured clone produces for Buffers and typed arrays)
 // no longer than the schema's bound. `typeof` alone would accept any object.
@@ -20,6 +40,13 @@ ajv.addKeyword({
   keyword: 'bytes',
   schemaType: 'number',
   validate: (max: number, data: unknown) => data instanceof Uint8Array && data.byteLength <= max,
+  errors: false,
+});
+
+ajv.addKeyword({
+  keyword: 'utf8Bytes',
+  schemaType: 'number',
+  validate: (max: number, data: unknown) => typeof data === 'string' && Buffer.byteLength(data, 'utf8') <= max,
   errors: false,
 });
 
@@ -104,6 +131,64 @@ const workerMessageSchema = {
         },
       },
     },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'callId', 'name'],
+      properties: { t: { const: 'secret' }, id: ID, callId: ID, name: SECRET_NAME },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'reads'],
+      properties: {
+        t: { const: 'secret-reads' },
+        id: ID,
+        reads: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 64,
+          items: {
+            type: 'array',
+            minItems: 3,
+            maxItems: 3,
+            items: [SECRET_NAME, { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'integer', minimum: 1, maximum: MAX_SECRET_READS_PER_REQUEST }],
+          },
+        },
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'callId', 'op', 'key'],
+      properties: { t: { const: 'kv' }, id: ID, callId: ID, op: { const: 'get' }, key: KV_KEY },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'callId', 'op', 'key', 'value'],
+      properties: { t: { const: 'kv' }, id: ID, callId: ID, op: { const: 'put' }, key: KV_KEY, value: { bytes: MAX_KV_VALUE_BYTES } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'callId', 'op', 'key'],
+      properties: { t: { const: 'kv' }, id: ID, callId: ID, op: { const: 'delete' }, key: KV_KEY },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'callId', 'op', 'prefix', 'limit', 'cursor'],
+      properties: {
+        t: { const: 'kv' },
+        id: ID,
+        callId: ID,
+        op: { const: 'list' },
+        prefix: KV_PREFIX,
+        limit: { type: 'integer', minimum: 1, maximum: MAX_KV_LIST_LIMIT },
+        cursor: { oneOf: [{ type: 'null' }, { type: 'string', minLength: 1, maxLength: MAX_KV_CURSOR_CHARS }] },
+      },
+    },
   ],
 } as const;
 
@@ -111,7 +196,8 @@ const workerMessageSchema = {
 // every message, and this is on the path of every request.
 const validators = new Map<string, ValidateFunction>();
 for (const branch of workerMessageSchema.oneOf) {
-  const key = branch.properties.t.const + ('ok' in branch.properties ? `:${String(branch.properties.ok.const)}` : '');
+  const props = branch.properties as { t: { const: string }; ok?: { const: boolean }; op?: { const: string } };
+  const key = props.t.const + (props.ok !== undefined ? `:${String(props.ok.const)}` : props.op !== undefined && props.t.const === 'kv' ? `:${props.op.const}` : '');
   validators.set(key, ajv.compile(branch));
 }
 
@@ -128,9 +214,9 @@ for (const branch of workerMessageSchema.oneOf) {
 export function parseWorkerMessage(raw: unknown): WorkerToGateway | undefined {
   // INVARIANT: only plain objects are read; a prototype other than Object's could carry getters.
   if (raw === null || typeof raw !== 'object' || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
-  const { t, ok } = raw as { t?: unknown; ok?: unknown };
+  const { t, ok, op } = raw as { t?: unknown; ok?: unknown; op?: unknown };
   if (typeof t !== 'string') return undefined;
-  const validate = validators.get(t === 'result' ? `${t}:${String(ok)}` : t);
+  const validate = validators.get(t === 'result' ? `${t}:${String(ok)}` : t === 'kv' ? `${t}:${String(op)}` : t);
   if (validate === undefined) return undefined;
   try {
     return validate(raw) ? (raw as WorkerToGateway) : undefined;

@@ -23,6 +23,10 @@ export interface WorkerFunction {
   readonly bindingsJson: string;
   /** Names of the `service` bindings: `env.NAME.fetch()` travels the call channel. */
   readonly services?: readonly string[];
+  /** Secrets granted in the manifest (`env.secrets.get(name)`); the gateway decides each read. */
+  readonly secrets?: readonly string[];
+  /** Whether `env.kv` is granted. */
+  readonly kv?: boolean;
 }
 
 /** Who called, as the function sees it in `ctx.principal` (never the credentials themselves). */
@@ -77,6 +81,38 @@ export const MAX_LOG_MESSAGE_CHARS = 8192;
 /** Largest binding call request or response body. */
 export const MAX_BINDING_BODY_BYTES = 8 * 1024 * 1024;
 
+/** Longest secret name (the vault's `^[a-z0-9][a-z0-9-_.]{0,127}$`). */
+export const MAX_SECRET_NAME_CHARS = 128;
+/** Longest secret value the runtime hands to a function, in UTF-16 units. */
+export const MAX_SECRET_VALUE_CHARS = 64 * 1024;
+/** Secret reads one invocation may make (cached or not). */
+export const MAX_SECRET_READS_PER_REQUEST = 1000;
+/** KV key length in UTF-8 bytes (1 to this). */
+export const MAX_KV_KEY_BYTES = 512;
+/** Largest KV value. */
+export const MAX_KV_VALUE_BYTES = 1024 * 1024;
+/** Most keys one `list` returns. */
+export const MAX_KV_LIST_LIMIT = 1000;
+/** Longest `list` cursor. */
+export const MAX_KV_CURSOR_CHARS = 1024;
+/** KV operations one invocation may make. */
+export const MAX_KV_OPS_PER_REQUEST = 256;
+
+/** One KV operation as the worker forwards it (already checked against the limits). */
+export type KvOperation =
+  | { readonly op: 'get'; readonly key: string }
+  | { readonly op: 'put'; readonly key: string; readonly value: Uint8Array }
+  | { readonly op: 'delete'; readonly key: string }
+  | { readonly op: 'list'; readonly prefix: string; readonly limit: number; readonly cursor: string | null };
+
+/** A KV answer: `get` → value (null: absent); `list` → keys and the next cursor; `put`/`delete` → nothing. */
+export type KvAnswer =
+  | { readonly ok: true; readonly value?: Uint8Array | null; readonly keys?: readonly string[]; readonly cursor?: string | null }
+  | { readonly ok: false; readonly message: string };
+
+/** A secret read that the worker answered from its cache, reported for the audit trail. */
+export type CachedSecretRead = readonly [name: string, version: number, count: number];
+
 export type GatewayToWorker =
   | { readonly t: 'load'; readonly prelude: string; readonly functions: readonly WorkerFunction[] }
   | { readonly t: 'invoke'; readonly id: number; readonly fn: string; readonly req: InvokeRequest }
@@ -85,7 +121,19 @@ export type GatewayToWorker =
   /** The client went away or the invocation is over: drop the rest of its body. */
   | { readonly t: 'cancel'; readonly id: number }
   | { readonly t: 'call-result'; readonly callId: number; readonly ok: true; readonly res: InvokeResponse }
-  | { readonly t: 'call-result'; readonly callId: number; readonly ok: false; readonly code: string; readonly message: string };
+  | { readonly t: 'call-result'; readonly callId: number; readonly ok: false; readonly code: string; readonly message: string }
+  /**
+   * The answer to a `secret` read. `cache: true` lets the worker keep the value for later reads of
+   * the same function until a `secret-changed` or `secrets-policy-changed` arrives (the decision
+   * depends on nothing but the policy set, the function and the secret).
+   */
+  | { readonly t: 'secret-result'; readonly callId: number; readonly ok: true; readonly value: string; readonly version: number; readonly cache: boolean }
+  | { readonly t: 'secret-result'; readonly callId: number; readonly ok: false; readonly message: string }
+  /** The current version of a secret changed: drop every cached copy. */
+  | { readonly t: 'secret-changed'; readonly name: string }
+  /** The policies were reloaded: drop every cached secret. */
+  | { readonly t: 'secrets-policy-changed' }
+  | ({ readonly t: 'kv-result'; readonly callId: number } & KvAnswer);
 
 export type WorkerToGateway =
   | { readonly t: 'ready'; readonly coldStartMs: Readonly<Record<string, number>> }
@@ -106,7 +154,13 @@ export type WorkerToGateway =
   | { readonly t: 'result'; readonly id: number; readonly ok: false; readonly failure: InvokeFailure; readonly detail: string; readonly cpuMs: number }
   | { readonly t: 'chunk'; readonly id: number; readonly data: Uint8Array }
   | { readonly t: 'log'; readonly id: number; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string }
-  | { readonly t: 'call'; readonly id: number; readonly callId: number; readonly binding: string; readonly op: 'fetch'; readonly payload: BindingCallPayload };
+  | { readonly t: 'call'; readonly id: number; readonly callId: number; readonly binding: string; readonly op: 'fetch'; readonly payload: BindingCallPayload }
+  /** Invocation `id` reads secret `name` (not in the worker's cache). */
+  | { readonly t: 'secret'; readonly id: number; readonly callId: number; readonly name: string }
+  /** Reads invocation `id` answered from the cache, sent before its result (for the audit trail). */
+  | { readonly t: 'secret-reads'; readonly id: number; readonly reads: readonly CachedSecretRead[] }
+  /** Invocation `id` runs a KV operation on its function's namespace. */
+  | ({ readonly t: 'kv'; readonly id: number; readonly callId: number } & KvOperation);
 
 /**
  * Most messages one frame may carry. Under load each side sends what it has ready in one write

@@ -87,6 +87,26 @@ describe('worker → gateway messages are untrusted', () => {
     }
   });
 
+  test('a worker cannot read a secret for an invocation it does not hold, nor claim cached reads it was never given', async () => {
+    const reads: unknown[] = [];
+    const pool = forgingPool({}, { onSecretRead: (e) => void reads.push(e) });
+    await pool.start();
+    try {
+      for (const shape of ['secret-unknown-invocation', 'secret-reads-other-invocation', 'secret-reads-never-granted', 'kv-not-granted']) {
+        const outcome = await call(pool, shape).then(
+          (r) => r,
+          (e: unknown) => e,
+        );
+        assert.ok(isPalisadeError(outcome) && outcome.code === 'PAL_RUNTIME_WORKER_FAULT', `${shape}: ${String(outcome)}`);
+        for (const until = Date.now() + 20_000; Date.now() < until && pool.pids().default?.[0] === undefined; ) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(reads, [], 'no read was decided, answered or recorded for a forged message');
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(crashes, []);
+  });
+
   test('a batch is acted on only when every message in it is well-formed', async () => {
     const lines: string[] = [];
     const pool = forgingPool({}, { onFunctionLog: (l) => lines.push(l.message) });

@@ -4,9 +4,9 @@
  *
  * INVARIANT: no isolate ever runs in the gateway process; a V8 abort here kills only this worker.
  */
-import { compilePrelude, FunctionSandbox, SparePool, type BindingCallOutcome, type SandboxHost } from './function-sandbox.js';
+import { compilePrelude, FunctionSandbox, SparePool, type BindingCallOutcome, type SandboxHost, type SecretOutcome } from './function-sandbox.js';
 import { createBatchedSender } from './batched-sender.js';
-import { BODY_CHUNK_BYTES, type Frame, type GatewayToWorker, type WorkerToGateway } from './protocol.js';
+import { BODY_CHUNK_BYTES, MAX_SECRET_READS_PER_REQUEST, type CachedSecretRead, type Frame, type GatewayToWorker, type KvAnswer, type WorkerToGateway } from './protocol.js';
 
 const leave = (code: number): never => process.exit(code);
 const vanish = (): void => {
@@ -34,6 +34,68 @@ const calls = new Map<number, { id: number; resolve: (o: BindingCallOutcome) => 
 let nextCall = 1;
 /** Invocations running here, so that their binding calls can be cancelled when they end. */
 const running = new Set<number>();
+/** Secret reads and KV operations awaiting the gateway's answer (their ids share `nextCall`). */
+const pending = new Map<number, { id: number; settle: (message: GatewayToWorker) => void; cancel: () => void }>();
+
+/**
+ * Secrets the gateway allowed this worker to keep, per function and name. Emptied (and the epoch
+ * moved, which empties every isolate's own copy at its next request) when the gateway says a
+ * secret changed or the policies were reloaded.
+ */
+const secretCache = new Map<string, Map<string, { value: string; version: number }>>();
+let secretEpoch = 0;
+/** Reads answered from a cache, per invocation: `name\0version` → count; reported before the result. */
+const cachedReads = new Map<number, Map<string, number>>();
+
+function countCachedRead(id: number, name: string, version: number, count = 1): void {
+  let reads = cachedReads.get(id);
+  if (reads === undefined) cachedReads.set(id, (reads = new Map()));
+  const key = `${name}\0${version}`;
+  reads.set(key, Math.min(MAX_SECRET_READS_PER_REQUEST, (reads.get(key) ?? 0) + count));
+}
+
+/** Sends the cached reads of invocation `id` (before its result, so the gateway still holds it). */
+function reportCachedReads(id: number): void {
+  const reads = cachedReads.get(id);
+  cachedReads.delete(id);
+  if (reads === undefined) return;
+  const all: CachedSecretRead[] = [];
+  for (const [key, count] of reads) {
+    const cut = key.indexOf('\0');
+    all.push([key.slice(0, cut), Number(key.slice(cut + 1)), count]);
+  }
+  for (let i = 0; i < all.length; i += 64) send({ t: 'secret-reads', id, reads: all.slice(i, i + 64) });
+}
+
+function readSecret(id: number, fn: string, name: string): Promise<SecretOutcome> {
+  if (!running.has(id)) return Promise.resolve({ ok: false, message: 'the request ended' });
+  const hit = secretCache.get(fn)?.get(name);
+  if (hit !== undefined) {
+    countCachedRead(id, name, hit.version);
+    return Promise.resolve({ ok: true, value: hit.value, version: hit.version, cache: true, epoch: secretEpoch });
+  }
+  return new Promise<SecretOutcome>((resolve) => {
+    const callId = nextCall++;
+    const epochAtSend = secretEpoch;
+    pending.set(callId, {
+      id,
+      settle: (message) => {
+        if (message.t !== 'secret-result') return resolve({ ok: false, message: 'secret read failed' });
+        if (!message.ok) return resolve({ ok: false, message: message.message });
+        // A change or policy reload while the read was in flight: use the value once, keep nothing.
+        const cache = message.cache && epochAtSend === secretEpoch;
+        if (cache) {
+          let forFn = secretCache.get(fn);
+          if (forFn === undefined) secretCache.set(fn, (forFn = new Map()));
+          forFn.set(name, { value: message.value, version: message.version });
+        }
+        resolve({ ok: true, value: message.value, version: message.version, cache, epoch: secretEpoch });
+      },
+      cancel: () => resolve({ ok: false, message: 'the request ended' }),
+    });
+    send({ t: 'secret', id, callId, name });
+  });
+}
 
 const host: SandboxHost = {
   log: (id, level, message) => send({ t: 'log', id, level, message }),
@@ -43,6 +105,23 @@ const host: SandboxHost = {
       const callId = nextCall++;
       calls.set(callId, { id, resolve });
       send({ t: 'call', id, callId, binding, op: 'fetch', payload });
+    }),
+  secret: readSecret,
+  secretEpoch: () => secretEpoch,
+  kv: (id, op) =>
+    new Promise<KvAnswer>((resolve) => {
+      if (!running.has(id)) return resolve({ ok: false, message: 'the request ended' });
+      const callId = nextCall++;
+      pending.set(callId, {
+        id,
+        settle: (message) => {
+          if (message.t !== 'kv-result') return resolve({ ok: false, message: 'kv operation failed' });
+          const { t: _t, callId: _c, ...answer } = message;
+          resolve(answer);
+        },
+        cancel: () => resolve({ ok: false, message: 'the request ended' }),
+      });
+      send({ t: 'kv', id, callId, ...op });
     }),
   stuck: () => {
     // An isolate that does not stop when disposed; the result was answered already. Leave so
@@ -113,6 +192,14 @@ async function invoke(message: Extract<GatewayToWorker, { t: 'invoke' }>): Promi
     calls.delete(callId);
     c.resolve({ ok: false, message: 'the request ended' });
   }
+  for (const [callId, p] of pending) {
+    if (p.id !== id) continue;
+    pending.delete(callId);
+    p.cancel();
+  }
+  // Reads the isolate answered from its own copy (returned with the result), then the worker's.
+  for (const [name, version, count] of result.secretReads ?? []) countCachedRead(id, name, version, count);
+  reportCachedReads(id);
   if (!result.ok) {
     send({ t: 'result', id, ok: false, failure: result.failure, detail: result.detail, cpuMs: result.cpuMs });
     return;
@@ -179,5 +266,21 @@ function receive(message: GatewayToWorker): void {
       c.resolve(message.ok ? { ok: true, res: message.res } : { ok: false, message: message.message });
       break;
     }
+    case 'secret-result':
+    case 'kv-result': {
+      const p = pending.get(message.callId);
+      if (p === undefined) break;
+      pending.delete(message.callId);
+      p.settle(message);
+      break;
+    }
+    case 'secret-changed':
+      for (const forFn of secretCache.values()) forFn.delete(message.name);
+      secretEpoch++;
+      break;
+    case 'secrets-policy-changed':
+      secretCache.clear();
+      secretEpoch++;
+      break;
   }
 }

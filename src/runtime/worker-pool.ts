@@ -1,14 +1,17 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { PalisadeError, type ErrorCode } from '../kernel/index.js';
+import { isPalisadeError, PalisadeError, type ErrorCode } from '../kernel/index.js';
 import type { FunctionLimits, FunctionSpec, SegmentSpec } from '../manifest/index.js';
 import { collectBody } from './collect-body.js';
 import { runBindingCall, type BindingCallEvent, type CallAuthorizer, type CallerIdentity } from './binding-calls.js';
 import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths.js';
 import { createBatchedSender } from './batched-sender.js';
 import { parseWorkerFrame } from './parse-worker-message.js';
-import { BODY_CHUNK_BYTES, type BindingCallPayload, type Frame, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type WorkerFunction, type WorkerToGateway } from './protocol.js';
+import { BODY_CHUNK_BYTES, type BindingCallPayload, type Frame, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type KvAnswer, type KvOperation, type WorkerFunction, type WorkerToGateway } from './protocol.js';
+import { SecretRedactor } from './redact-secrets.js';
+import type { KvResolver, SecretResolver } from './secret-ports.js';
+import { runSecretRead, type SecretAuthorizer, type SecretReadEvent } from './secret-reads.js';
 
 /** A function's console line, tagged (by the gateway, never by the worker) with its function and request id. */
 export interface FunctionLogLine {
@@ -30,6 +33,12 @@ export interface WorkerPoolEvents {
   onLoadFailing?(info: { segment: string; fn: string; message: string; failures: number; retryInMs: number }): void;
   /** A binding call was decided (allowed or refused). */
   onBindingCall?(event: BindingCallEvent): void;
+  /**
+   * A secret read was decided (allowed or refused), or reads answered from a cache were reported.
+   * For reads the gateway answers, the value is handed out only after this resolves: a rejection
+   * refuses the read (the audit trail could not record it).
+   */
+  onSecretRead?(event: SecretReadEvent): void | Promise<void>;
 }
 
 /** A function as the pool takes it: `concurrency` and `queue` default to the manifest defaults. */
@@ -52,12 +61,18 @@ export interface WorkerPoolOptions {
   readonly workerScript?: string;
   /** The policy decision on each binding call (Cedar `callFunction`), after the manifest grant. */
   readonly authorizeCall?: CallAuthorizer;
+  /** Where `env.secrets.get(name)` reads from; absent: every read is refused (`unavailable`). */
+  readonly secrets?: SecretResolver;
+  /** The policy decision on each secret read (Cedar `readSecret`), after the manifest grant. */
+  readonly authorizeSecret?: SecretAuthorizer;
+  /** Where `env.kv` lives; absent: every KV operation fails. */
+  readonly kv?: KvResolver;
 }
 
 /** The rest of a response body, pulled from the worker chunk by chunk as the reader asks. */
 export interface BodyStream extends AsyncIterable<Uint8Array> {
-  /** Total length in bytes. */
-  readonly byteLength: number;
+  /** Total length in bytes; undefined when unknown in advance (a redacted body: sent without `content-length`). */
+  readonly byteLength: number | undefined;
   /** Stops the transfer; the worker drops the rest. */
   cancel(): void;
 }
@@ -88,6 +103,11 @@ export interface WorkerPool {
   pids(): Readonly<Record<string, readonly number[]>>;
   /** Every worker pid, ready or not; for tests. */
   allPids(): readonly number[];
+  /**
+   * The policies changed (a reload): every worker drops its cached secrets, so that the next read
+   * of each is decided again.
+   */
+  secretsPolicyChanged(): void;
   /** Stops every worker. */
   close(): Promise<void>;
 }
@@ -194,6 +214,11 @@ class Worker {
   loadFailures = 0;
   lastLoadFailure: { fn: string; message: string } | undefined;
   startedAt = 0;
+  /**
+   * Cache entries this worker was allowed (`fn\0name\0version` → deciding policy ids): the only
+   * cached reads it may report.
+   */
+  readonly cacheGrants = new Map<string, readonly string[]>();
   /** Settles the first start of this worker (for `start()`). */
   onFirstOutcome: ((error?: PalisadeError) => void) | undefined;
   constructor(readonly segment: string) {}
@@ -310,11 +335,26 @@ export async function readWholeBody(body: Uint8Array | BodyStream, maxBytes: num
     if (body.byteLength > maxBytes) throw new PalisadeError('PAL_RUNTIME_RESPONSE_TOO_LARGE', 'the function response is too large', { expose: true });
     return body;
   }
-  if (body.byteLength > maxBytes) {
+  if (body.byteLength !== undefined && body.byteLength > maxBytes) {
     body.cancel();
     throw new PalisadeError('PAL_RUNTIME_RESPONSE_TOO_LARGE', 'the function response is too large', { expose: true });
   }
-  return collectBody(body);
+  return collectBody(body, maxBytes);
+}
+
+/** A streamed body passed through a function's redactor: its length is unknown until the end. */
+class RedactedBody implements BodyStream {
+  readonly byteLength = undefined;
+  constructor(
+    private readonly inner: BodyStream,
+    private readonly redactor: SecretRedactor,
+  ) {}
+  cancel(): void {
+    this.inner.cancel();
+  }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.redactor.redactStream(this.inner)[Symbol.asyncIterator]();
+  }
 }
 
 /**
@@ -343,7 +383,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       if (binding.type === 'service') services.push(name);
       else values[name] = binding.value;
     }
-    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services });
+    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services, secrets: fn.secrets ?? [], kv: fn.kv === true });
     functionsBySegment.set(fn.segment, list);
     specs.set(fn.name, fn);
   }
@@ -353,6 +393,34 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     workers.set(seg.name, Array.from({ length: seg.workers }, () => new Worker(seg.name)));
   }
   const queues = new Map<string, Job[]>();
+  // Redaction costs only functions that are granted a secret.
+  const redactors = new Map<string, SecretRedactor>();
+  const grantedBy = new Map<string, string[]>();
+  for (const fn of specs.values()) {
+    if ((fn.secrets ?? []).length === 0) continue;
+    redactors.set(fn.name, new SecretRedactor());
+    for (const name of fn.secrets ?? []) grantedBy.set(name, [...(grantedBy.get(name) ?? []), fn.name]);
+  }
+  const learn = (fn: string, name: string, value: string): void => redactors.get(fn)?.setValue(name, value);
+  /** Loads the current value of `name` into the redactor of every function granted it. */
+  const refreshRedaction = async (name: string): Promise<void> => {
+    const fns = grantedBy.get(name);
+    if (fns === undefined || options.secrets === undefined) return;
+    const current = await options.secrets.read(name).catch(() => undefined);
+    if (current !== undefined) for (const fn of fns) learn(fn, name, current.value);
+  };
+  // Moves whenever a cached secret answer would become wrong: a policy reload (all) or a change of one secret.
+  let policyGeneration = 0;
+  const secretChanges = new Map<string, number>();
+  const generation = (name: string): number => policyGeneration * 1_000_003 + (secretChanges.get(name) ?? 0);
+  const broadcast = (message: GatewayToWorker): void => {
+    for (const list of workers.values()) for (const w of list) post(w, message);
+  };
+  const unsubscribe = options.secrets?.onChange((name) => {
+    secretChanges.set(name, (secretChanges.get(name) ?? 0) + 1);
+    broadcast({ t: 'secret-changed', name });
+    void refreshRedaction(name);
+  });
   // Start-up is staggered: at most this many workers boot and load at once, so a busy machine
   // slows start-up down instead of failing it, and a booting worker (which cannot yet notice that
   // the gateway died) gets a core quickly.
@@ -524,7 +592,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
           if (message.id > worker.maxId) fault(worker, child, 'log for an unknown invocation');
           return;
         }
-        events.onFunctionLog?.({ fn: inv.fn, requestId: inv.requestId, level: message.level, message: message.message });
+        const redactor = redactors.get(inv.fn);
+        events.onFunctionLog?.({ fn: inv.fn, requestId: inv.requestId, level: message.level, message: redactor === undefined ? message.message : redactor.redactText(message.message) });
         return;
       }
       case 'result': {
@@ -533,9 +602,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         clearTimeout(inv.timer);
         worker.running.set(inv.fn, (worker.running.get(inv.fn) ?? 1) - 1);
         inv.calls.clear();
+        const redactor = redactors.get(inv.fn);
         if (!message.ok) {
           worker.invocations.delete(inv.id);
-          inv.reject(new PalisadeError(FAILURE_CODES[message.failure], CLIENT_MESSAGES[message.failure], { cause: new Error(message.detail), expose: true }));
+          const detail = redactor === undefined ? message.detail : redactor.redactText(message.detail);
+          inv.reject(new PalisadeError(FAILURE_CODES[message.failure], CLIENT_MESSAGES[message.failure], { cause: new Error(detail), expose: true }));
         } else if (message.body.byteLength > message.size || message.size > inv.spec.limits.maxResponseBytes || (message.body.byteLength < message.size && message.body.byteLength === 0)) {
           worker.invocations.delete(inv.id);
           inv.reject(new PalisadeError('PAL_RUNTIME_WORKER_FAULT', 'the function worker misbehaved and was restarted', { expose: true }));
@@ -543,10 +614,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         } else {
           // Copied out of the channel's read buffer (see 'chunk').
           const first = copyBytes(message.body);
-          const base = { status: message.status, headers: message.headers, cpuMs: message.cpuMs, ...(message.coldStartMs === undefined ? {} : { coldStartMs: message.coldStartMs }) };
+          const headers = redactor === undefined ? message.headers : redactor.redactHeaders(message.headers);
+          const base = { status: message.status, headers, cpuMs: message.cpuMs, ...(message.coldStartMs === undefined ? {} : { coldStartMs: message.coldStartMs }) };
           if (first.byteLength === message.size) {
             worker.invocations.delete(inv.id);
-            inv.resolve({ ...base, body: first });
+            inv.resolve({ ...base, body: redactor === undefined ? first : redactor.redactBytes(first) });
           } else {
             inv.state = 'streaming';
             inv.stream = new PulledBody(
@@ -559,7 +631,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
               },
               () => fault(worker, child, 'no answer to a body pull'),
             );
-            inv.resolve({ ...base, body: inv.stream });
+            inv.resolve({ ...base, body: redactor?.active === true ? new RedactedBody(inv.stream, redactor) : inv.stream });
           }
         }
         drain(inv.fn);
@@ -579,6 +651,38 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         void handleCall(worker, inv, message.callId, message.binding, message.payload);
         return;
       }
+      case 'secret': {
+        const inv = worker.invocations.get(message.id);
+        if (inv === undefined || inv.state !== 'running' || inv.calls.has(message.callId)) return fault(worker, child, 'secret read for an unknown invocation');
+        inv.calls.add(message.callId);
+        void handleSecret(worker, inv, message.callId, message.name);
+        return;
+      }
+      case 'secret-reads': {
+        const inv = worker.invocations.get(message.id);
+        if (inv === undefined || inv.state !== 'running') return fault(worker, child, 'cached secret reads for an unknown invocation');
+        // Only reads of entries this worker was given for this very function count; anything else is a lie.
+        const grants: Array<readonly string[]> = [];
+        for (const [name, version] of message.reads) {
+          const policyIds = worker.cacheGrants.get(`${inv.fn}\0${name}\0${version}`);
+          if (policyIds === undefined) return fault(worker, child, 'cached secret read never granted');
+          grants.push(policyIds);
+        }
+        message.reads.forEach(([name, version, count], i) => {
+          void Promise.resolve(events.onSecretRead?.({ fn: inv.fn, requestId: inv.requestId, secret: name, version, allowed: true, reason: 'allowed', policyIds: grants[i] ?? [], cached: true, count, chain: inv.chain })).catch(() => undefined);
+        });
+        return;
+      }
+      case 'kv': {
+        const inv = worker.invocations.get(message.id);
+        if (inv === undefined || inv.state !== 'running' || inv.calls.has(message.callId)) return fault(worker, child, 'kv operation for an unknown invocation');
+        // The worker refuses KV to functions without the grant before anything is sent.
+        if (inv.spec.kv !== true) return fault(worker, child, 'kv operation of a function without the grant');
+        inv.calls.add(message.callId);
+        const { t: _t, id: _id, callId, ...op } = message;
+        void handleKv(worker, inv, callId, op as KvOperation);
+        return;
+      }
     }
   };
 
@@ -589,6 +693,61 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     // Cancelled: the invocation ended (or its worker went) while the call was in flight.
     if (!inv.calls.delete(callId) || worker.invocations.get(inv.id) !== inv) return;
     post(worker, answer.ok ? { t: 'call-result', callId, ok: true, res: answer.res } : { t: 'call-result', callId, ok: false, code: answer.code, message: answer.message });
+  };
+
+  const handleSecret = async (worker: Worker, inv: Invocation, callId: number, name: string): Promise<void> => {
+    const answer = await runSecretRead({
+      fn: inv.fn,
+      granted: inv.spec.secrets ?? [],
+      requestId: inv.requestId,
+      principal: inv.principal,
+      chain: inv.chain,
+      name,
+      resolver: options.secrets,
+      authorize: options.authorizeSecret,
+      now: () => Date.now(),
+      generation,
+      record: (event) => events.onSecretRead?.(event),
+      learn,
+    });
+    if (!inv.calls.delete(callId) || worker.invocations.get(inv.id) !== inv) return;
+    if (!answer.ok) return post(worker, { t: 'secret-result', callId, ok: false, message: answer.message });
+    if (answer.cache) worker.cacheGrants.set(`${inv.fn}\0${name}\0${answer.version}`, answer.policyIds);
+    post(worker, { t: 'secret-result', callId, ok: true, value: answer.value, version: answer.version, cache: answer.cache });
+  };
+
+  const handleKv = async (worker: Worker, inv: Invocation, callId: number, op: KvOperation): Promise<void> => {
+    let answer: KvAnswer;
+    if (options.kv === undefined) answer = { ok: false, message: 'kv is not available on this node' };
+    else {
+      try {
+        const space = options.kv.namespace(inv.fn);
+        switch (op.op) {
+          case 'get':
+            answer = { ok: true, value: await space.get(op.key) };
+            break;
+          case 'put':
+            await space.put(op.key, op.value);
+            answer = { ok: true };
+            break;
+          case 'delete':
+            await space.delete(op.key);
+            answer = { ok: true };
+            break;
+          case 'list': {
+            const page = await space.list({ prefix: op.prefix, limit: op.limit, ...(op.cursor === null ? {} : { cursor: op.cursor }) });
+            answer = { ok: true, keys: page.keys.slice(0, op.limit), cursor: page.cursor ?? null };
+            break;
+          }
+        }
+      } catch (error) {
+        // Sanitised: the store's detail stays in the gateway; the code names the condition.
+        const code = isPalisadeError(error) ? error.code : 'PAL_INTERNAL';
+        answer = { ok: false, message: `kv ${op.op} failed (${code})` };
+      }
+    }
+    if (!inv.calls.delete(callId) || worker.invocations.get(inv.id) !== inv) return;
+    post(worker, { t: 'kv-result', callId, ...answer });
   };
 
   /** Functions with a pending re-check for overflow (see {@link pick}). */
@@ -708,6 +867,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   return {
     async start() {
+      // Redaction knows every granted value before the first request (reads refresh it later).
+      await Promise.all([...grantedBy.keys()].map((name) => refreshRedaction(name)));
       const all = [...workers.values()].flat();
       const timeout = options.startTimeoutMs ?? 120_000;
       let timer: NodeJS.Timeout | undefined;
@@ -740,6 +901,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
     invoke,
 
+    secretsPolicyChanged() {
+      policyGeneration++;
+      broadcast({ t: 'secrets-policy-changed' });
+    },
+
     pids() {
       const out: Record<string, number[]> = {};
       for (const [segment, list] of workers) out[segment] = list.filter((w) => w.state === 'ready' && w.child?.pid !== undefined).map((w) => w.child?.pid ?? 0);
@@ -752,6 +918,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
     async close() {
       closing = true;
+      unsubscribe?.();
       for (const [fn, q] of queues) {
         for (const job of q.splice(0)) {
           clearTimeout(job.timer);

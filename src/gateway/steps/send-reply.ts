@@ -28,7 +28,10 @@ export function sendReply(ctx: RequestContext): void {
   }
   for (const [name, value] of base) headers[name] = value;
   headers['x-request-id'] = ctx.requestId;
-  headers['content-length'] = String(reply.body.byteLength);
+  // A body of unknown length (redacted on the way) goes out chunked; a function's own
+  // `content-length` is never trusted for it.
+  if (reply.body.byteLength === undefined) delete headers['content-length'];
+  else headers['content-length'] = String(reply.body.byteLength);
   const head = ctx.req.method === 'HEAD';
   try {
     res.writeHead(reply.status, headers);

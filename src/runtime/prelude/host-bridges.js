@@ -138,10 +138,114 @@ function plainCopy(bytes) {
 }
 
 /** Called by the worker with its host callbacks, before the function module is evaluated. */
-globalThis.__palisade_install = function install(log, randomBytes, digest, setTimer, clearTimer, call) {
+globalThis.__palisade_install = function install(log, randomBytes, digest, setTimer, clearTimer, call, secret, kv) {
   bridges = installBridges({ log, randomBytes, digest, setTimer, clearTimer });
   bridges.call = call;
+  bridges.secret = secret;
+  bridges.kv = kv;
 };
+
+// Secrets this isolate may keep between reads: `name → { value, version }`, filled only when the
+// gateway said the value may be cached, and emptied whenever the worker's secret epoch (sent with
+// every request) moved: a rotation or a policy reload reaches the next request of a warm isolate.
+const secretMemo = new Map();
+let secretEpoch = -1;
+const secretBudget = { reads: 0, max: 1000 };
+// Reads this request answered from `secretMemo`: `name → { version, count }`, returned with the
+// result so that the worker reports them for the audit trail.
+const memoReads = new Map();
+const SECRET_NAME = /^[a-z0-9][a-z0-9_.-]{0,127}$/;
+const StringCtor0 = String;
+
+/** `env.secrets`: `await env.secrets.get(name)` → the value of a secret granted to this function. */
+function secretsBinding(secret) {
+  return freeze({
+    async get(name) {
+      const n = StringCtor0(name);
+      if (++secretBudget.reads > secretBudget.max) throw new Error(`secrets: at most ${secretBudget.max} reads per request`);
+      const hit = secretMemo.get(n);
+      if (hit !== undefined) {
+        const seen = memoReads.get(n);
+        if (seen !== undefined && seen.version === hit.version) seen.count++;
+        else memoReads.set(n, { version: hit.version, count: (seen === undefined ? 0 : seen.count) + 1 });
+        return hit.value;
+      }
+      if (!SECRET_NAME.test(n)) throw new Error('secrets: invalid secret name');
+      const id = nextCallId++;
+      const pending = new Promise((resolve) => pendingCalls.set(id, resolve));
+      secret(id, n);
+      const answer = await pending;
+      if (answer === null || typeof answer !== 'object' || typeof answer.value !== 'string') {
+        throw new Error(`secrets: ${answer && typeof answer.error === 'string' ? answer.error : 'failed'}`);
+      }
+      if (answer.cache === true && answer.epoch === secretEpoch) secretMemo.set(n, { value: answer.value, version: answer.version });
+      return answer.value;
+    },
+  });
+}
+
+const KV_MAX_KEY_BYTES = 512;
+const KV_MAX_VALUE_BYTES = 1024 * 1024;
+const KV_MAX_LIST = 1000;
+const kvEncoder = new TextEncoder();
+const kvDecoder = new TextDecoder();
+
+function kvKey(key) {
+  if (typeof key !== 'string') throw new TypeError('kv: a key must be a string');
+  const bytes = kvEncoder.encode(key).byteLength;
+  if (bytes === 0 || bytes > KV_MAX_KEY_BYTES) throw new RangeError(`kv: a key must be 1 to ${KV_MAX_KEY_BYTES} bytes`);
+  return key;
+}
+
+/** `env.kv`: the function's own key-value namespace, through the gateway. */
+function kvBinding(kv) {
+  const send = async (op, key, value, prefix, limit, cursor) => {
+    const id = nextCallId++;
+    const pending = new Promise((resolve) => pendingCalls.set(id, resolve));
+    kv(id, op, key, value, prefix, limit, cursor);
+    const answer = await pending;
+    if (answer === null || typeof answer !== 'object' || typeof answer.error === 'string') {
+      throw new Error(`kv: ${answer && typeof answer.error === 'string' ? answer.error : 'failed'}`);
+    }
+    return answer;
+  };
+  return freeze({
+    async get(key, options) {
+      const type = typeof options === 'string' ? options : options && options.type;
+      const answer = await send('get', kvKey(key), null, null, 0, null);
+      if (answer.value === null || answer.value === undefined) return null;
+      if (type === 'arrayBuffer') return answer.value;
+      if (type === 'json') return JSON.parse(kvDecoder.decode(answer.value));
+      return kvDecoder.decode(answer.value);
+    },
+    async put(key, value) {
+      const k = kvKey(key);
+      let bytes;
+      if (typeof value === 'string') {
+        // UTF-8 never has fewer bytes than UTF-16 units: refuse oversized text before encoding it.
+        if (value.length > KV_MAX_VALUE_BYTES) throw new RangeError(`kv: a value must be at most ${KV_MAX_VALUE_BYTES} bytes`);
+        bytes = kvEncoder.encode(value);
+      } else if (value instanceof ArrayBufferCtor) bytes = new Uint8ArrayCtor(value);
+      else if (ArrayBuffer.isView(value)) bytes = new Uint8ArrayCtor(value.buffer, value.byteOffset, value.byteLength);
+      else throw new TypeError('kv: a value must be a string, an ArrayBuffer or a typed array');
+      if (bytes.byteLength > KV_MAX_VALUE_BYTES) throw new RangeError(`kv: a value must be at most ${KV_MAX_VALUE_BYTES} bytes`);
+      await send('put', k, plainCopy(bytes), null, 0, null);
+    },
+    async delete(key) {
+      await send('delete', kvKey(key), null, null, 0, null);
+    },
+    async list(options = {}) {
+      const prefix = options.prefix === undefined ? '' : StringCtor0(options.prefix);
+      if (kvEncoder.encode(prefix).byteLength > KV_MAX_KEY_BYTES) throw new RangeError(`kv: a prefix must be at most ${KV_MAX_KEY_BYTES} bytes`);
+      const limit = options.limit === undefined ? KV_MAX_LIST : Number(options.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > KV_MAX_LIST) throw new RangeError(`kv: limit must be 1 to ${KV_MAX_LIST}`);
+      const cursor = options.cursor === undefined || options.cursor === null ? null : StringCtor0(options.cursor);
+      const answer = await send('list', null, null, prefix, limit, cursor);
+      const keys = freeze([...answer.keys]);
+      return freeze(answer.cursor === null || answer.cursor === undefined ? { keys, list_complete: true } : { keys, cursor: answer.cursor, list_complete: false });
+    },
+  });
+}
 
 // Binding calls in flight: the host answers through `deliverCall(id, answer)`.
 const pendingCalls = new Map();
@@ -176,8 +280,8 @@ function serviceBinding(name, call) {
   });
 }
 
-globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits) {
-  const { fireTimer, dropTimers, call } = bridges;
+globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits, grants) {
+  const { fireTimer, dropTimers, call, secret, kv } = bridges;
   const handler = mod && (mod.default ?? mod);
   if (!handler || typeof handler.fetch !== 'function') {
     return { error: 'the module has no default export with a `fetch(request, env, ctx)` method' };
@@ -186,11 +290,21 @@ globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits) 
   logBudget.maxBytes = limits.maxLogBytes;
   const values = JSON.parse(bindingsJson);
   for (const name of services) values[name] = serviceBinding(name, call);
+  // `env.secrets` exists when any secret is granted; the grant of each name is checked outside.
+  if (grants.secrets) values.secrets = secretsBinding(secret);
+  if (grants.kv) values.kv = kvBinding(kv);
+  secretBudget.max = limits.maxSecretReads;
   const env = deepFreeze(values);
 
   async function dispatch(input) {
     logBudget.lines = 0;
     logBudget.bytes = 0;
+    secretBudget.reads = 0;
+    memoReads.clear();
+    if (input.secretEpoch !== secretEpoch) {
+      secretMemo.clear();
+      secretEpoch = input.secretEpoch;
+    }
     // Calls of an earlier request that never got an answer are forgotten with it.
     pendingCalls.clear();
     const method = input.method;
@@ -225,13 +339,20 @@ globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits) 
     return { status, headers, body: plainCopy(bytes) };
   }
 
+  const takeReads = () => {
+    const out = [];
+    for (const [name, r] of memoReads) out.push([name, r.version, r.count]);
+    memoReads.clear();
+    return out;
+  };
   const run = (input) =>
     dispatch(input).then(
-      (response) => ({ ok: true, response }),
+      (response) => ({ ok: true, response, secretReads: takeReads() }),
       (error) => ({
         ok: false,
         kind: error instanceof ResponseTooLarge ? 'too-large' : error instanceof BadResponse ? 'bad-response' : 'threw',
         message: describeError(error),
+        secretReads: takeReads(),
       }),
     );
   return { run, fireTimer, dropTimers, deliverCall };
