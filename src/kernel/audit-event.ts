@@ -35,6 +35,17 @@ export const decisionReasons = [
   'deadline-passed',
   'secret-not-found',
   'secret-unavailable',
+  // Outbound requests of functions (`egress`), the egress guard's vocabulary.
+  'private-address',
+  'insecure-scheme',
+  'bad-url',
+  'bad-request',
+  'dns-failed',
+  'too-many-redirects',
+  'too-large',
+  'timeout',
+  'cancelled',
+  'connect-failed',
 ] as const;
 
 /** One decision reason. */
@@ -48,11 +59,15 @@ export type DecisionReason = (typeof decisionReasons)[number];
  * For `callFunction` and `readSecret` the principal is the function (`type: 'Function'`,
  * `authMethod: 'workload'`), `status` is 0 (no HTTP exchange), `method` is `CALL` and `clientIp`
  * is empty; `requestId` is the request that started the chain.
+ *
+ * `egress` (one event per attempt of a function's `fetch()`: the request and each redirect) has
+ * the same shape, with `method` the outbound method, `status` the remote answer's status (0 when
+ * none) and `egress` the host, port, address and hop; never a path, query, header or body.
  */
 export interface AuditEvent {
   readonly time: number;
   readonly requestId: string;
-  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery' | 'callFunction' | 'readSecret';
+  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery' | 'callFunction' | 'readSecret' | 'egress';
   /** `aborted`: the client closed the connection before the response was released. */
   readonly outcome: 'allow' | 'deny' | 'error' | 'aborted';
   readonly reason: DecisionReason;
@@ -79,6 +94,12 @@ export interface AuditEvent {
    * reads of that version in this request answered from the worker's cache (`cached: true`).
    */
   readonly secret?: { readonly name: string; readonly version?: number; readonly count: number; readonly cached: boolean };
+  /**
+   * `egress`: the canonical host and port asked for (absent when the url did not parse), the
+   * address connected to or refused (absent before resolution), and the hop (0: the function's
+   * own request, n: the n-th redirect).
+   */
+  readonly egress?: { readonly host?: string; readonly port?: number; readonly address?: string; readonly hop: number };
 }
 
 /**

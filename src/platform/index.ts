@@ -6,3 +6,4 @@ export { loginToGateway, inspectToken, readStoredCredentials, credentialsPath, t
 export { ensureDemoCredentials, type DemoCredentials } from './demo-credentials.js';
 export { revocationAdmin } from './token-admin.js';
 export { resolversFromVault, secretReadAuditEvent, bindingCallAuditEvent, type VaultShape, type RuntimeResolvers } from './secret-resolvers.js';
+export { createEgressHandler, egressAuditEvent, DEFAULT_FUNCTION_EGRESS_LIMITS, type EgressWiringOptions } from './egress-calls.js';

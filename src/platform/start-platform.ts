@@ -18,6 +18,7 @@ import {
 } from '../gateway/index.js';
 import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
 import { bindingCallAuditEvent, secretReadAuditEvent, type RuntimeResolvers } from './secret-resolvers.js';
+import { createEgressHandler, type EgressWiringOptions } from './egress-calls.js';
 import { openSqliteStore } from '../store/index.js';
 import { createPolicyAuthorizer } from '../policy/index.js';
 import { AUTH_ENDPOINT_PREFIX, createApiKeyVerifier, createAuthEndpoints, createAuthenticator, createBuiltinIssuer, createOidcIssuer, loadCrlSerials, pruneIdentityState, RevocationList, type BuiltinIssuer, type OidcIssuer } from '../identity/index.js';
@@ -38,6 +39,12 @@ export interface StartOptions {
    * and every KV operation fails.
    */
   readonly resolvers?: RuntimeResolvers;
+  /**
+   * How functions' outbound requests (`fetch()`) are made: trust anchors replacing the bundled
+   * roots (a private PKI), a resolver, limits. Absent: the defaults (Mozilla roots, the system
+   * resolver, {@link DEFAULT_FUNCTION_EGRESS_LIMITS}).
+   */
+  readonly egress?: Pick<EgressWiringOptions, 'tls' | 'resolve' | 'limits'>;
 }
 
 /** A running node: gateway, workers and store. */
@@ -131,6 +138,15 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       authorizeCall: (call) => policy.authorizeCall(call),
       authorizeSecret: (read) => policy.authorizeSecretRead(read),
       ...(options.resolvers === undefined ? {} : { secrets: options.resolvers.secrets, kv: options.resolvers.kv }),
+      egress: createEgressHandler({
+        grants: (fn) => manifest.functions.get(fn)?.egress ?? [],
+        policy,
+        // Each attempt waits for its record: the function learns nothing of an unrecorded request.
+        record: (event) => (audit as AuditLog).append(event),
+        now: () => clock.now(),
+        onRefused: (e, requestId, code) => logger.warn('outbound request refused', { requestId, function: e.function, address: e.host ?? '', reason: e.reason, code }),
+        ...options.egress,
+      }),
       events: {
         onFunctionLog: (line) => logger.info(line.message, { function: line.fn, requestId: line.requestId, level: line.level }),
         onWorkerExit: (e) => {

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { FunctionSpec, Manifest, RouteSpec } from '../manifest/index.js';
-import { functionUid, routeUid, secretUid } from './build-entities.js';
+import { functionUid, hostUid, routeUid, secretUid } from './build-entities.js';
 import type { Expr, PolicyJson } from './cedar.js';
 import type { PolicySource } from './policy-source.js';
 
@@ -23,7 +23,9 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  * - a private route without `allow`: one `permit` for the `admin` role (`#admin-only`);
  * - `mfa: required`: one `forbid … unless { context.mfa }` (`#mfa`);
  * - each `service` binding: one `permit` of `callFunction` from the function to its target;
- * - each granted secret: one `permit` of `readSecret` (`function:<fn>#secret.<name>`).
+ * - each granted secret: one `permit` of `readSecret` (`function:<fn>#secret.<name>`);
+ * - each egress grant: one `permit` of `egress` (`function:<fn>#egress.<host>`): `resource ==
+ *   Host::"<host>"`, or for `*.suffix` `resource.name like "*.suffix"`.
  *
  * Built as Cedar JSON: values from the manifest are data, never spliced into policy text.
  *
@@ -39,7 +41,7 @@ export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'fu
     if (route.public) continue;
     out.push(...routePolicies(route, file));
   }
-  for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file), ...secretPolicies(fn, file));
+  for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file), ...secretPolicies(fn, file), ...egressPolicies(fn, file));
   return out;
 }
 
@@ -59,6 +61,49 @@ function secretPolicies(fn: FunctionSpec, file: string): PolicySource[] {
       annotations: { id, origin },
     };
     out.push({ id, policy, origin: { file, ...(line === undefined ? {} : { line }) }, generated: true });
+  }
+  return out;
+}
+
+/**
+ * A grant's host in the form the egress guard asks about: lowercase, IDNA, IPv4 in dotted form,
+ * no trailing dot, IPv6 without brackets (the manifest has checked that it is a usable host).
+ */
+export function canonicalGrantHost(host: string): string {
+  const wildcard = host.startsWith('*.');
+  const bare = wildcard ? host.slice(2) : host;
+  let name = bare;
+  try {
+    name = new URL(`http://${bare.includes(':') && !bare.startsWith('[') ? `[${bare}]` : bare}/`).hostname;
+  } catch {
+    name = bare.toLowerCase();
+  }
+  if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  return wildcard ? `*.${name}` : name;
+}
+
+/** Each egress grant is one `egress` permit: `function:<fn>#egress.<host>` (ports and schemes are the guard's). */
+function egressPolicies(fn: FunctionSpec, file: string): PolicySource[] {
+  const out: PolicySource[] = [];
+  const seen = new Set<string>();
+  for (const grant of fn.egress ?? []) {
+    const host = canonicalGrantHost(grant.host);
+    if (seen.has(host)) continue;
+    seen.add(host);
+    const id = `function:${fn.name}#egress.${host}`;
+    const origin = fn.line === undefined ? file : `${file}:${fn.line}`;
+    const wildcard = host.startsWith('*.');
+    const policy: PolicyJson = {
+      effect: 'permit',
+      principal: { op: '==', entity: functionUid(fn.name) },
+      action: { op: '==', entity: { type: 'Action', id: 'egress' } },
+      resource: wildcard ? { op: 'is', entity_type: 'Host' } : { op: '==', entity: hostUid(host) },
+      // Data, never policy text: the suffix is one literal after one wildcard.
+      conditions: wildcard ? [{ kind: 'when', body: { like: { left: attr({ Var: 'resource' }, 'name'), pattern: ['Wildcard', { Literal: host.slice(1) }] } } }] : [],
+      annotations: { id, origin },
+    };
+    out.push({ id, policy, origin: { file, ...(fn.line === undefined ? {} : { line: fn.line }) }, generated: true });
   }
   return out;
 }
