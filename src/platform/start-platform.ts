@@ -16,7 +16,7 @@ import {
   type GatewayConfig,
   type GatewayDeps,
 } from '../gateway/index.js';
-import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
+import { buildPrelude, bundleFunction, createWorkerPool, probeNetworkIsolation, stopBundler, type NetworkIsolation, type WorkerPool } from '../runtime/index.js';
 import { bindingCallAuditEvent, secretReadAuditEvent, type RuntimeResolvers } from './secret-resolvers.js';
 import { createEgressHandler, type EgressWiringOptions } from './egress-calls.js';
 import { openSqliteStore } from '../store/index.js';
@@ -45,6 +45,11 @@ export interface StartOptions {
    * resolver, {@link DEFAULT_FUNCTION_EGRESS_LIMITS}).
    */
   readonly egress?: Pick<EgressWiringOptions, 'tls' | 'resolve' | 'limits'>;
+  /**
+   * `auto` (default): start workers in an empty network namespace where the OS allows it
+   * (Linux, root or CAP_SYS_ADMIN); `off`: never.
+   */
+  readonly networkIsolation?: 'auto' | 'off';
 }
 
 /** A running node: gateway, workers and store. */
@@ -55,6 +60,8 @@ export interface RunningPlatform {
   readonly address: AddressInfo;
   readonly pool: WorkerPool;
   readonly coldStartMs: Readonly<Record<string, number>>;
+  /** Whether workers run in an empty network namespace, and if not, why. */
+  readonly networkIsolation: NetworkIsolation;
   /**
    * Swaps the authorization policies for those of `next` (the project's manifest read again):
    * generated route and binding policies and the custom `.cedar` files, in one step. A set that
@@ -130,7 +137,11 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     // esbuild keeps a service process alive after a build; the gateway needs it no more.
     await stopBundler();
     const coldStartMs: Record<string, number> = {};
+    const networkIsolation: NetworkIsolation = options.networkIsolation === 'off' ? { on: false, why: 'turned off' } : probeNetworkIsolation();
+    if (networkIsolation.on) logger.info('workers run in an empty network namespace');
+    else logger.warn(`worker network isolation is not available (${networkIsolation.why}); the egress guard is the only way out`);
     pool = createWorkerPool({
+      networkIsolation,
       prelude,
       segments: [...manifest.segments.values()],
       functions: [...manifest.functions.values()],
@@ -237,6 +248,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       caFile,
       address,
       pool: workers,
+      networkIsolation,
       coldStartMs,
       reloadPolicies(next) {
         policy.reload(next);

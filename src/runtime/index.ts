@@ -24,3 +24,4 @@ export type { InvokeRequest, InvokeResponse, InvokePrincipal } from './protocol.
 export { EGRESS_METHODS, MAX_BINDING_BODY_BYTES, MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES, MAX_KV_LIST_LIMIT, MAX_SECRET_READS_PER_REQUEST } from './protocol.js';
 export { compilePrelude, createWarmIsolate, FunctionSandbox, SparePool, LOAD_TIMEOUT_MS, FIRST_CALL_CPU_ALLOWANCE_MS, type PreludeScript, type SandboxResult } from './function-sandbox.js';
 export type { WorkerFunction } from './protocol.js';
+export { probeNetworkIsolation, type NetworkIsolation } from './network-namespace.js';

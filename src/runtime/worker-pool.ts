@@ -8,6 +8,7 @@ import { runBindingCall, type BindingCallAnswer, type BindingCallEvent, type Cal
 import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths.js';
 import { createBatchedSender } from './batched-sender.js';
 import { parseWorkerFrame } from './parse-worker-message.js';
+import type { NetworkIsolation } from './network-namespace.js';
 import { BODY_CHUNK_BYTES, type BindingCallPayload, type Frame, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type KvAnswer, type KvOperation, type WorkerFunction, type WorkerToGateway } from './protocol.js';
 import { SecretRedactor } from './redact-secrets.js';
 import type { KvResolver, SecretResolver } from './secret-ports.js';
@@ -72,6 +73,11 @@ export interface WorkerPoolOptions {
    * Absent: every outbound request fails. Called only for functions with an egress grant.
    */
   readonly egress?: EgressHandler;
+  /**
+   * Start each worker in an empty network namespace (`unshare --net`, see
+   * {@link probeNetworkIsolation}); absent: workers share the gateway's network namespace.
+   */
+  readonly networkIsolation?: NetworkIsolation;
 }
 
 /** The invocation an outbound request belongs to, from the gateway's own table. */
@@ -516,8 +522,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       const next = spawnQueue.shift();
       if (next !== undefined && !closing) spawn(next);
     };
+    const netns = options.networkIsolation?.on === true ? options.networkIsolation : undefined;
+    // Under `unshare --net` the executable is unshare, which execs node in place (same pid, same
+    // inherited IPC fd): fork runs `<execPath> <execArgv…> <script>`.
     const child = fork(script, [], {
-      execArgv: workerExecArgv(),
+      ...(netns === undefined ? {} : { execPath: netns.unshare }),
+      execArgv: netns === undefined ? workerExecArgv() : ['--net', '--', process.execPath, ...workerExecArgv()],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: {},
