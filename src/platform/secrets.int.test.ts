@@ -20,6 +20,7 @@ const READER = `export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === '/leak') return new Response('value=' + (await env.secrets.get('db-url')));
+    if (url.pathname === '/leak-big') return new Response('a'.repeat(65536 - 9) + (await env.secrets.get('db-url')) + 'b'.repeat(70000));
     if (url.pathname === '/call') return env.OTHER.fetch('https://other.internal/read?name=db-url');
     try {
       const v = await env.secrets.get(url.searchParams.get('name'));
@@ -51,14 +52,18 @@ before(async () => {
       '  reader:',
       '    source: functions/reader.js',
       '    secrets: [db-url, api-key]',
+      // Generous: this machine may be saturated; the limits are not what is tested here.
+      '    limits: { cpuMs: 5000, timeoutMs: 20000 }',
       '    bindings: { OTHER: { type: service, function: other } }',
       '  other:',
       '    source: functions/reader.js',
       '    secrets: [api-key]',
+      '    limits: { cpuMs: 5000, timeoutMs: 20000 }',
       'routes:',
       '  - { path: /read, function: reader, public: true }',
       '  - { path: /leak, function: reader, public: true }',
       '  - { path: /call, function: reader, public: true }',
+      '  - { path: /leak-big, function: reader, public: true }',
       '  - { path: /other, function: other, public: true }',
       'policies: [policies/custom.cedar]',
       '',
@@ -122,6 +127,9 @@ describe('secrets on a running node', () => {
   test('the value is redacted from a response and a service-binding call is an audit event too', async () => {
     const leak = await get('/leak');
     assert.equal(leak.body, 'value=[REDACTED:db-url]');
+    const big = await get('/leak-big');
+    assert.equal(big.length, null, 'a redacted stream is sent without content-length');
+    assert.equal(big.body, `${'a'.repeat(65536 - 9)}[REDACTED:db-url]${'b'.repeat(70000)}`);
     const call = await get('/call');
     assert.equal(call.status, 403, call.body);
     const calls = searchAuditLog(join(dir, '.palisade'), { action: 'callFunction' }).map((r) => r.event);

@@ -160,3 +160,28 @@ describe('egress grants as Cedar permits', () => {
     assert.deepEqual([d.effect, d.policyIds], ['deny', ['no-stripe']]);
   });
 });
+
+describe('secret reads (readSecret)', () => {
+  const withSecrets = (cedar: string) =>
+    createPolicyAuthorizer(manifestFrom(`${SHOP.replace('    bindings: { BILLING: { type: service, function: billing } }', '    bindings: { BILLING: { type: service, function: billing } }\n    secrets: [db-url, card-key]')}policies: [p.cedar]\n`, { 'p.cedar': cedar }));
+  const read = (a: ReturnType<typeof withSecrets>, fn: string, secret: string, roles: string[] | null = null) =>
+    a.authorizeSecretRead({ fn, secret, chain: [], principal: roles === null ? null : { type: 'User', id: 'u-1', issuer: 'x', roles, mfa: false, authMethod: 'builtin' }, time: FACTS.time });
+
+  test('each grant is a generated permit; no grant, no permit; a custom forbid wins', () => {
+    const a = withSecrets('@id("no-card-key") forbid(principal == Function::"orders", action == Action::"readSecret", resource == Secret::"card-key");');
+    const granted = read(a, 'orders', 'db-url');
+    assert.deepEqual([granted.effect, granted.policyIds, granted.readsContext], ['allow', ['function:orders#secret.db-url'], false]);
+    assert.deepEqual([read(a, 'reports', 'db-url').effect, read(a, 'reports', 'db-url').reason], ['deny', 'no-permit']);
+    assert.deepEqual(read(a, 'orders', 'card-key').policyIds, ['no-card-key']);
+    const origin = a.set.policies.find((p) => p.id === 'function:orders#secret.db-url');
+    assert.match(JSON.stringify(origin?.json.annotations), /palisade\.yaml:11/);
+  });
+
+  test('a policy that reads the context makes the decision uncacheable; one that does not leaves it cacheable', () => {
+    const a = withSecrets('@id("card-key-for-admins") forbid(principal, action == Action::"readSecret", resource == Secret::"card-key") unless { context has originalCaller && context.originalCaller.roles.contains("admin") };');
+    assert.equal(read(a, 'orders', 'card-key', ['admin']).effect, 'allow');
+    assert.equal(read(a, 'orders', 'card-key', ['customer']).effect, 'deny');
+    assert.equal(read(a, 'orders', 'card-key', ['admin']).readsContext, true);
+    assert.equal(read(a, 'orders', 'db-url').readsContext, false, 'the forbid on card-key is not in the slice of db-url');
+  });
+});

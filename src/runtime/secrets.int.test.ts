@@ -71,11 +71,23 @@ const FUNCTIONS: Record<string, { code: string; secrets?: string[]; kv?: boolean
   reader: { code: READER, secrets: ['db-url', 'ghost'], kv: true },
   // Granted another secret only: db-url is not its to read.
   other: { code: READER, secrets: ['api-key'] },
+  // Lies to the isolate's own size check (a patched TextEncoder): the worker's check must still hold.
+  liar: {
+    kv: true,
+    code: `export default { async fetch(request, env) {
+      const real = TextEncoder.prototype.encode;
+      let out;
+      TextEncoder.prototype.encode = function () { return new Uint8Array(1); };
+      try { await env.kv.put('k'.repeat(600), 'v'); out = 'no error'; } catch (e) { out = e.name + ': ' + e.message; } finally { TextEncoder.prototype.encode = real; }
+      return new Response(out);
+    } };`,
+  },
   // No grant at all: no `env.secrets`, no `env.kv`.
   plain: { code: `export default { async fetch(request, env) { return Response.json({ keys: Object.keys(env) }); } };` },
 };
 
-const LIMITS = { memoryMb: 64, cpuMs: 500, timeoutMs: 5000, maxResponseBytes: 1 << 20, concurrency: 2, queue: 16 };
+// Generous: the machine may be saturated; the limits are not what is tested here.
+const LIMITS = { memoryMb: 64, cpuMs: 5000, timeoutMs: 20_000, maxResponseBytes: 1 << 20, concurrency: 2, queue: 16 };
 
 describe('secrets and kv inside functions (real workers)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'palisade-secrets-'));
@@ -257,6 +269,12 @@ describe('secrets and kv inside functions (real workers)', () => {
 
   test('kv: round trip of text and bytes, list by prefix with a cursor, delete', async () => {
     assert.deepEqual(await json('reader', '/kv?op=roundtrip'), { text: 'alice', bytes: [1, 2, 3], keys: ['user:1', 'user:2'], page: ['user:1'], next: ['user:2'], gone: null });
+  });
+
+  test('kv: a function that defeats the isolate\'s own key check is refused by the worker (the gateway schema is the third check)', async () => {
+    const pid = pool.pids().app?.[0];
+    assert.equal(await text('liar', '/'), 'Error: kv: a key must be 1 to 512 bytes');
+    assert.equal(pool.pids().app?.[0], pid, 'refused in the worker, not a fault of the worker');
   });
 
   test('kv: an oversized key or value and an out-of-range limit are refused inside the isolate', async () => {
