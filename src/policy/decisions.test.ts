@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RouteSpec } from '../manifest/index.js';
 import { createPolicyAuthorizer } from './create-policy-authorizer.js';
+import { decidePolicyCase } from './policy-cases.js';
 import { FACTS, manifestFrom, SHOP, user } from './policy-test-fixtures.test-support.js';
 
 const shop = manifestFrom(SHOP);
@@ -153,6 +154,15 @@ describe('egress grants as Cedar permits', () => {
     assert.equal(ask(a, 'reports', 'files.example').effect, 'deny');
     assert.equal(ask(a, 'reports', 'evilfiles.example').effect, 'deny');
     assert.equal(ask(a, 'reports', 'files.example.evil').effect, 'deny');
+  });
+
+  test('`policy explain`/`policy test` decide egress cases the same way (host canonicalised)', () => {
+    const m = manifestFrom(SHOP.replace('  reports: { source: reports.ts }', '  reports:\n    source: reports.ts\n    egress: [{ host: api.stripe.com }]'));
+    const a = createPolicyAuthorizer(m);
+    const d = decidePolicyCase(a, m, { principal: 'reports', action: 'egress', resource: 'API.stripe.com.' }, 0);
+    assert.ok(!('problem' in d) && d.effect === 'allow' && d.policyIds[0] === 'function:reports#egress.api.stripe.com');
+    const other = decidePolicyCase(a, m, { principal: 'orders', action: 'egress', resource: 'api.stripe.com' }, 0);
+    assert.ok(!('problem' in other) && other.effect === 'deny');
   });
 
   test('a custom forbid removes a generated egress permit', () => {
