@@ -35,6 +35,17 @@ export const decisionReasons = [
   'deadline-passed',
   'secret-not-found',
   'secret-unavailable',
+  // Outbound requests of functions (`egress`), the egress guard's vocabulary.
+  'private-address',
+  'insecure-scheme',
+  'bad-url',
+  'bad-request',
+  'dns-failed',
+  'too-many-redirects',
+  'too-large',
+  'timeout',
+  'cancelled',
+  'connect-failed',
 ] as const;
 
 /** One decision reason. */
@@ -54,6 +65,10 @@ export type SecretAdminAction = (typeof secretAdminActions)[number];
  * For `callFunction` and `readSecret` the principal is the function (`type: 'Function'`,
  * `authMethod: 'workload'`), `status` is 0 (no HTTP exchange), `method` is `CALL` and `clientIp`
  * is empty; `requestId` is the request that started the chain.
+ *
+ * `egress` (one event per attempt of a function's `fetch()`: the request and each redirect) has
+ * the same shape, with `method` the outbound method, `status` the remote answer's status (0 when
+ * none) and `egress` the host, port, address and hop; never a path, query, header or body.
  */
 export interface AuditEvent {
   readonly time: number;
@@ -62,7 +77,7 @@ export interface AuditEvent {
    * What was attempted: a route call, a built-in endpoint, or an operator action of the admin API
    * (the Cedar action that decided it; `admin` for a request that matched no admin endpoint).
    */
-  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery' | 'admin' | 'manageUsers' | 'manageApiKeys' | 'readAudit' | 'manageSecrets' | 'rotateKeys' | 'deploy' | 'callFunction' | 'readSecret' | SecretAdminAction;
+  readonly action: 'invoke' | 'health' | 'login' | 'refresh' | 'logout' | 'discovery' | 'admin' | 'manageUsers' | 'manageApiKeys' | 'readAudit' | 'manageSecrets' | 'rotateKeys' | 'deploy' | 'callFunction' | 'readSecret' | 'egress' | SecretAdminAction;
   /** `aborted`: the client closed the connection before the response was released. */
   readonly outcome: 'allow' | 'deny' | 'error' | 'aborted';
   readonly reason: DecisionReason;
@@ -92,6 +107,12 @@ export interface AuditEvent {
   readonly secret?: { readonly name: string; readonly version?: number; readonly count?: number; readonly cached?: boolean };
   /** The key-encryption key an administrative action was about (`kek-rotate`, `kek-retire`): its id only. */
   readonly kekId?: string;
+  /**
+   * `egress`: the canonical host and port asked for (absent when the url did not parse), the
+   * address connected to or refused (absent before resolution), and the hop (0: the function's
+   * own request, n: the n-th redirect).
+   */
+  readonly egress?: { readonly host?: string; readonly port?: number; readonly address?: string; readonly hop: number };
 }
 
 /**

@@ -9,3 +9,4 @@ export { resolversFromVault, secretReadAuditEvent, bindingCallAuditEvent, type V
 export { loadAccessReport } from './load-access-report.js';
 export { openProjectState, ensureProjectKeyRing, keyCreatedWarning, type ProjectState, type ProjectStateOptions } from './project-state.js';
 export { secretsAdmin, secretReaders, type SecretView } from './secrets-admin.js';
+export { createEgressHandler, egressAuditEvent, DEFAULT_FUNCTION_EGRESS_LIMITS, type EgressWiringOptions } from './egress-calls.js';

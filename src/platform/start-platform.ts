@@ -17,9 +17,10 @@ import {
   type GatewayConfig,
   type GatewayDeps,
 } from '../gateway/index.js';
-import { buildPrelude, bundleFunction, createWorkerPool, stopBundler, type WorkerPool } from '../runtime/index.js';
+import { buildPrelude, bundleFunction, createWorkerPool, probeNetworkIsolation, stopBundler, type NetworkIsolation, type WorkerPool } from '../runtime/index.js';
 import { bindingCallAuditEvent, resolversFromVault, secretReadAuditEvent, type RuntimeResolvers } from './secret-resolvers.js';
 import { builtinAdminEndpoints } from './admin-endpoints.js';
+import { createEgressHandler, type EgressWiringOptions } from './egress-calls.js';
 import type { Vault } from '../secrets/index.js';
 import { keyCreatedWarning, openProjectState } from './project-state.js';
 import { createPolicyAuthorizer } from '../policy/index.js';
@@ -40,6 +41,17 @@ export interface StartOptions {
    * own vault under `.palisade/` (`resolversFromVault(vault)`); tests and benchmarks may pass others.
    */
   readonly resolvers?: RuntimeResolvers;
+  /**
+   * How functions' outbound requests (`fetch()`) are made: trust anchors replacing the bundled
+   * roots (a private PKI), a resolver, limits. Absent: the defaults (Mozilla roots, the system
+   * resolver, {@link DEFAULT_FUNCTION_EGRESS_LIMITS}).
+   */
+  readonly egress?: Pick<EgressWiringOptions, 'tls' | 'resolve' | 'limits'>;
+  /**
+   * `auto` (default): start workers in an empty network namespace where the OS allows it
+   * (Linux, root or CAP_SYS_ADMIN); `off`: never.
+   */
+  readonly networkIsolation?: 'auto' | 'off';
 }
 
 /** A running node: gateway, workers and store. */
@@ -52,6 +64,8 @@ export interface RunningPlatform {
   /** The secrets vault of this node (secrets, KV namespaces, change notices). */
   readonly vault: Vault;
   readonly coldStartMs: Readonly<Record<string, number>>;
+  /** Whether workers run in an empty network namespace, and if not, why. */
+  readonly networkIsolation: NetworkIsolation;
   /**
    * Swaps the authorization policies for those of `next` (the project's manifest read again):
    * generated route and binding policies and the custom `.cedar` files, in one step. A set that
@@ -131,7 +145,11 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     // esbuild keeps a service process alive after a build; the gateway needs it no more.
     await stopBundler();
     const coldStartMs: Record<string, number> = {};
+    const networkIsolation: NetworkIsolation = options.networkIsolation === 'off' ? { on: false, why: 'turned off' } : probeNetworkIsolation();
+    if (networkIsolation.on) logger.info('workers run in an empty network namespace');
+    else logger.warn(`worker network isolation is not available (${networkIsolation.why}); the egress guard is the only way out`);
     pool = createWorkerPool({
+      networkIsolation,
       prelude,
       segments: [...manifest.segments.values()],
       functions: [...manifest.functions.values()],
@@ -140,6 +158,15 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       authorizeSecret: (read) => policy.authorizeSecretRead(read),
       secrets: resolvers.secrets,
       kv: resolvers.kv,
+      egress: createEgressHandler({
+        grants: (fn) => manifest.functions.get(fn)?.egress ?? [],
+        policy,
+        // Each attempt waits for its record: the function learns nothing of an unrecorded request.
+        record: (event) => (audit as AuditLog).append(event),
+        now: () => clock.now(),
+        onRefused: (e, requestId, code) => logger.warn('outbound request refused', { requestId, function: e.function, address: e.host ?? '', reason: e.reason, code }),
+        ...options.egress,
+      }),
       events: {
         onFunctionLog: (line) => logger.info(line.message, { function: line.fn, requestId: line.requestId, level: line.level }),
         onWorkerExit: (e) => {
@@ -237,6 +264,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       address,
       pool: workers,
       vault: state.vault,
+      networkIsolation,
       coldStartMs,
       reloadPolicies(next) {
         policy.reload(next);

@@ -106,6 +106,16 @@ export function buildSecretEntity(name: string): EntityJson {
   return { uid: secretUid(name), attrs: { name }, parents: [] };
 }
 
+/** The uid of a host an outbound request goes to (its canonical name). */
+export function hostUid(name: string): TypeAndId {
+  return { type: 'Host', id: name };
+}
+
+/** A host as an entity: its canonical `name` (what wildcard grants match with `like`). */
+export function buildHostEntity(name: string): EntityJson {
+  return { uid: hostUid(name), attrs: { name }, parents: [] };
+}
+
 /** A function and its segment as entities. */
 export function buildFunctionEntities(name: string, segment: string): EntityJson[] {
   return [

@@ -1,6 +1,6 @@
 import { DiagnosticsError, type Principal, type ValidationResult } from '../kernel/index.js';
 import type { Manifest, RouteSpec } from '../manifest/index.js';
-import { buildFunctionEntities, buildPrincipalEntities, buildRouteEntities, buildSecretEntity, functionUid, ipValue, principalUid, resolveIssuerName, routeUid, secretUid } from './build-entities.js';
+import { buildFunctionEntities, buildPrincipalEntities, buildRouteEntities, buildHostEntity, buildSecretEntity, functionUid, hostUid, ipValue, principalUid, resolveIssuerName, routeUid, secretUid } from './build-entities.js';
 import type { CedarValueJson, EntityJson } from './cedar.js';
 import type { CompiledPolicySet } from './compile-policy-set.js';
 import { loadPolicySet } from './load-policies.js';
@@ -55,6 +55,17 @@ export interface SecretReadFacts {
   readonly time: number;
 }
 
+/** One outbound request (one attempt: the first request or a redirect) to decide. */
+export interface EgressFacts {
+  readonly fn: string;
+  /** Canonical host name or IP literal (IPv6 without brackets). */
+  readonly host: string;
+  /** Functions earlier in the chain, outermost first (not `fn`). */
+  readonly chain: readonly string[];
+  readonly principal: CallPrincipal | null;
+  readonly time: number;
+}
+
 /** Every access decision of a node, over one atomically swapped policy set. */
 export interface PolicyAuthorizer {
   /** The set in force. */
@@ -77,6 +88,8 @@ export interface PolicyAuthorizer {
    * that could apply reads the context (then the answer may differ from one request to the next).
    */
   authorizeSecretRead(read: SecretReadFacts): PolicyDecision & { readonly readsContext: boolean };
+  /** May function `fn` open a connection to `host` (`Action::"egress"`)? */
+  authorizeEgress(facts: EgressFacts): PolicyDecision;
   /** Any request, built by the caller as JSON (tools). */
   decide(request: AuthorizationRequest): PolicyDecision;
   /**
@@ -112,6 +125,7 @@ const INVOKE = { type: 'Action', id: 'invoke' } as const;
 const CALL_FUNCTION = { type: 'Action', id: 'callFunction' } as const;
 const ADMIN_GROUP = { type: 'Action', id: 'admin' } as const;
 const READ_SECRET = { type: 'Action', id: 'readSecret' } as const;
+const EGRESS = { type: 'Action', id: 'egress' } as const;
 const STEP_UP_METHODS: ReadonlySet<string> = new Set(['builtin', 'oidc']);
 
 /**
@@ -206,6 +220,14 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
       const context = callContext(read.chain, read.principal, read.time, s.oidcIssuers);
       const request: AuthorizationRequest = { principal: functionUid(read.fn), action: READ_SECRET, resource: secretUid(read.secret), context, entities: dedupe(entities) };
       return Object.freeze({ ...s.engine.decide(request), readsContext: s.engine.readsContext(request) });
+    },
+    authorizeEgress(facts) {
+      const s = state;
+      const entities: EntityJson[] = [];
+      for (const fn of [facts.fn, ...facts.chain]) entities.push(...buildFunctionEntities(fn, s.manifest.functions.get(fn)?.segment ?? 'default'));
+      entities.push(buildHostEntity(facts.host));
+      const context = callContext(facts.chain, facts.principal, facts.time, s.oidcIssuers);
+      return s.engine.decide({ principal: functionUid(facts.fn), action: EGRESS, resource: hostUid(facts.host), context, entities: dedupe(entities) });
     },
     decide,
     reload(next) {

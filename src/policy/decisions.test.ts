@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RouteSpec } from '../manifest/index.js';
 import { createPolicyAuthorizer } from './create-policy-authorizer.js';
+import { decidePolicyCase } from './policy-cases.js';
 import { FACTS, manifestFrom, SHOP, user } from './policy-test-fixtures.test-support.js';
 
 const shop = manifestFrom(SHOP);
@@ -128,6 +129,45 @@ describe('Cedar semantics', () => {
     assert.equal(call(['customer']), 'deny');
     assert.equal(call(null), 'deny');
     assert.equal(call(['admin'], ['reports']), 'deny');
+  });
+});
+
+describe('egress grants as Cedar permits', () => {
+  const withEgress = (extra = '') =>
+    createPolicyAuthorizer(
+      manifestFrom(SHOP.replace('  reports: { source: reports.ts }', '  reports:\n    source: reports.ts\n    egress: [{ host: API.Stripe.com. }, { host: "*.files.example" }, { host: "[::1]", allowPrivateNetwork: true }]') + extra, extra === '' ? {} : { 'p.cedar': '@id("no-stripe") forbid(principal, action == Action::"egress", resource == Host::"api.stripe.com");' }),
+    );
+  const ask = (a: ReturnType<typeof withEgress>, fn: string, host: string) => a.authorizeEgress({ fn, host, chain: [], principal: null, time: 0 });
+
+  test('each grant permits its canonical host, named by its generated id; nothing else is permitted', () => {
+    const a = withEgress();
+    assert.deepEqual(ask(a, 'reports', 'api.stripe.com'), { effect: 'allow', reason: 'permit', policyIds: ['function:reports#egress.api.stripe.com'], errors: [] });
+    assert.deepEqual(ask(a, 'reports', '::1').policyIds, ['function:reports#egress.::1']);
+    assert.equal(ask(a, 'reports', 'evil.example').effect, 'deny');
+    assert.equal(ask(a, 'orders', 'api.stripe.com').effect, 'deny', 'a grant of one function is not another’s');
+  });
+
+  test('a wildcard grant permits strict subdomains only, by whole labels', () => {
+    const a = withEgress();
+    assert.equal(ask(a, 'reports', 'a.files.example').effect, 'allow');
+    assert.equal(ask(a, 'reports', 'a.b.files.example').effect, 'allow');
+    assert.equal(ask(a, 'reports', 'files.example').effect, 'deny');
+    assert.equal(ask(a, 'reports', 'evilfiles.example').effect, 'deny');
+    assert.equal(ask(a, 'reports', 'files.example.evil').effect, 'deny');
+  });
+
+  test('`policy explain`/`policy test` decide egress cases the same way (host canonicalised)', () => {
+    const m = manifestFrom(SHOP.replace('  reports: { source: reports.ts }', '  reports:\n    source: reports.ts\n    egress: [{ host: api.stripe.com }]'));
+    const a = createPolicyAuthorizer(m);
+    const d = decidePolicyCase(a, m, { principal: 'reports', action: 'egress', resource: 'API.stripe.com.' }, 0);
+    assert.ok(!('problem' in d) && d.effect === 'allow' && d.policyIds[0] === 'function:reports#egress.api.stripe.com');
+    const other = decidePolicyCase(a, m, { principal: 'orders', action: 'egress', resource: 'api.stripe.com' }, 0);
+    assert.ok(!('problem' in other) && other.effect === 'deny');
+  });
+
+  test('a custom forbid removes a generated egress permit', () => {
+    const d = ask(withEgress('policies: [p.cedar]\n'), 'reports', 'api.stripe.com');
+    assert.deepEqual([d.effect, d.policyIds], ['deny', ['no-stripe']]);
   });
 });
 

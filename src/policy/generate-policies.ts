@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { FunctionSpec, Manifest, RoleSpec, RouteSpec } from '../manifest/index.js';
-import { functionUid, routeUid, secretUid } from './build-entities.js';
+import { functionUid, hostUid, routeUid, secretUid } from './build-entities.js';
 import type { Expr, PolicyJson } from './cedar.js';
 import { generateSegmentPolicies } from './generate-segment-policies.js';
 import type { PolicySource } from './policy-source.js';
@@ -31,7 +31,9 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  *   in the role without a second factor (`role:<name>#mfa`);
  * - operator actions (the admin API): the `admin` role may perform them (`admin:actions#role.admin`),
  *   and never without a second factor (`admin:actions#mfa`).
- * - each granted secret: one `permit` of `readSecret` (`function:<fn>#secret.<name>`).
+ * - each granted secret: one `permit` of `readSecret` (`function:<fn>#secret.<name>`);
+ * - each egress grant: one `permit` of `egress` (`function:<fn>#egress.<host>`): `resource ==
+ *   Host::"<host>"`, or for `*.suffix` `resource.name like "*.suffix"`;
  * - each segment: one `forbid` of `callFunction` across its boundary unless a segment rule
  *   (`allowCallsFrom`) lets the caller's segment in (`segment:<name>#allowCallsFrom`).
  *
@@ -49,7 +51,7 @@ export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'fu
     if (route.public) continue;
     out.push(...routePolicies(route, file));
   }
-  for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file), ...secretPolicies(fn, file));
+  for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file), ...secretPolicies(fn, file), ...egressPolicies(fn, file));
   out.push(...generateSegmentPolicies(manifest, file));
   for (const role of manifest.roles?.values() ?? []) if (role.mfa === 'required') out.push(roleMfaPolicy(role, file));
   out.push(...adminPolicies(manifest.roles?.get(ADMIN_ROLE)?.line, file));
@@ -105,6 +107,49 @@ function roleMfaPolicy(role: RoleSpec, file: string): PolicySource {
     resource: { op: 'All' },
     conditions: [{ kind: 'unless', body: contextMfa }],
   });
+}
+
+/**
+ * A grant's host in the form the egress guard asks about: lowercase, IDNA, IPv4 in dotted form,
+ * no trailing dot, IPv6 without brackets (the manifest has checked that it is a usable host).
+ */
+export function canonicalGrantHost(host: string): string {
+  const wildcard = host.startsWith('*.');
+  const bare = wildcard ? host.slice(2) : host;
+  let name = bare;
+  try {
+    name = new URL(`http://${bare.includes(':') && !bare.startsWith('[') ? `[${bare}]` : bare}/`).hostname;
+  } catch {
+    name = bare.toLowerCase();
+  }
+  if (name.startsWith('[') && name.endsWith(']')) name = name.slice(1, -1);
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  return wildcard ? `*.${name}` : name;
+}
+
+/** Each egress grant is one `egress` permit: `function:<fn>#egress.<host>` (ports and schemes are the guard's). */
+function egressPolicies(fn: FunctionSpec, file: string): PolicySource[] {
+  const out: PolicySource[] = [];
+  const seen = new Set<string>();
+  for (const grant of fn.egress ?? []) {
+    const host = canonicalGrantHost(grant.host);
+    if (seen.has(host)) continue;
+    seen.add(host);
+    const id = `function:${fn.name}#egress.${host}`;
+    const origin = fn.line === undefined ? file : `${file}:${fn.line}`;
+    const wildcard = host.startsWith('*.');
+    const policy: PolicyJson = {
+      effect: 'permit',
+      principal: { op: '==', entity: functionUid(fn.name) },
+      action: { op: '==', entity: { type: 'Action', id: 'egress' } },
+      resource: wildcard ? { op: 'is', entity_type: 'Host' } : { op: '==', entity: hostUid(host) },
+      // Data, never policy text: the suffix is one literal after one wildcard.
+      conditions: wildcard ? [{ kind: 'when', body: { like: { left: attr({ Var: 'resource' }, 'name'), pattern: ['Wildcard', { Literal: host.slice(1) }] } } }] : [],
+      annotations: { id, origin },
+    };
+    out.push({ id, policy, origin: { file, ...(fn.line === undefined ? {} : { line: fn.line }) }, generated: true });
+  }
+  return out;
 }
 
 /** Each `service` binding grants one `callFunction`: `function:<caller>#binding.<NAME>`. */

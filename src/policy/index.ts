@@ -1,13 +1,13 @@
 export { palisadeSchemaText } from './palisade-schema.js';
 export { renderCedarSchemaReference } from './render-cedar-schema-reference.js';
-export { buildPrincipalEntities, buildRouteEntities, buildFunctionEntities, buildSecretEntity, secretUid, principalUid, principalEntityType, resolveIssuerName, routeUid, functionUid, ipValue, type PrincipalEntityType } from './build-entities.js';
+export { buildPrincipalEntities, buildRouteEntities, buildFunctionEntities, buildSecretEntity, buildHostEntity, hostUid, secretUid, principalUid, principalEntityType, resolveIssuerName, routeUid, functionUid, ipValue, type PrincipalEntityType } from './build-entities.js';
 export { generateManifestPolicies, ADMIN_ROLE } from './generate-policies.js';
 export { parsePolicyFile, type ParsedPolicyFile } from './parse-policy-file.js';
 export { compilePolicySet, type CompiledPolicy, type CompiledPolicySet } from './compile-policy-set.js';
 export { loadPolicySet } from './load-policies.js';
 export { formatOrigin, type PolicyOrigin, type PolicySource } from './policy-source.js';
 export { createPolicyEngine, decideDirect, toDecision, policyDecisionReasons, type AuthorizationRequest, type PolicyDecision, type PolicyDecisionReason, type PolicyEngine, type PolicyEngineOptions, type PreparedDecision } from './policy-engine.js';
-export { createPolicyAuthorizer, adminActions, type AdminAction, type AdminRequestFacts, type PolicyAuthorizer, type RouteRequestFacts, type CallFacts, type CallPrincipal, type SecretReadFacts } from './create-policy-authorizer.js';
+export { createPolicyAuthorizer, adminActions, type AdminAction, type AdminRequestFacts, type PolicyAuthorizer, type RouteRequestFacts, type CallFacts, type CallPrincipal, type SecretReadFacts, type EgressFacts } from './create-policy-authorizer.js';
 export { parsePolicyTests, decidePolicyCase, checkPolicyCase, type PolicyCase, type CasePrincipal } from './policy-cases.js';
 export { buildCommunicationGraph, type CommunicationGraph, type GraphEdge, type GraphEdgeKind, type GraphNode } from './communication-graph.js';
 export { renderCommunicationGraph, graphFormats, type GraphFormat } from './render-communication-graph.js';

@@ -4,6 +4,7 @@ import type { Diagnostic, Principal, ValidationResult } from '../kernel/index.js
 import type { Manifest } from '../manifest/index.js';
 import { routeUid } from './build-entities.js';
 import { adminActions, type AdminAction, type PolicyAuthorizer } from './create-policy-authorizer.js';
+import { canonicalGrantHost } from './generate-policies.js';
 import type { PolicyDecision } from './policy-engine.js';
 
 /** Who asks, in a policy test or `palisade policy explain`. */
@@ -18,12 +19,12 @@ export interface CasePrincipal {
 /** One question to the policies: principal, action, resource, context. */
 export interface PolicyCase {
   readonly name?: string;
-  /** A caller (`invoke`), or a function name (`callFunction`). */
+  /** A caller (`invoke`), or a function name (`callFunction`, `egress`). */
   readonly principal: CasePrincipal | string;
-  readonly action: 'invoke' | 'callFunction' | AdminAction;
+  readonly action: 'invoke' | 'callFunction' | 'egress' | AdminAction;
   /**
-   * A route uid (`GET,POST /api/orders`) for `invoke`; a function name for `callFunction`; the
-   * `AdminResource` id (`users`, `audit`, …) for an operator action.
+   * A route uid (`GET,POST /api/orders`) for `invoke`; a function name for `callFunction`; a host
+   * for `egress`; the `AdminResource` id (`users`, `audit`, …) for an operator action.
    */
   readonly resource: string;
   readonly context?: {
@@ -52,7 +53,7 @@ const caseSchema = {
   properties: {
     name: { type: 'string' },
     principal: { oneOf: [principalSchema, { type: 'string', minLength: 1 }] },
-    action: { enum: ['invoke', 'callFunction', ...adminActions] },
+    action: { enum: ['invoke', 'callFunction', 'egress', ...adminActions] },
     resource: { type: 'string', minLength: 1 },
     context: {
       type: 'object',
@@ -113,11 +114,16 @@ export function decidePolicyCase(authorizer: PolicyAuthorizer, manifest: Manifes
     if (route.public) return { problem: `route \`${c.resource}\` is public: no policy decides it` };
     return authorizer.authorizeRoute(toPrincipal(c.principal, manifest), route, { clientIp: c.context?.ip ?? '127.0.0.1', time, method: c.context?.method ?? route.methods[0] ?? 'GET', risk: c.context?.risk ?? 0 });
   }
-  if (c.action !== 'callFunction') {
+  if (c.action !== 'callFunction' && c.action !== 'egress') {
     if (typeof c.principal === 'string') return { problem: `\`${c.action}\` needs a principal object \`{ issuer, id, roles, mfa }\`` };
     return authorizer.authorizeAdmin(toPrincipal(c.principal, manifest), c.action, c.resource, { clientIp: c.context?.ip ?? '127.0.0.1', time, risk: c.context?.risk ?? 0 });
   }
-  if (typeof c.principal !== 'string') return { problem: '`callFunction` needs the calling function name as principal' };
+  if (typeof c.principal !== 'string') return { problem: `\`${c.action}\` needs the calling function name as principal` };
+  if (c.action === 'egress') {
+    if (!manifest.functions.has(c.principal)) return { problem: `no function \`${c.principal}\`` };
+    const original = c.context?.originalCaller === undefined ? null : toPrincipal(c.context.originalCaller, manifest);
+    return authorizer.authorizeEgress({ fn: c.principal, host: canonicalGrantHost(c.resource), chain: c.context?.chain ?? [], principal: original, time });
+  }
   for (const fn of [c.principal, c.resource]) if (!manifest.functions.has(fn)) return { problem: `no function \`${fn}\`` };
   const original = c.context?.originalCaller === undefined ? null : toPrincipal(c.context.originalCaller, manifest);
   return authorizer.authorizeCall({ caller: c.principal, target: c.resource, chain: c.context?.chain ?? [], principal: original, time });

@@ -7,6 +7,8 @@ import {
   MAX_KV_LIST_LIMIT,
   MAX_KV_OPS_PER_REQUEST,
   MAX_KV_VALUE_BYTES,
+  EGRESS_METHODS,
+  MAX_EGRESS_URL_CHARS,
   MAX_LOG_MESSAGE_CHARS,
   MAX_RESPONSE_HEADER_BYTES,
   MAX_RESPONSE_HEADERS,
@@ -48,6 +50,8 @@ export interface SandboxHost {
   secret?(id: number, fn: string, name: string): Promise<SecretOutcome>;
   /** A KV operation of invocation `id`; never rejects. */
   kv?(id: number, op: KvOperation): Promise<KvAnswer>;
+  /** An outbound request (the global `fetch()`) of invocation `id`; never rejects. */
+  egress?(id: number, payload: BindingCallPayload): Promise<BindingCallOutcome>;
   /** The worker's secret epoch: it moves whenever cached secrets become invalid. */
   secretEpoch?(): number;
 }
@@ -186,6 +190,7 @@ export class FunctionSandbox {
   readonly #services: readonly string[];
   readonly #secrets: ReadonlySet<string>;
   readonly #kv: boolean;
+  readonly #egress: boolean;
   readonly #concurrency: number;
   readonly #idle: Slot[] = [];
   #size = 0;
@@ -198,6 +203,7 @@ export class FunctionSandbox {
     this.#services = fn.services ?? [];
     this.#secrets = new Set(fn.secrets ?? []);
     this.#kv = fn.kv === true;
+    this.#egress = fn.egress === true;
     this.#concurrency = fn.limits.concurrency ?? 1;
     this.#host =
       typeof host === 'function'
@@ -287,7 +293,7 @@ export class FunctionSandbox {
         maxLogBytes: MAX_LOG_BYTES_PER_REQUEST,
         maxSecretReads: MAX_SECRET_READS_PER_REQUEST,
       };
-      const grants = { secrets: this.#secrets.size > 0, kv: this.#kv };
+      const grants = { secrets: this.#secrets.size > 0, kv: this.#kv, egress: this.#egress };
       const api = (await boot.apply(undefined, [mod.derefInto(), this.#fn.bindingsJson, new ivm.ExternalCopy([...this.#services]).copyInto(), new ivm.ExternalCopy(limits).copyInto(), new ivm.ExternalCopy(grants).copyInto()], {
         result: { reference: true },
         timeout: LOAD_TIMEOUT_MS,
@@ -519,7 +525,33 @@ export class FunctionSandbox {
       },
       { ignored: true },
     );
-    return [log, random, digest, setTimer, clearTimer, call, secret, kv];
+    // Outbound requests: the global `fetch()` → worker → gateway, where the egress guard checks
+    // the grants and the policy, makes the request and records it. Answered like a binding call.
+    const egress = new ivm.Callback(
+      (callId: unknown, method: unknown, url: unknown, headers: unknown, body: unknown) => {
+        const invocation = slot.current;
+        if (invocation === 0 || typeof callId !== 'number') return;
+        const deliver = (answer: Record<string, unknown>) => {
+          if (slot.current !== invocation || slot.isolate.isDisposed) return;
+          slot.deliverCall.apply(undefined, [callId, new ivm.ExternalCopy(answer).copyInto()], { timeout: this.#fn.limits.timeoutMs }).catch(() => undefined);
+        };
+        const refuse = (message: string) => deliver({ error: message });
+        if (!this.#egress || this.#host.egress === undefined) return refuse('outbound requests are not granted to this function');
+        if (++slot.bindingCalls > MAX_CALLS_PER_REQUEST) return refuse(`at most ${MAX_CALLS_PER_REQUEST} outbound requests and binding calls per request`);
+        if (typeof method !== 'string' || !(EGRESS_METHODS as readonly string[]).includes(method.toUpperCase())) return refuse('method not allowed');
+        if (typeof url !== 'string' || url.length === 0 || url.length > MAX_EGRESS_URL_CHARS) return refuse('invalid url');
+        if (!Array.isArray(headers) || headers.length > MAX_RESPONSE_HEADERS || !headers.every((h: unknown) => Array.isArray(h) && h.length === 2 && typeof h[0] === 'string' && typeof h[1] === 'string' && h[0].length + h[1].length <= MAX_RESPONSE_HEADER_BYTES)) {
+          return refuse('invalid request headers');
+        }
+        if (body !== null && !(body instanceof ArrayBuffer)) return refuse('invalid request body');
+        if (body instanceof ArrayBuffer && body.byteLength > MAX_BINDING_BODY_BYTES) return refuse('request body too large');
+        void this.#host
+          .egress(invocation, { method: method.toUpperCase(), url, headers: headers as Array<[string, string]>, body: body === null ? null : new Uint8Array(body) })
+          .then((outcome) => (outcome.ok ? deliver({ status: outcome.res.status, headers: outcome.res.headers.map(([k, v]) => [k, v]), body: exactBodyBuffer(outcome.res.body) }) : refuse(outcome.message)));
+      },
+      { ignored: true },
+    );
+    return [log, random, digest, setTimer, clearTimer, call, secret, kv, egress];
   }
 }
 

@@ -4,9 +4,11 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import {
   BODY_CHUNK_BYTES,
+  EGRESS_METHODS,
   invokeFailures,
   MAX_BATCH_MESSAGES,
   MAX_BINDING_BODY_BYTES,
+  MAX_EGRESS_URL_CHARS,
   MAX_KV_CURSOR_CHARS,
   MAX_KV_KEY_BYTES,
   MAX_KV_LIST_LIMIT,
@@ -125,6 +127,27 @@ const workerMessageSchema = {
           properties: {
             method: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] },
             url: { type: 'string', maxLength: 8192 },
+            headers: HEADER_LIST,
+            body: { oneOf: [{ type: 'null' }, { bytes: MAX_BINDING_BODY_BYTES }] },
+          },
+        },
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['t', 'id', 'callId', 'payload'],
+      properties: {
+        t: { const: 'egress' },
+        id: ID,
+        callId: ID,
+        payload: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['method', 'url', 'headers', 'body'],
+          properties: {
+            method: { enum: EGRESS_METHODS },
+            url: { type: 'string', minLength: 1, maxLength: MAX_EGRESS_URL_CHARS },
             headers: HEADER_LIST,
             body: { oneOf: [{ type: 'null' }, { bytes: MAX_BINDING_BODY_BYTES }] },
           },

@@ -27,6 +27,8 @@ export interface WorkerFunction {
   readonly secrets?: readonly string[];
   /** Whether `env.kv` is granted. */
   readonly kv?: boolean;
+  /** Whether the function has any egress grant: without one, the global `fetch()` rejects in the isolate. */
+  readonly egress?: boolean;
 }
 
 /** Who called, as the function sees it in `ctx.principal` (never the credentials themselves). */
@@ -160,7 +162,17 @@ export type WorkerToGateway =
   /** Reads invocation `id` answered from the cache, sent before its result (for the audit trail). */
   | { readonly t: 'secret-reads'; readonly id: number; readonly reads: readonly CachedSecretRead[] }
   /** Invocation `id` runs a KV operation on its function's namespace. */
-  | ({ readonly t: 'kv'; readonly id: number; readonly callId: number } & KvOperation);
+  | ({ readonly t: 'kv'; readonly id: number; readonly callId: number } & KvOperation)
+  /**
+   * Invocation `id` makes an outbound request with the global `fetch()`. The gateway's egress
+   * guard decides and makes it; the answer is a `call-result`.
+   */
+  | { readonly t: 'egress'; readonly id: number; readonly callId: number; readonly payload: BindingCallPayload };
+
+/** Methods an outbound request may use (the guard refuses `CONNECT` and `TRACE`). */
+export const EGRESS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+/** Longest url of an outbound request. */
+export const MAX_EGRESS_URL_CHARS = 8192;
 
 /**
  * Most messages one frame may carry. Under load each side sends what it has ready in one write

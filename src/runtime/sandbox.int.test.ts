@@ -102,7 +102,9 @@ const ATTACKS: Record<string, string> = {
       out.reqHeader = request.headers.get('accept');
       out.ctx = typeof ctx.requestId;
       out.env = Object.isFrozen(env);
-      out.absent = ['process', 'require', 'fetch', 'XMLHttpRequest', 'Deno', 'Bun', 'setInterval'].filter((n) => typeof globalThis[n] !== 'undefined');
+      // fetch is the egress bridge: without a grant it rejects (src/platform/egress.int.test.ts).
+      out.fetch = await fetch('https://example.com/').then(() => 'reached', (e) => e.name + ': ' + e.message);
+      out.absent = ['process', 'require', 'XMLHttpRequest', 'Deno', 'Bun', 'setInterval'].filter((n) => typeof globalThis[n] !== 'undefined');
       return Response.json(out, { status: 201, headers: { 'x-fn': 'yes' } });
     } };`,
   echo: `export default { async fetch(request) { const bytes = new Uint8Array(await request.arrayBuffer()); return Response.json({ length: bytes.length, text: new TextDecoder().decode(bytes) }); } };`,
@@ -172,7 +174,7 @@ export const DOCUMENTED_GLOBALS = [
   'FinalizationRegistry', 'Float32Array', 'Float64Array', 'Function', 'Headers', 'Infinity', 'Int16Array', 'Int32Array', 'Int8Array', 'Intl', 'JSON', 'Map', 'Math', 'NaN',
   'Number', 'Object', 'Promise', 'Proxy', 'RangeError', 'ReferenceError', 'Reflect', 'RegExp', 'Request', 'Response', 'Set', 'String', 'Symbol', 'SyntaxError',
   'TextDecoder', 'TextEncoder', 'TypeError', 'URIError', 'URL', 'URLSearchParams', 'Uint16Array', 'Uint32Array', 'Uint8Array', 'Uint8ClampedArray', 'WeakMap', 'WeakRef',
-  'WeakSet', 'atob', 'btoa', 'clearTimeout', 'console', 'crypto', 'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'eval', 'globalThis',
+  'WeakSet', 'atob', 'btoa', 'clearTimeout', 'console', 'crypto', 'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'eval', 'fetch', 'globalThis',
   'isFinite', 'isNaN', 'parseFloat', 'parseInt', 'self', 'setTimeout', 'structuredClone', 'undefined', 'unescape',
 ];
 
@@ -256,6 +258,7 @@ describe('sandbox containment (real worker processes)', () => {
       reqHeader: '*/*',
       ctx: 'string',
       env: true,
+      fetch: 'TypeError: fetch failed: outbound requests are not granted to this function (manifest: functions.<name>.egress)',
       absent: [],
     });
   });

@@ -107,6 +107,37 @@ describe('worker → gateway messages are untrusted', () => {
     assert.deepEqual(crashes, []);
   });
 
+  test('a worker cannot make an outbound request for a function without a grant, for another invocation, or with grants of its own', async () => {
+    const asked: unknown[] = [];
+    const fn: PoolFunctionSpec = { name: 'f', source: '', segment: 'default', limits: LIMITS, bindings: {} };
+    const pool = createWorkerPool({
+      prelude: '',
+      segments: [{ name: 'default', workers: 1 }],
+      functions: [fn],
+      bundles: new Map([['f', '']]),
+      workerScript: FORGING_WORKER,
+      egress: async (caller, payload) => {
+        asked.push({ caller, payload });
+        return { ok: false, code: 'PAL_EGRESS_NOT_GRANTED', message: 'no' };
+      },
+    });
+    await pool.start();
+    try {
+      for (const shape of ['egress-not-granted', 'egress-unknown-invocation', 'egress-grants-smuggled', 'egress-connect-method']) {
+        const outcome = await call(pool, shape).then(
+          (r) => r,
+          (e: unknown) => e,
+        );
+        assert.ok(isPalisadeError(outcome) && outcome.code === 'PAL_RUNTIME_WORKER_FAULT', `${shape}: ${String(outcome)}`);
+        for (const until = Date.now() + 20_000; Date.now() < until && pool.pids().default?.[0] === undefined; ) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(asked, [], 'the egress handler was never asked on behalf of a forged message');
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(crashes, []);
+  });
+
   test('a batch is acted on only when every message in it is well-formed', async () => {
     const lines: string[] = [];
     const pool = forgingPool({}, { onFunctionLog: (l) => lines.push(l.message) });

@@ -106,6 +106,13 @@ const host: SandboxHost = {
       calls.set(callId, { id, resolve });
       send({ t: 'call', id, callId, binding, op: 'fetch', payload });
     }),
+  egress: (id, payload) =>
+    new Promise<BindingCallOutcome>((resolve) => {
+      if (!running.has(id)) return resolve({ ok: false, message: 'the request ended' });
+      const callId = nextCall++;
+      calls.set(callId, { id, resolve });
+      send({ t: 'egress', id, callId, payload });
+    }),
   secret: readSecret,
   secretEpoch: () => secretEpoch,
   kv: (id, op) =>

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { isPalisadeError, PalisadeError, type ErrorCode } from '../kernel/index.js';
 import type { FunctionLimits, FunctionSpec, SegmentSpec } from '../manifest/index.js';
 import { collectBody } from './collect-body.js';
-import { runBindingCall, type BindingCallEvent, type CallAuthorizer, type CallerIdentity } from './binding-calls.js';
+import { runBindingCall, type BindingCallAnswer, type BindingCallEvent, type CallAuthorizer, type CallerIdentity } from './binding-calls.js';
 import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths.js';
 import { createBatchedSender } from './batched-sender.js';
 import { parseWorkerFrame } from './parse-worker-message.js';
+import type { NetworkIsolation } from './network-namespace.js';
 import { BODY_CHUNK_BYTES, type BindingCallPayload, type Frame, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type KvAnswer, type KvOperation, type WorkerFunction, type WorkerToGateway } from './protocol.js';
 import { SecretRedactor } from './redact-secrets.js';
 import type { KvResolver, SecretResolver } from './secret-ports.js';
@@ -67,7 +68,33 @@ export interface WorkerPoolOptions {
   readonly authorizeSecret?: SecretAuthorizer;
   /** Where `env.kv` lives; absent: every KV operation fails. */
   readonly kv?: KvResolver;
+  /**
+   * Makes an outbound request of a function (the global `fetch()`), through the egress guard.
+   * Absent: every outbound request fails. Called only for functions with an egress grant.
+   */
+  readonly egress?: EgressHandler;
+  /**
+   * Start each worker in an empty network namespace (`unshare --net`, see
+   * {@link probeNetworkIsolation}); absent: workers share the gateway's network namespace.
+   */
+  readonly networkIsolation?: NetworkIsolation;
 }
+
+/** The invocation an outbound request belongs to, from the gateway's own table. */
+export interface EgressCaller {
+  readonly fn: string;
+  readonly requestId: string;
+  readonly principal: InvokePrincipal | null;
+  readonly chain: readonly string[];
+  /** When the invocation's own deadline passes (ms since epoch). */
+  readonly deadline: number;
+}
+
+/**
+ * Answers one outbound request of a function; never rejects. `signal` aborts when the invocation
+ * ends (its result, its deadline, or its worker gone).
+ */
+export type EgressHandler = (caller: EgressCaller, payload: BindingCallPayload, signal: AbortSignal) => Promise<BindingCallAnswer>;
 
 /** The rest of a response body, pulled from the worker chunk by chunk as the reader asks. */
 export interface BodyStream extends AsyncIterable<Uint8Array> {
@@ -189,6 +216,8 @@ interface Invocation {
   readonly reject: (e: PalisadeError) => void;
   readonly timer: NodeJS.Timeout;
   readonly calls: Set<number>;
+  /** Aborted when the invocation ends: cancels its outbound requests (created on the first one). */
+  egress?: AbortController;
   stream?: PulledBody;
 }
 
@@ -383,7 +412,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       if (binding.type === 'service') services.push(name);
       else values[name] = binding.value;
     }
-    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services, secrets: fn.secrets ?? [], kv: fn.kv === true });
+    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services, secrets: fn.secrets ?? [], kv: fn.kv === true, egress: (fn.egress ?? []).length > 0 });
     functionsBySegment.set(fn.segment, list);
     specs.set(fn.name, fn);
   }
@@ -459,6 +488,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     const message = code === 'PAL_RUNTIME_WORKER_FAULT' ? 'the function worker misbehaved and was restarted' : 'the function worker stopped while handling the request';
     for (const inv of worker.invocations.values()) {
       clearTimeout(inv.timer);
+      inv.egress?.abort();
       const error = new PalisadeError(code, message, { expose: true, cause: new Error(why) });
       if (inv.state === 'running') inv.reject(error);
       else inv.stream?.fail(error);
@@ -492,8 +522,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       const next = spawnQueue.shift();
       if (next !== undefined && !closing) spawn(next);
     };
+    const netns = options.networkIsolation?.on === true ? options.networkIsolation : undefined;
+    // Under `unshare --net` the executable is unshare, which execs node in place (same pid, same
+    // inherited IPC fd): fork runs `<execPath> <execArgv…> <script>`.
     const child = fork(script, [], {
-      execArgv: workerExecArgv(),
+      ...(netns === undefined ? {} : { execPath: netns.unshare }),
+      execArgv: netns === undefined ? workerExecArgv() : ['--net', '--', process.execPath, ...workerExecArgv()],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: {},
@@ -602,6 +636,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         clearTimeout(inv.timer);
         worker.running.set(inv.fn, (worker.running.get(inv.fn) ?? 1) - 1);
         inv.calls.clear();
+        inv.egress?.abort();
         const redactor = redactors.get(inv.fn);
         if (!message.ok) {
           worker.invocations.delete(inv.id);
@@ -673,6 +708,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         });
         return;
       }
+      case 'egress': {
+        const inv = worker.invocations.get(message.id);
+        if (inv === undefined || inv.state !== 'running' || inv.calls.has(message.callId)) return fault(worker, child, 'outbound request for an unknown invocation');
+        // The isolate refuses `fetch()` of functions without a grant before anything is sent.
+        if ((inv.spec.egress ?? []).length === 0) return fault(worker, child, 'outbound request of a function without an egress grant');
+        inv.calls.add(message.callId);
+        void handleEgress(worker, inv, message.callId, message.payload);
+        return;
+      }
       case 'kv': {
         const inv = worker.invocations.get(message.id);
         if (inv === undefined || inv.state !== 'running' || inv.calls.has(message.callId)) return fault(worker, child, 'kv operation for an unknown invocation');
@@ -714,6 +758,23 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     if (!answer.ok) return post(worker, { t: 'secret-result', callId, ok: false, message: answer.message });
     if (answer.cache) worker.cacheGrants.set(`${inv.fn}\0${name}\0${answer.version}`, answer.policyIds);
     post(worker, { t: 'secret-result', callId, ok: true, value: answer.value, version: answer.version, cache: answer.cache });
+  };
+
+  const handleEgress = async (worker: Worker, inv: Invocation, callId: number, payload: BindingCallPayload): Promise<void> => {
+    let answer: BindingCallAnswer;
+    if (options.egress === undefined) answer = { ok: false, code: 'PAL_EGRESS_NOT_GRANTED', message: 'outbound requests are not available on this node' };
+    else {
+      inv.egress ??= new AbortController();
+      // Identity comes from the gateway's own table, never from the worker's message.
+      const caller: EgressCaller = { fn: inv.fn, requestId: inv.requestId, principal: inv.principal, chain: inv.chain, deadline: inv.deadline };
+      try {
+        answer = await options.egress(caller, payload, inv.egress.signal);
+      } catch {
+        answer = { ok: false, code: 'PAL_INTERNAL', message: 'the outbound request failed' };
+      }
+    }
+    if (!inv.calls.delete(callId) || worker.invocations.get(inv.id) !== inv) return;
+    post(worker, answer.ok ? { t: 'call-result', callId, ok: true, res: answer.res } : { t: 'call-result', callId, ok: false, code: answer.code, message: answer.message });
   };
 
   const handleKv = async (worker: Worker, inv: Invocation, callId: number, op: KvOperation): Promise<void> => {

@@ -22,16 +22,17 @@ export const policyCommand: Command = {
     '             exit 0 when all pass, 2 when one fails (its determining policies are shown)',
     '  explain    decides one request: --principal builtin:u-1 [--role admin] [--mfa]',
     '             --action invoke --resource "GET /api/orders" [--context \'{"ip":"10.0.0.1"}\']',
-    '             (or --action callFunction --principal orders --resource billing;',
+    '             (or --action callFunction --principal orders --resource billing,',
+    '             or --action egress --principal orders --resource api.stripe.com,',
     '             or --action readAudit --resource audit, any operator action);',
     '             prints the decision, the determining policies with their origin and any errors;',
     '             exit 0 allow, 2 deny',
   ].join('\n'),
   options: {
-    principal: { type: 'string', description: 'explain: `<issuer-name>:<subject>` (invoke) or a function name (callFunction)' },
+    principal: { type: 'string', description: 'explain: `<issuer-name>:<subject>` (invoke) or a function name (callFunction, egress)' },
     role: { type: 'string', multiple: true, description: 'explain: a role of the principal (repeat for more)' },
     mfa: { type: 'boolean', description: 'explain: the principal proved a second factor' },
-    action: { type: 'string', description: 'explain: `invoke`, `callFunction`, or an operator action (`manageUsers`, `manageApiKeys`, `readAudit`, `manageSecrets`, `rotateKeys`, `deploy`)' },
+    action: { type: 'string', description: 'explain: `invoke`, `callFunction`, `egress`, or an operator action (`manageUsers`, `manageApiKeys`, `readAudit`, `manageSecrets`, `rotateKeys`, `deploy`)' },
     resource: { type: 'string', description: 'explain: a route uid (`GET,POST /api/orders`) or a function name' },
     context: { type: 'string', description: 'explain: JSON with ip, time (s), risk, method, chain, originalCaller' },
     json: { type: 'boolean', description: 'print JSON' },
@@ -130,7 +131,7 @@ function explain(ctx: CommandContext, manifest: Manifest, authorizer: PolicyAuth
   const who = action !== 'callFunction' ? (colon > 0 ? { issuer: principal.slice(0, colon), id: principal.slice(colon + 1), roles: [...(ctx.multi.role ?? [])], mfa: ctx.flags.mfa === true } : undefined) : principal;
   if (who === undefined) throw new PalisadeError('PAL_CLI_USAGE', '--principal must be `<issuer-name>:<subject>`, such as `builtin:u-1`');
   const c: unknown = { principal: who, action, resource, ...(context === undefined ? {} : { context }) };
-  if (!checkPolicyCase(c)) throw new PalisadeError('PAL_CLI_USAGE', 'the request is malformed: --action is `invoke`, `callFunction` or an operator action (`manageUsers`, `readAudit`, …); --context has ip, time, risk, method, chain, originalCaller');
+  if (!checkPolicyCase(c)) throw new PalisadeError('PAL_CLI_USAGE', 'the request is malformed: --action is `invoke`, `callFunction`, `egress` or an operator action (`manageUsers`, `readAudit`, …); --context has ip, time, risk, method, chain, originalCaller');
   const decision = decidePolicyCase(authorizer, manifest, c as PolicyCase, Date.now());
   if ('problem' in decision) throw new PalisadeError('PAL_CLI_USAGE', decision.problem);
   if (ctx.json) {

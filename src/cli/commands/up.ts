@@ -57,12 +57,13 @@ export const upCommand: Command = {
 
 function printBanner(ctx: Parameters<Command['run']>[0], node: RunningPlatform, publicPaths: string[], privatePaths: string[]): void {
   if (ctx.json) {
-    ctx.io.out(JSON.stringify({ url: node.url, caFile: node.caFile ?? null, pid: process.pid, coldStartMs: node.coldStartMs }));
+    ctx.io.out(JSON.stringify({ url: node.url, caFile: node.caFile ?? null, pid: process.pid, coldStartMs: node.coldStartMs, networkIsolation: node.networkIsolation.on ? 'on' : `off: ${node.networkIsolation.why}` }));
     return;
   }
   const trust = node.caFile === undefined ? '' : ` --cacert ${node.caFile}`;
   const lines = [`palisade is serving ${node.url}`];
   if (node.caFile !== undefined) lines.push(`  trust this CA:  ${node.caFile}`);
+  lines.push(node.networkIsolation.on ? '  worker network isolation: on (each worker in an empty network namespace)' : `  worker network isolation: not available (${node.networkIsolation.why}); outbound requests still go only through the egress guard`);
   lines.push('  try:');
   lines.push(`    curl${trust} ${node.url}/_palisade/health`);
   for (const p of publicPaths.slice(0, 3)) lines.push(`    curl${trust} ${node.url}${p.replace(/:([A-Za-z_]+)/g, '42')}`);

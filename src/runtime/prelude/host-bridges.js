@@ -138,12 +138,44 @@ function plainCopy(bytes) {
 }
 
 /** Called by the worker with its host callbacks, before the function module is evaluated. */
-globalThis.__palisade_install = function install(log, randomBytes, digest, setTimer, clearTimer, call, secret, kv) {
+globalThis.__palisade_install = function install(log, randomBytes, digest, setTimer, clearTimer, call, secret, kv, egress) {
   bridges = installBridges({ log, randomBytes, digest, setTimer, clearTimer });
   bridges.call = call;
   bridges.secret = secret;
   bridges.kv = kv;
+  egressBridge = egress;
+  // Installed before the function module runs, so a module that keeps a reference to `fetch`
+  // keeps this one; whether it may reach anything is decided at boot and, for each request, by
+  // the gateway (grants, policy, addresses).
+  globalThis.fetch = outboundFetch;
 };
+
+// Outbound requests: `fetch()` goes isolate → worker → gateway, where the egress guard makes it.
+let egressBridge;
+let egressGranted = false;
+
+function fetchFailed(message) {
+  return new TypeError(`fetch failed: ${message}`);
+}
+
+async function outboundFetch(input, init) {
+  if (!egressGranted || egressBridge === undefined) throw fetchFailed('outbound requests are not granted to this function (manifest: functions.<name>.egress)');
+  const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+  const method = request.method;
+  const body = method === 'GET' || method === 'HEAD' ? null : plainCopy(bodyBytes(request));
+  const headers = [];
+  request.headers.forEach((value, key) => headers.push([key, value]));
+  const id = nextCallId++;
+  const pending = new Promise((resolve) => pendingCalls.set(id, resolve));
+  egressBridge(id, method, request.url, headers, body);
+  const answer = await pending;
+  if (answer === null || typeof answer !== 'object' || typeof answer.error === 'string') {
+    throw fetchFailed(answer && typeof answer.error === 'string' ? answer.error : 'refused');
+  }
+  const status = answer.status;
+  const nullBody = method === 'HEAD' || status === 204 || status === 205 || status === 304;
+  return new Response(nullBody ? null : answer.body, { status, headers: answer.headers });
+}
 
 // Secrets this isolate may keep between reads: `name → { value, version }`, filled only when the
 // gateway said the value may be cached, and emptied whenever the worker's secret epoch (sent with
@@ -293,6 +325,7 @@ globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits, 
   // `env.secrets` exists when any secret is granted; the grant of each name is checked outside.
   if (grants.secrets) values.secrets = secretsBinding(secret);
   if (grants.kv) values.kv = kvBinding(kv);
+  egressGranted = grants.egress === true;
   secretBudget.max = limits.maxSecretReads;
   const env = deepFreeze(values);
 

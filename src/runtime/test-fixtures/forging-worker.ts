@@ -9,6 +9,7 @@ setInterval(() => {
   if (process.ppid !== parent) process.exit(0);
 }, 200).unref();
 
+import { connect } from 'node:net';
 import { SHAPES } from './forged-shapes.js';
 
 type Incoming = { t: string; id?: number; functions?: Array<{ name: string; bindingsJson: string }>; req?: { url: string }; m?: Incoming[] };
@@ -30,7 +31,24 @@ function receive(message: Incoming): void {
     return;
   }
   if (message.t === 'invoke' && message.id !== undefined && message.req !== undefined) {
-    const name = new URL(message.req.url).pathname.slice(1);
+    const url = new URL(message.req.url);
+    const name = url.pathname.slice(1);
+    if (name === 'net') {
+      // What escaped code in a worker would try: its own socket to a port the test listens on.
+      const id = message.id;
+      const reply = (outcome: string) => process.send?.({ t: 'result', id, ok: true, status: 200, headers: [['x-net', outcome]], size: 2, body: new Uint8Array([111, 107]), cpuMs: 0 });
+      const socket = connect(Number(url.searchParams.get('port')), url.searchParams.get('host') ?? '127.0.0.1');
+      socket.setTimeout(2000, () => {
+        socket.destroy();
+        reply('timeout');
+      });
+      socket.once('connect', () => {
+        socket.destroy();
+        reply('connected');
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => reply(error.code ?? 'error'));
+      return;
+    }
     const shape = SHAPES[name] ?? SHAPES.ok;
     const id = message.id;
     const answer = () => {

@@ -1,0 +1,118 @@
+/**
+ * The global `fetch()` of a function, gateway side: an outbound request arrives from a worker
+ * (isolate → worker → gateway, `t: 'egress'`), is made by the egress guard with the function's
+ * manifest grants and a Cedar `egress` decision per attempt, and every attempt (allowed or not)
+ * becomes an audit-chain event before the answer goes back.
+ */
+import { isPalisadeError, type AuditEvent, type ErrorCode } from '../kernel/index.js';
+import type { EgressGrantSpec } from '../manifest/index.js';
+import type { PolicyAuthorizer } from '../policy/index.js';
+import { MAX_BINDING_BODY_BYTES, type BindingCallAnswer, type EgressHandler } from '../runtime/index.js';
+import { createEgressGuard, type DnsResolver, type EgressEvent, type EgressLimits, type EgressReason } from '../segmentation/index.js';
+
+/** Bounds of one `fetch()` of a function; the invocation's own deadline always caps `timeoutMs`. */
+export const DEFAULT_FUNCTION_EGRESS_LIMITS: EgressLimits = {
+  maxResponseBytes: MAX_BINDING_BODY_BYTES,
+  maxRequestBytes: MAX_BINDING_BODY_BYTES,
+  timeoutMs: 10_000,
+  maxRedirects: 5,
+};
+
+/** What the egress handler of a node needs. */
+export interface EgressWiringOptions {
+  /** The grants of a function (`functions.<name>.egress`); empty: none. */
+  readonly grants: (fn: string) => readonly EgressGrantSpec[];
+  readonly policy: Pick<PolicyAuthorizer, 'authorizeEgress'>;
+  /** Records one audit event; the answer waits for it, and a rejection refuses the answer. */
+  readonly record: (event: AuditEvent) => Promise<void>;
+  readonly now: () => number;
+  readonly limits?: EgressLimits;
+  /** Trust anchors replacing the bundled roots (a private PKI; tests). */
+  readonly tls?: { readonly ca?: string | readonly string[] };
+  readonly resolve?: DnsResolver;
+  /** A refused attempt, for the operator log. */
+  readonly onRefused?: (event: EgressEvent, requestId: string, code: ErrorCode) => void;
+}
+
+// Operational failures are `error`; everything the guard refuses on purpose is `deny`.
+const ERROR_REASONS: ReadonlySet<EgressReason> = new Set(['dns-failed', 'connect-failed', 'timeout', 'cancelled', 'too-large']);
+
+const functionPrincipal = (fn: string): NonNullable<AuditEvent['principal']> => ({ type: 'Function', id: fn, issuer: 'palisade', authMethod: 'workload', mfa: false });
+
+/** One egress attempt as an audit event (the `callFunction`/`readSecret` family: the function is the principal). */
+export function egressAuditEvent(e: EgressEvent, caller: { readonly requestId: string; readonly chain: readonly string[] }, code?: ErrorCode): AuditEvent {
+  return {
+    time: e.time,
+    requestId: caller.requestId,
+    action: 'egress',
+    outcome: e.decision === 'allow' ? 'allow' : ERROR_REASONS.has(e.reason) ? 'error' : 'deny',
+    reason: e.reason,
+    status: e.status ?? 0,
+    method: e.method ?? 'CALL',
+    function: e.function,
+    principal: functionPrincipal(e.function),
+    ...(e.decision === 'allow' || code === undefined ? {} : { code }),
+    clientIp: '',
+    durationMs: e.durationMs,
+    policyIds: e.policyIds,
+    chain: caller.chain,
+    egress: { ...(e.host === undefined ? {} : { host: e.host }), ...(e.port === undefined ? {} : { port: e.port }), ...(e.address === undefined ? {} : { address: e.address }), hop: e.hop },
+  };
+}
+
+/**
+ * The worker pool's `egress` handler: grants from the manifest, a Cedar `egress` decision per
+ * attempt (`Function::"fn"` → `Host::"<canonical host>"`), the guard's checks, one audit event
+ * per attempt. Never rejects; a refusal is a sanitised message and its `PAL_EGRESS_*` code.
+ */
+export function createEgressHandler(options: EgressWiringOptions): EgressHandler {
+  const limits = options.limits ?? DEFAULT_FUNCTION_EGRESS_LIMITS;
+  return async (caller, payload, signal): Promise<BindingCallAnswer> => {
+    const grants = options.grants(caller.fn);
+    if (grants.length === 0) return { ok: false, code: 'PAL_EGRESS_NOT_GRANTED', message: 'outbound requests are not granted to this function' };
+    const remaining = Math.floor(caller.deadline - options.now());
+    if (remaining <= 0) return { ok: false, code: 'PAL_EGRESS_TIMEOUT', message: 'the invocation has no time left for an outbound request' };
+    const records: Array<Promise<void>> = [];
+    // One guard per request: its decisions and events belong to this invocation.
+    const guard = createEgressGuard({
+      limits: { ...limits, timeoutMs: Math.max(1, Math.min(limits.timeoutMs, remaining)) },
+      authorize: ({ host }) => options.policy.authorizeEgress({ fn: caller.fn, host, chain: caller.chain, principal: caller.principal, time: options.now() }),
+      events: {
+        onEgress: (event) => {
+          const code = event.decision === 'deny' ? CODES[event.reason] : undefined;
+          if (code !== undefined) options.onRefused?.(event, caller.requestId, code);
+          records.push(options.record(egressAuditEvent(event, caller, code)));
+        },
+      },
+      ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+    });
+    let answer: BindingCallAnswer;
+    try {
+      const res = await guard.fetch(caller.fn, grants, payload, signal);
+      answer = { ok: true, res: { status: res.status, headers: res.headers, body: res.body } };
+    } catch (error) {
+      answer = isPalisadeError(error) && error.code.startsWith('PAL_EGRESS_') ? { ok: false, code: error.code, message: error.message } : { ok: false, code: 'PAL_INTERNAL', message: 'the outbound request failed' };
+    }
+    // Every attempt is on the chain before the function learns anything of it.
+    const recorded = await Promise.allSettled(records);
+    if (recorded.some((r) => r.status === 'rejected')) return { ok: false, code: 'PAL_AUDIT_UNAVAILABLE', message: 'the outbound request could not be recorded' };
+    return answer;
+  };
+}
+
+const CODES: Readonly<Record<EgressReason, ErrorCode | undefined>> = {
+  allowed: undefined,
+  'not-granted': 'PAL_EGRESS_NOT_GRANTED',
+  'private-address': 'PAL_EGRESS_PRIVATE_ADDRESS',
+  'insecure-scheme': 'PAL_EGRESS_INSECURE_SCHEME',
+  'bad-url': 'PAL_EGRESS_BAD_URL',
+  'bad-request': 'PAL_EGRESS_BAD_REQUEST',
+  'dns-failed': 'PAL_EGRESS_DNS_FAILED',
+  'too-many-redirects': 'PAL_EGRESS_TOO_MANY_REDIRECTS',
+  'too-large': 'PAL_EGRESS_RESPONSE_TOO_LARGE',
+  timeout: 'PAL_EGRESS_TIMEOUT',
+  cancelled: 'PAL_EGRESS_CANCELLED',
+  'connect-failed': 'PAL_EGRESS_CONNECT_FAILED',
+  'policy-denied': 'PAL_EGRESS_POLICY_DENIED',
+};
