@@ -33,7 +33,8 @@ interface ChainHead {
 }
 
 /**
- * The single writer of one audit chain: canonicalises, hashes and inserts events in one
+ * The writer of one audit chain (one per process; another process appending to the same log, the
+ * CLI while a node runs, is taken into the head inside each write transaction): canonicalises, hashes and inserts events in one
  * transaction per batch (group commit), and signs checkpoints. Synchronous (better-sqlite3):
  * run it off the gateway's event loop (see `openAuditLog`, which hosts it in a worker thread).
  *
@@ -154,40 +155,72 @@ export class ChainWriter {
    */
   append(events: readonly AuditEvent[]): { lastSeq: number; checkpoints: SignedCheckpoint[] } {
     if (events.length === 0) return { lastSeq: this.#state.seq, checkpoints: [] };
-    const rows: [number, number, string | null, string, string, string, Buffer, Buffer][] = [];
-    const tree = this.#state.tree.clone();
-    let seq = this.#state.seq;
-    let head = this.#state.head;
-    let signedSize = this.#state.signedSize;
+    let next: ChainHead | undefined;
     const checkpoints: SignedCheckpoint[] = [];
-    for (const event of events) {
-      const text = canonicalizeJson(event);
-      const hash = computeEventHash(head, text);
-      seq++;
-      rows.push([seq, event.time, event.principal?.id ?? null, event.action, event.outcome, text, head, hash]);
-      head = hash;
-      tree.append(hash);
-      if (seq - signedSize >= this.#options.checkpointEvery) {
-        checkpoints.push(this.#sign(seq, head, tree, 'periodic'));
-        signedSize = seq;
-      }
-    }
     try {
       const db = this.#ensureOpen();
       const insert = db.prepare('INSERT INTO audit_events (seq, time, actor, action, decision, event, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       const insertCheckpoint = db.prepare('INSERT INTO audit_checkpoints (tree_size, statement, signature) VALUES (?, ?, ?)');
+      // IMMEDIATE: the write lock is taken before the head is read, so another process (the CLI
+      // while a node runs) cannot append between the read and the insert.
       db.transaction(() => {
-        for (const r of rows) insert.run(r);
-        for (const c of checkpoints) insertCheckpoint.run(sizeOf(c), c.statement, c.signature);
-      })();
+        checkpoints.length = 0;
+        const base = this.#catchUp(db);
+        const tree = base.tree.clone();
+        let seq = base.seq;
+        let head = base.head;
+        let signedSize = base.signedSize;
+        for (const event of events) {
+          const text = canonicalizeJson(event);
+          const hash = computeEventHash(head, text);
+          seq++;
+          insert.run([seq, event.time, event.principal?.id ?? null, event.action, event.outcome, text, head, hash]);
+          head = hash;
+          tree.append(hash);
+          if (seq - signedSize >= this.#options.checkpointEvery) {
+            const c = this.#sign(seq, head, tree, 'periodic');
+            insertCheckpoint.run(seq, c.statement, c.signature);
+            checkpoints.push(c);
+            signedSize = seq;
+          }
+        }
+        next = { seq, head, tree, signedSize, signedAt: base.signedAt };
+      }).immediate();
     } catch (error) {
       this.#broken = true;
       throw unavailable(this.#dbPath, error);
     }
-    const now = this.#options.now();
-    this.#state = { seq, head, tree, signedSize, signedAt: checkpoints.length > 0 ? now : this.#state.signedAt };
+    const done = next as ChainHead;
+    this.#state = { ...done, signedAt: checkpoints.length > 0 ? this.#options.now() : done.signedAt };
     for (const c of checkpoints) this.#witness(c);
-    return { lastSeq: seq, checkpoints };
+    return { lastSeq: done.seq, checkpoints };
+  }
+
+  /**
+   * The chain's head as the database has it, read inside the caller's write transaction. Another
+   * process may have appended since this writer's last commit (a `palisade secrets …` or
+   * `palisade users …` command while a node runs): its rows are taken into the head (only the
+   * new rows when they continue this writer's head, else the whole chain is reloaded), so the
+   * next event links to the real last one instead of colliding with it. Does not change
+   * `#state` (the transaction may still roll back).
+   */
+  #catchUp(db: Database.Database): ChainHead {
+    const state = this.#state;
+    const top = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1').raw().get() as [number, Buffer] | undefined;
+    if ((top?.[0] ?? 0) === state.seq && (top === undefined || top[1].equals(state.head))) return state;
+    const mine = state.seq === 0 ? undefined : (db.prepare('SELECT hash FROM audit_events WHERE seq = ?').pluck().get(state.seq) as Buffer | undefined);
+    if (top === undefined || top[0] < state.seq || mine === undefined || !mine.equals(state.head)) return this.#load(db);
+    const tree = state.tree.clone();
+    let seq = state.seq;
+    let head = state.head;
+    for (const [s, prev, hash] of db.prepare('SELECT seq, prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq').raw().iterate(state.seq) as IterableIterator<[number, Buffer, Buffer]>) {
+      if (s !== seq + 1 || !prev.equals(head)) return this.#load(db);
+      seq = s;
+      head = hash;
+      tree.append(hash);
+    }
+    const signed = db.prepare('SELECT MAX(tree_size) FROM audit_checkpoints').pluck().get() as number | null;
+    return { seq, head, tree, signedSize: Math.max(state.signedSize, signed ?? 0), signedAt: state.signedAt };
   }
 
   #sign(size: number, head: Buffer, tree: MerkleFrontier, kind: CheckpointKind): SignedCheckpoint {
@@ -220,17 +253,25 @@ export class ChainWriter {
 
   /** Signs a checkpoint over the whole chain now (also when nothing is unsigned, for `rotation`/`archive`). */
   checkpoint(kind: CheckpointKind): SignedCheckpoint {
-    const c = this.#sign(this.#state.seq, this.#state.head, this.#state.tree, kind);
+    let c: SignedCheckpoint | undefined;
+    let base: ChainHead = this.#state;
     try {
-      this.#ensureOpen().prepare('INSERT INTO audit_checkpoints (tree_size, statement, signature) VALUES (?, ?, ?)').run(this.#state.seq, c.statement, c.signature);
+      const db = this.#ensureOpen();
+      db.transaction(() => {
+        base = this.#catchUp(db);
+        c = this.#sign(base.seq, base.head, base.tree, kind);
+        db.prepare('INSERT INTO audit_checkpoints (tree_size, statement, signature) VALUES (?, ?, ?)').run(base.seq, c.statement, c.signature);
+      }).immediate();
     } catch (error) {
       this.#broken = true;
       throw unavailable(this.#dbPath, error);
     }
+    const signed = c as SignedCheckpoint;
+    this.#state = base;
     this.#state.signedSize = this.#state.seq;
     this.#state.signedAt = this.#options.now();
-    this.#witness(c);
-    return c;
+    this.#witness(signed);
+    return signed;
   }
 
   /** Signs a checkpoint when events have been unsigned for `checkpointEverySec`. */
