@@ -92,6 +92,11 @@ export interface AuditEvent {
   readonly secret?: { readonly name: string; readonly version?: number; readonly count?: number; readonly cached?: boolean };
   /** The key-encryption key an administrative action was about (`kek-rotate`, `kek-retire`): its id only. */
   readonly kekId?: string;
+  /**
+   * A rotation through a rotation function (`secret-rotate`): the function, what started it, the
+   * step it ended at and its result (`rotated`, `step-failed`, …). Never a value.
+   */
+  readonly rotation?: { readonly function: string; readonly trigger: 'schedule' | 'manual'; readonly step: string; readonly result: string; readonly detail?: string };
 }
 
 /**
