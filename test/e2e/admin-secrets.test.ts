@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { searchAuditLog } from '../../src/audit/index.js';
@@ -33,6 +33,10 @@ describe('admin API: secrets (manageSecrets on secrets)', () => {
   before(async () => {
     dir = copyProject(join(repoRoot, 'examples', 'shop'));
     symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+    // A rotation function (no route) for one secret.
+    writeFileSync(join(dir, 'functions', 'rotator.js'), `export default { async fetch(request) { const b = await request.json(); return b.step === 'create' ? Response.json({ value: 'made-by-rotator-' + crypto.randomUUID() }) : new Response(null, { status: 204 }); } };\n`);
+    const yaml = readFileSync(join(dir, 'palisade.yaml'), 'utf8').replace('\nfunctions:\n', '\nfunctions:\n  rotator:\n    source: functions/rotator.js\n    segment: storefront\n');
+    writeFileSync(join(dir, 'palisade.yaml'), `${yaml}\nsecrets:\n  rot-token: { rotation: { function: rotator, every: 1m } }\n`);
     addUser(dir, 'root', ['admin']);
     addUser(dir, 'weak', ['admin']);
     addUser(dir, 'alice', ['customer']);
@@ -94,6 +98,7 @@ describe('admin API: secrets (manageSecrets on secrets)', () => {
     assert.equal(list.status, 200, list.body);
     assert.deepEqual((JSON.parse(list.body) as { secrets: Array<{ name: string }> }).secrets.map((x) => x.name), ['api-token']);
 
+
     const rotated = await call('/secrets/api-token/rotate', root, 'POST', { value: VALUE_2 });
     assert.equal(rotated.status, 200, rotated.body);
     const versions = await call('/secrets/api-token/versions', root);
@@ -104,6 +109,13 @@ describe('admin API: secrets (manageSecrets on secrets)', () => {
     const none = await call('/secrets/api-token/rotate', root, 'POST', {});
     assert.equal(none.status, 422, none.body);
     assert.equal((JSON.parse(none.body) as { code: string }).code, 'PAL_SECRETS_ROTATION_UNAVAILABLE');
+
+    assert.equal((await call('/secrets/rot-token', root, 'PUT', { value: VALUE_1 })).status, 200);
+    const now = await call('/secrets/rot-token/rotate', root, 'POST', {});
+    assert.equal(now.status, 200, now.body);
+    const n = JSON.parse(now.body) as { rotation: { ok: boolean; result: string }; secret: { currentVersion: number } };
+    assert.deepEqual([n.rotation.ok, n.rotation.result, n.secret.currentVersion], [true, 'rotated', 2]);
+    assert.doesNotMatch(now.body, /made-by-rotator-/);
 
     const del = await call('/secrets/api-token', root, 'DELETE');
     assert.equal(del.status, 200, del.body);
@@ -140,7 +152,10 @@ describe('admin API: secrets (manageSecrets on secrets)', () => {
     const set = events.find((e) => e.action === 'secret-set' && e.outcome === 'allow');
     assert.ok(set !== undefined);
     assert.deepEqual([set.method, set.route, set.principal?.type, set.principal?.mfa, set.secret], ['PUT', '/_palisade/admin/secrets/:name', 'User', true, { name: 'api-token', version: 1 }]);
-    assert.deepEqual(events.filter((e) => e.outcome === 'allow').map((e) => e.action), ['secret-set', 'secret-rotate', 'secret-delete', 'secret-restore']);
+    assert.deepEqual(events.filter((e) => e.outcome === 'allow' && e.secret?.name === 'api-token').map((e) => e.action), ['secret-set', 'secret-rotate', 'secret-delete', 'secret-restore']);
+    const manual = events.find((e) => e.secret?.name === 'rot-token' && e.rotation !== undefined);
+    assert.deepEqual(manual && [manual.outcome, manual.rotation?.trigger, manual.rotation?.result], ['allow', 'manual', 'rotated']);
+    assert.ok(!readFileSync(join(dir, '.palisade', 'audit.db')).includes('made-by-rotator-'));
     const files = ['audit.db', 'audit.db-wal'].map((f) => join(dir, '.palisade', f)).filter((f) => existsSync(f));
     assert.ok(files.length > 0);
     for (const f of files) {
