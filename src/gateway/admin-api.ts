@@ -18,6 +18,12 @@ export interface AdminEndpointRequest {
   readonly search: string;
   /** The body, parsed and validated against the endpoint's `body` schema; undefined without one. */
   readonly json: unknown;
+  /** The caller's address, as the gateway determined it (for audit events the handler records). */
+  readonly clientIp: string;
+  /** The HTTP method. */
+  readonly method: string;
+  /** The endpoint's declared path pattern, with the prefix (never client-chosen text). */
+  readonly route: string;
   /** The operator actions the decision allowed (one, or several for an endpoint that accepts any of a list). */
   readonly allowedActions: readonly AdminActionName[];
 }

@@ -113,6 +113,11 @@ export interface AuditEvent {
    * own request, n: the n-th redirect).
    */
   readonly egress?: { readonly host?: string; readonly port?: number; readonly address?: string; readonly hop: number };
+  /**
+   * A rotation through a rotation function (`secret-rotate`): the function, what started it, the
+   * step it ended at and its result (`rotated`, `step-failed`, …). Never a value.
+   */
+  readonly rotation?: { readonly function: string; readonly trigger: 'schedule' | 'manual'; readonly step: string; readonly result: string; readonly detail?: string };
 }
 
 /**

@@ -440,6 +440,16 @@ export const errorCatalog = {
     meaning: 'the key ring file is readable or writable by other users, or is owned by another user',
     fix: 'run `chmod 600 .palisade/master.key` and make sure the user running palisade owns it',
   },
+  PAL_SECRETS_ROTATION_FAILED: {
+    status: 500,
+    meaning: 'a rotation of a secret failed (its rotation function answered a non-2xx status, threw, timed out or answered `create` with something other than `{"value": "…"}`); the pending value was discarded and the current version is unchanged',
+    fix: 'read the operator log line (`reason`, `step`) and the function\'s own logs, fix the rotation function or the downstream system; the rotation is retried after its lease (5 minutes) or run now with `POST /_palisade/admin/secrets/NAME/rotate` and body `{}`',
+  },
+  PAL_SECRETS_ROTATION_UNAVAILABLE: {
+    status: 409,
+    meaning: 'a rotation was asked for a secret that has no rotation function in the manifest (`secrets.NAME.rotation`), or another rotation of it is running or holds its lease',
+    fix: 'declare `secrets: { NAME: { rotation: { function: F, every: 30d } } }` in palisade.yaml, or wait for the running rotation; a value can always be rotated by hand with a body `{"value": "…"}`',
+  },
   PAL_STORE_UNAVAILABLE: {
     status: 500,
     meaning: 'the state store cannot be opened or written (for example `.palisade/` is not writable)',

@@ -94,6 +94,14 @@ describe('rejects, naming file, line, path and fix', () => {
     assert.deepEqual(result.value?.secrets.get('api.token'), { name: 'api.token' });
   });
 
+  test('a rotation function reachable by a route is a warning', () => {
+    const result = check(`${BASE}secrets:\n  db-url:\n    rotation: { function: orders, every: 30d }\n`);
+    assert.equal(result.ok, true);
+    const w = result.warnings.find((d) => d.path === 'secrets.db-url.rotation.function');
+    assert.equal(w?.code, 'PAL_MANIFEST_INSECURE_SETTING');
+    assert.match(w?.message ?? '', /reachable by route/);
+  });
+
   test('a rotation function must be declared, and a schedule must be a duration', () => {
     const unknown = only(`${BASE}secrets:\n  db-url:\n    rotation: { function: ordrs, every: 1h }\n`);
     assert.equal(unknown.code, 'PAL_MANIFEST_UNKNOWN_FUNCTION');

@@ -373,6 +373,9 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       const fn = spec.rotation.function;
       if (raw.functions[fn] === undefined) push('PAL_MANIFEST_UNKNOWN_FUNCTION', ['secrets', name, 'rotation', 'function'], `function \`${fn}\` is not declared`, `declare the rotation function under \`functions\`, or did you mean \`${closest(fn, Object.keys(raw.functions))}\`?`);
       rotation = { function: fn, everyMs: parseEvery(spec.rotation.every) };
+      // A rotation function sees every new value: a route to it would let callers drive or probe it.
+      const routed = raw.routes.findIndex((r) => r.function === fn);
+      if (routed >= 0) warnings.push({ code: 'PAL_MANIFEST_INSECURE_SETTING', severity: 'warning', path: dotted(['secrets', name, 'rotation', 'function']), message: `rotation function \`${fn}\` of secret \`${name}\` is also reachable by route ${routed}`, hint: 'give the rotation function no route: the platform invokes it directly', location: at(['secrets', name, 'rotation', 'function']) });
     }
     secrets.set(name, { name, ...(spec.description === undefined ? {} : { description: spec.description }), ...(rotation === undefined ? {} : { rotation }) });
   }

@@ -1,4 +1,4 @@
-import { createRequestId, isPalisadeError, silentLogger, systemClock, type AuditEvent, type Clock, type SecretAdminAction } from '../kernel/index.js';
+import { createRequestId, isPalisadeError, silentLogger, systemClock, type AuditEvent, type AuditSink, type Clock, type SecretAdminAction } from '../kernel/index.js';
 import { openAuditLog, type AuditLog } from '../audit/index.js';
 import type { Manifest } from '../manifest/index.js';
 import type { KekStatus, OpenedVault, SecretMetadata } from '../secrets/index.js';
@@ -56,6 +56,49 @@ interface Recorded<T> {
   readonly kekId?: string;
 }
 
+/** Who made a vault change, as its audit event names it. */
+export interface SecretChangeActor {
+  readonly requestId: string;
+  /** `CLI`, or the HTTP method of an admin API request. */
+  readonly method: string;
+  readonly clientIp: string;
+  readonly route?: string;
+  readonly principal?: AuditEvent['principal'];
+}
+
+/**
+ * Runs one administrative vault operation on an open vault and appends one audit event for it to
+ * `audit` (the CLI's and the admin API's path alike). The event names the secret and version,
+ * never the value; an operation that fails with a `PalisadeError` is recorded as an error.
+ */
+export async function auditedVaultChange<T>(vault: OpenedVault, audit: AuditSink, action: SecretAdminAction, target: { name?: string; kekId?: string }, actor: SecretChangeActor, clock: Clock, fn: (vault: OpenedVault) => Promise<Recorded<T>>): Promise<T> {
+  const started = clock.now();
+  const event = (outcome: 'allow' | 'error', status: number, extra: Partial<AuditEvent>): AuditEvent => ({
+    time: clock.now(),
+    requestId: actor.requestId,
+    action,
+    outcome,
+    reason: outcome === 'allow' ? 'allowed' : 'internal-error',
+    status,
+    method: actor.method,
+    ...(actor.route === undefined ? {} : { route: actor.route }),
+    ...(actor.principal === undefined ? {} : { principal: actor.principal }),
+    clientIp: actor.clientIp,
+    durationMs: clock.now() - started,
+    ...(target.name === undefined ? {} : { secret: { name: target.name } }),
+    ...(target.kekId === undefined ? {} : { kekId: target.kekId }),
+    ...extra,
+  });
+  try {
+    const done = await fn(vault);
+    await audit.append(event('allow', 200, { ...(done.secret === undefined ? {} : { secret: done.secret }), ...(done.kekId === undefined ? {} : { kekId: done.kekId }) }));
+    return done.result;
+  } catch (error) {
+    if (isPalisadeError(error)) await audit.append(event('error', error.status, { code: error.code })).catch(() => undefined);
+    throw error;
+  }
+}
+
 /**
  * Runs one administrative vault operation and records one audit event for it, in the project's
  * audit chain (opened as `palisade up` opens it). The audit log is opened first: when it cannot
@@ -71,30 +114,10 @@ async function audited<T>(manifest: Manifest, action: SecretAdminAction, target:
     ...(manifest.audit.witness === undefined ? {} : { witnessPath: manifest.audit.witness }),
     logger: silentLogger,
   });
-  const started = clock.now();
-  const event = (outcome: 'allow' | 'error', status: number, extra: Partial<AuditEvent>): AuditEvent => ({
-    time: clock.now(),
-    requestId: createRequestId(),
-    action,
-    outcome,
-    reason: outcome === 'allow' ? 'allowed' : 'internal-error',
-    status,
-    method: 'CLI',
-    clientIp: 'local',
-    durationMs: clock.now() - started,
-    ...(target.name === undefined ? {} : { secret: { name: target.name } }),
-    ...(target.kekId === undefined ? {} : { kekId: target.kekId }),
-    ...extra,
-  });
   try {
     const state = await openProjectState(manifest.projectDir, { clock });
     try {
-      const done = await fn(state.vault);
-      await audit.append(event('allow', 200, { ...(done.secret === undefined ? {} : { secret: done.secret }), ...(done.kekId === undefined ? {} : { kekId: done.kekId }) }));
-      return done.result;
-    } catch (error) {
-      if (isPalisadeError(error)) await audit.append(event('error', error.status, { code: error.code })).catch(() => undefined);
-      throw error;
+      return await auditedVaultChange(state.vault, audit, action, target, { requestId: createRequestId(), method: 'CLI', clientIp: 'local' }, clock, fn);
     } finally {
       await state.close();
     }
@@ -102,6 +125,39 @@ async function audited<T>(manifest: Manifest, action: SecretAdminAction, target:
     await audit.close();
   }
 }
+
+/**
+ * The secrets operations of the admin API, on the node's open vault and audit chain: metadata
+ * out, values only in, one audit event per change naming the HTTP principal.
+ */
+export function vaultSecretsAdmin(manifest: Manifest, vault: OpenedVault, audit: AuditSink, clock: Clock = systemClock) {
+  const change = <T>(action: SecretAdminAction, name: string, actor: SecretChangeActor, fn: (v: OpenedVault) => Promise<Recorded<T>>): Promise<T> => auditedVaultChange(vault, audit, action, { name }, actor, clock, fn);
+  const current = (name: string, m: SecretMetadata) => ({ name, ...(m.currentVersion === null ? {} : { version: m.currentVersion }) });
+  return {
+    list: async (): Promise<readonly SecretView[]> => (await vault.admin.listSecrets()).map((m) => toView(manifest, m)),
+    versions: async (name: string): Promise<SecretView> => toView(manifest, await vault.admin.listVersions(name)),
+    set: (name: string, value: Uint8Array, actor: SecretChangeActor): Promise<SecretView> =>
+      change('secret-set', name, actor, async (v) => {
+        const m = await v.admin.setSecret(name, value);
+        return { result: toView(manifest, m), secret: current(name, m) };
+      }),
+    rotate: (name: string, value: Uint8Array, actor: SecretChangeActor): Promise<SecretView> =>
+      change('secret-rotate', name, actor, async (v) => {
+        const m = await v.admin.rotateSecret(name, value);
+        return { result: toView(manifest, m), secret: current(name, m) };
+      }),
+    delete: (name: string, actor: SecretChangeActor): Promise<SecretView> => change('secret-delete', name, actor, async (v) => ({ result: toView(manifest, await v.admin.deleteSecret(name)), secret: { name } })),
+    restore: (name: string, actor: SecretChangeActor): Promise<SecretView> =>
+      change('secret-restore', name, actor, async (v) => {
+        const m = await v.admin.restoreSecret(name);
+        const version = latest(m);
+        return { result: toView(manifest, m), secret: { name, ...(version === undefined ? {} : { version }) } };
+      }),
+  };
+}
+
+/** The admin API's view of the node's secrets (see {@link vaultSecretsAdmin}). */
+export type VaultSecretsAdmin = ReturnType<typeof vaultSecretsAdmin>;
 
 async function readOnly<T>(manifest: Manifest, fn: (vault: OpenedVault) => Promise<T>): Promise<T> {
   const state = await openProjectState(manifest.projectDir);

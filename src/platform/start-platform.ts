@@ -21,6 +21,8 @@ import { buildPrelude, bundleFunction, createWorkerPool, probeNetworkIsolation, 
 import { bindingCallAuditEvent, resolversFromVault, secretReadAuditEvent, type RuntimeResolvers } from './secret-resolvers.js';
 import { builtinAdminEndpoints } from './admin-endpoints.js';
 import { createEgressHandler, type EgressWiringOptions } from './egress-calls.js';
+import { vaultSecretsAdmin } from './secrets-admin.js';
+import { startSecretRotation, type SecretRotation } from './secret-rotation.js';
 import type { Vault } from '../secrets/index.js';
 import { keyCreatedWarning, openProjectState } from './project-state.js';
 import { createPolicyAuthorizer } from '../policy/index.js';
@@ -66,6 +68,8 @@ export interface RunningPlatform {
   readonly coldStartMs: Readonly<Record<string, number>>;
   /** Whether workers run in an empty network namespace, and if not, why. */
   readonly networkIsolation: NetworkIsolation;
+  /** Scheduled secret rotation, and rotation on demand. */
+  readonly rotation: SecretRotation;
   /**
    * Swaps the authorization policies for those of `next` (the project's manifest read again):
    * generated route and binding policies and the custom `.cedar` files, in one step. A set that
@@ -111,6 +115,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
   let audit: AuditLog | undefined;
   let sinks: { close(): Promise<void> } | undefined;
   let adminEndpoints: ReturnType<typeof builtinAdminEndpoints> | undefined;
+  let rotation: SecretRotation | undefined;
   try {
     // Policies are validated before anything starts: a node never serves with a set it cannot check.
     const policy = createPolicyAuthorizer(manifest);
@@ -224,7 +229,11 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       clock,
       ...(identity.mtls === undefined ? {} : { mtls: { principalFrom: identity.mtls.principalFrom } }),
     });
-    const admin = builtinAdminEndpoints({ store, clock, stateDir });
+    // Rotation functions are addressed at the node's own origin (known once it listens).
+    let origin = manifest.gateway.origin ?? 'https://localhost';
+    rotation = startSecretRotation({ manifest, pool: workers, vault: state.vault, store: store.vault, audit: auditLog0, logger, clock, origin: () => origin });
+    const rotations = rotation;
+    const admin = builtinAdminEndpoints({ store, clock, stateDir, secrets: { admin: vaultSecretsAdmin(manifest, state.vault, auditLog0, clock), rotateNow: (name, requestId) => rotations.rotateNow(name, requestId) } });
     adminEndpoints = admin;
     const allMethods = [...(identity.builtin.enabled ? [BUILTIN_METHOD] : []), ...identity.issuers.map((i) => i.name), ...(identity.apiKeys.enabled ? [API_KEY_METHOD] : []), ...(identity.mtls === undefined ? [] : [MTLS_METHOD])];
     const deps: GatewayDeps = {
@@ -253,6 +262,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `${scheme}://${host}:${address.port}`;
     builtin?.setIssuer(`${url}${AUTH_ENDPOINT_PREFIX}`);
+    if (manifest.gateway.origin === undefined) origin = url;
     logger.info('listening', { address: url, count: manifest.functions.size });
     const running = gateway;
     const auditLog = audit;
@@ -266,6 +276,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       vault: state.vault,
       networkIsolation,
       coldStartMs,
+      rotation: rotations,
       reloadPolicies(next) {
         policy.reload(next);
         // Cached secrets were allowed under the old set: every worker drops them.
@@ -274,6 +285,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       },
       async close() {
         clearInterval(maintenance);
+        rotations.stop();
         await running.close();
         await builtin?.close();
         await workers.close();
@@ -285,6 +297,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
     };
   } catch (error) {
     clearInterval(maintenance);
+    rotation?.stop();
     await builtin?.close().catch(() => undefined);
     await gateway?.close(0).catch(() => undefined);
     await pool?.close().catch(() => undefined);

@@ -299,6 +299,15 @@ export interface VaultStore {
   secretHeads(): Promise<ReadonlyArray<{ readonly name: string; readonly current: number | null; readonly deletedAt: number | null }>>;
   /** A counter that moves whenever a secret changes, from this or another process. */
   generation(): Promise<number>;
+  /**
+   * Claims the rotation of a live secret in one atomic statement: only when it is due (it last
+   * became current, or was created when it never did, at or before `at - everyMs`) and no claim
+   * is held (`rotation_claimed_until` unset or before `at`). The claim holds until `at + leaseMs`.
+   * Of concurrent callers exactly one gets true.
+   */
+  claimSecretRotation(name: string, at: number, everyMs: number, leaseMs: number): Promise<boolean>;
+  /** Drops a rotation claim (after a rotation that was started by hand has ended). */
+  releaseSecretRotation(name: string): Promise<void>;
 
   /** The wrapped data key of a function's KV namespace. */
   readKvKey(fn: string): Promise<WrappedKeyRow | undefined>;

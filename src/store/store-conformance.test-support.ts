@@ -277,4 +277,28 @@ export function runStoreConformance(name: string, open: () => Promise<StateStore
       await closeAll(stores);
     }
   });
+
+  test(`${name}: a due rotation is claimed by exactly one of concurrent callers; a claim holds until its lease ends`, async () => {
+    const stores = await peers(4);
+    try {
+      const v = (i: number) => (stores[i % stores.length] as StateStore).vault;
+      const bytes = new Uint8Array([1, 2, 3]);
+      const a = await v(0).allocateSecretVersion('r', 1000, true);
+      await v(0).insertSecretVersion({ name: 'r', version: a.version, stage: 'current', ciphertext: bytes, wrappedKey: bytes, kekId: 'k', createdAt: 1000 });
+      // Not due yet: it became current at 1000, every 500 → due from 1500.
+      assert.deepEqual(await Promise.all([0, 1, 2, 3].map((i) => v(i).claimSecretRotation('r', 1400, 500, 100))), [false, false, false, false]);
+      const won = await Promise.all(Array.from({ length: 16 }, (_, i) => v(i).claimSecretRotation('r', 1500, 500, 100)));
+      assert.equal(won.filter(Boolean).length, 1, 'exactly one winner');
+      assert.equal(await v(1).claimSecretRotation('r', 1599, 500, 100), false, 'the lease still holds');
+      assert.equal(await v(2).claimSecretRotation('r', 1601, 500, 100), true, 'an expired lease can be claimed again');
+      await v(3).releaseSecretRotation('r');
+      assert.equal(await v(0).claimSecretRotation('r', 1602, 0, 100), true, 'a released claim is free');
+      assert.equal(await v(0).claimSecretRotation('none', 5000, 0, 100), false, 'no such secret');
+      await v(0).releaseSecretRotation('r');
+      assert.equal(await v(0).softDeleteSecret('r', 2000, 3000), 'ok');
+      assert.equal(await v(1).claimSecretRotation('r', 9000, 0, 100), false, 'a deleted secret is never rotated');
+    } finally {
+      await closeAll(stores);
+    }
+  });
 }

@@ -36,6 +36,10 @@ export const secretsCommand: Command = {
     '  retire-kek ID [DIR]                  remove an old KEK once nothing is wrapped under it',
     '',
     'With PALISADE_MASTER_KEY set, rotate-kek re-wraps under its first key (see docs/secrets.md).',
+    'A running node serves list, versions, set, rotate, delete and restore over HTTPS under',
+    '/_palisade/admin/secrets (operator action manageSecrets; admins with a second factor by default).',
+    'Scheduled rotation (manifest `secrets: NAME: rotation: { function, every }`) runs on the node;',
+    '`POST /_palisade/admin/secrets/NAME/rotate` with body {} runs it now.',
   ].join('\n'),
   options: {
     file: { type: 'string', description: 'read the value from this file (set, rotate, stage)' },

@@ -53,7 +53,7 @@ export async function serveAdminEndpoint(ctx: RequestContext): Promise<void> {
   if (allowed.decision.effect === 'allow' && allowed.action !== undefined) ctx.action = allowed.action;
 
   const json = entry.validateBody === undefined ? await refuseBody(ctx) : await readJsonBody(ctx, entry);
-  const reply = await entry.endpoint.handle({ requestId: ctx.requestId, principal, params, search: target.search, json, allowedActions: allowed.actions });
+  const reply = await entry.endpoint.handle({ requestId: ctx.requestId, principal, params, search: target.search, json, allowedActions: allowed.actions, clientIp: ctx.clientIp, method, route: ctx.endpointPath });
   ctx.response = { status: reply.status, headers: [['content-type', 'application/json'], ['cache-control', 'no-store']], body: Buffer.from(JSON.stringify(reply.body)) };
 }
 

@@ -169,4 +169,11 @@ export const sqliteMigrations: ReadonlyArray<{ readonly version: number; readonl
       );
     `,
   },
+  {
+    // Scheduled secret rotation: a lease so that one node (and one tick) rotates a secret at a time.
+    version: 7,
+    sql: `
+      ALTER TABLE secrets ADD COLUMN rotation_claimed_until INTEGER;
+    `,
+  },
 ]);

@@ -34,7 +34,7 @@ test('sqlite: reopening keeps data and does not re-run migrations', async () => 
   await a.close();
   const b = openSqliteStore(path);
   assert.equal((await b.deployments.listDeployments(10)).length, 1);
-  assert.equal(await b.schemaVersion(), 6);
+  assert.equal(await b.schemaVersion(), 7);
   await b.close();
 });
 

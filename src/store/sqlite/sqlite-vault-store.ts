@@ -50,6 +50,12 @@ export function createSqliteVaultStore(db: Database.Database): VaultStore {
   const purge = db.prepare('DELETE FROM secrets WHERE name = ?');
   const heads = db.prepare("SELECT s.name AS name, v.version AS current, s.deleted_at AS deleted_at FROM secrets s LEFT JOIN secret_versions v ON v.name = s.name AND v.stage = 'current' ORDER BY s.name");
 
+  // INVARIANT: due check, lease check and claim are one statement, so one caller wins a race.
+  const claimRotation = db.prepare(
+    'UPDATE secrets SET rotation_claimed_until = ? WHERE name = ? AND deleted_at IS NULL AND COALESCE(last_rotated_at, created_at) <= ? AND (rotation_claimed_until IS NULL OR rotation_claimed_until < ?) RETURNING name',
+  );
+  const releaseRotation = db.prepare('UPDATE secrets SET rotation_claimed_until = NULL WHERE name = ?');
+
   const kekInsert = db.prepare('INSERT INTO vault_keks (kek_id, check_value, created_at) VALUES (?, ?, ?) ON CONFLICT (kek_id) DO UPDATE SET retired_at = NULL');
   const kekAll = db.prepare('SELECT * FROM vault_keks ORDER BY created_at, kek_id');
   const kekGet = db.prepare('SELECT * FROM vault_keks WHERE kek_id = ?');
@@ -266,6 +272,12 @@ export function createSqliteVaultStore(db: Database.Database): VaultStore {
     },
     async generation() {
       return generation.get() as number;
+    },
+    async claimSecretRotation(name, at, everyMs, leaseMs) {
+      return claimRotation.get(at + leaseMs, name, at - everyMs, at) !== undefined;
+    },
+    async releaseSecretRotation(name) {
+      releaseRotation.run(name);
     },
     async readKvKey(fn) {
       const row = kvKeyGet.get(fn) as { function_name: string; wrapped_key: Buffer; kek_id: string } | undefined;
