@@ -8,7 +8,7 @@ import { isPalisadeError, type AuditEvent, type ErrorCode } from '../kernel/inde
 import type { EgressGrantSpec } from '../manifest/index.js';
 import type { PolicyAuthorizer } from '../policy/index.js';
 import { MAX_BINDING_BODY_BYTES, type BindingCallAnswer, type EgressHandler } from '../runtime/index.js';
-import { createEgressGuard, type DnsResolver, type EgressEvent, type EgressLimits, type EgressReason } from '../segmentation/index.js';
+import { createEgressGuard, egressErrorCode, type DnsResolver, type EgressEvent, type EgressLimits, type EgressReason } from '../segmentation/index.js';
 
 /** Bounds of one `fetch()` of a function; the invocation's own deadline always caps `timeoutMs`. */
 export const DEFAULT_FUNCTION_EGRESS_LIMITS: EgressLimits = {
@@ -79,7 +79,7 @@ export function createEgressHandler(options: EgressWiringOptions): EgressHandler
       authorize: ({ host }) => options.policy.authorizeEgress({ fn: caller.fn, host, chain: caller.chain, principal: caller.principal, time: options.now() }),
       events: {
         onEgress: (event) => {
-          const code = event.decision === 'deny' ? CODES[event.reason] : undefined;
+          const code = event.decision === 'deny' ? egressErrorCode(event.reason) : undefined;
           if (code !== undefined) options.onRefused?.(event, caller.requestId, code);
           records.push(options.record(egressAuditEvent(event, caller, code)));
         },
@@ -100,19 +100,3 @@ export function createEgressHandler(options: EgressWiringOptions): EgressHandler
     return answer;
   };
 }
-
-const CODES: Readonly<Record<EgressReason, ErrorCode | undefined>> = {
-  allowed: undefined,
-  'not-granted': 'PAL_EGRESS_NOT_GRANTED',
-  'private-address': 'PAL_EGRESS_PRIVATE_ADDRESS',
-  'insecure-scheme': 'PAL_EGRESS_INSECURE_SCHEME',
-  'bad-url': 'PAL_EGRESS_BAD_URL',
-  'bad-request': 'PAL_EGRESS_BAD_REQUEST',
-  'dns-failed': 'PAL_EGRESS_DNS_FAILED',
-  'too-many-redirects': 'PAL_EGRESS_TOO_MANY_REDIRECTS',
-  'too-large': 'PAL_EGRESS_RESPONSE_TOO_LARGE',
-  timeout: 'PAL_EGRESS_TIMEOUT',
-  cancelled: 'PAL_EGRESS_CANCELLED',
-  'connect-failed': 'PAL_EGRESS_CONNECT_FAILED',
-  'policy-denied': 'PAL_EGRESS_POLICY_DENIED',
-};

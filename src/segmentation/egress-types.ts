@@ -106,7 +106,7 @@ export interface ResolvedAddress {
 /** Resolves a host name to every address it has; rejects or answers `[]` when it has none. */
 export type DnsResolver = (hostname: string) => Promise<readonly ResolvedAddress[]>;
 
-const codeOf: Record<Exclude<EgressReason, 'allowed'>, ErrorCode> = {
+const codeOf: Readonly<Record<Exclude<EgressReason, 'allowed'>, ErrorCode>> = {
   'not-granted': 'PAL_EGRESS_NOT_GRANTED',
   'private-address': 'PAL_EGRESS_PRIVATE_ADDRESS',
   'insecure-scheme': 'PAL_EGRESS_INSECURE_SCHEME',
@@ -120,6 +120,18 @@ const codeOf: Record<Exclude<EgressReason, 'allowed'>, ErrorCode> = {
   'connect-failed': 'PAL_EGRESS_CONNECT_FAILED',
   'policy-denied': 'PAL_EGRESS_POLICY_DENIED',
 };
+
+/**
+ * The error code of a refused or failed egress attempt; undefined for `allowed`.
+ *
+ * @example
+ * ```ts
+ * egressErrorCode('private-address'); // 'PAL_EGRESS_PRIVATE_ADDRESS'
+ * ```
+ */
+export function egressErrorCode(reason: EgressReason): ErrorCode | undefined {
+  return reason === 'allowed' ? undefined : codeOf[reason];
+}
 
 /**
  * A refused or failed egress attempt as a value: its code, status and reason travel together

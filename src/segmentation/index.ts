@@ -4,6 +4,7 @@ export { canonicalHost, checkGrants, parseEgressTarget, type EgressTarget, type 
 export { systemResolver, createDnsServerResolver } from './dns-resolvers.js';
 export {
   EgressError,
+  egressErrorCode,
   egressReasons,
   type DnsResolver,
   type EgressAuthorization,

@@ -1,19 +1,17 @@
 import type { TLSSocket } from 'node:tls';
-import { safeJsonParse } from '../../kernel/index.js';
 import type { AdminActionName, AdminEndpointEntry } from '../admin-api.js';
 import { Denial } from '../denial.js';
-import { checkJsonLimits } from '../json-limits.js';
 import type { AuthorizationDecision } from '../ports.js';
 import type { RequestContext } from '../request-context.js';
 import { checkRequestTarget } from '../request-target.js';
 import { readClientCertificate } from './authenticate.js';
 import { enforceDecision } from './authorize.js';
+import { decodeJsonBody } from './validate-body.js';
 import { contentCoding } from './check-content-headers.js';
 
 /** Admin request bodies are small documents; anything larger is refused before it is parsed. */
 export const MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The admin API (`/_palisade/admin/…`): every request is authenticated first (so an anonymous
@@ -117,28 +115,13 @@ async function readJsonBody(ctx: RequestContext, entry: AdminEndpointEntry): Pro
     if (size > MAX_ADMIN_BODY_BYTES) throw tooLarge();
     chunks.push(chunk);
   }
-  const body = Buffer.concat(chunks);
-  if (body.byteLength === 0) throw malformed('a json body is required');
-  const { maxJsonDepth, maxJsonKeys } = ctx.state.jsonLimits;
-  const shape = checkJsonLimits(body, maxJsonDepth, maxJsonKeys);
-  if (!shape.ok) throw malformed(shape.reason === 'too-deep' ? `the json body nests deeper than ${maxJsonDepth} levels` : `the json body has more than ${maxJsonKeys} keys and items`);
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch {
-    throw malformed('the json body is not valid utf-8');
-  }
-  const parsed = safeJsonParse(text);
-  if (!parsed.ok) throw malformed(parsed.reason === 'forbidden-key' ? 'the json body uses a forbidden key (`__proto__`, `constructor` or `prototype`)' : 'the body is not valid json');
-  const errors = entry.validateBody?.(parsed.value) ?? [];
+  const value = decodeJsonBody(Buffer.concat(chunks), ctx.state.jsonLimits);
+  const errors = entry.validateBody?.(value) ?? [];
   if (errors.length > 0) throw new Denial('PAL_GATEWAY_INVALID_BODY', 'invalid-body', `the body does not match the endpoint schema (${errors.length} error${errors.length === 1 ? '' : 's'})`, { errors });
-  return parsed.value;
+  return value;
 }
 
 function tooLarge(): Denial {
   return new Denial('PAL_GATEWAY_BODY_TOO_LARGE', 'body-too-large', `request body exceeds ${MAX_ADMIN_BODY_BYTES} bytes`);
 }
 
-function malformed(message: string): Denial {
-  return new Denial('PAL_GATEWAY_MALFORMED_BODY', 'malformed-body', message);
-}

@@ -16,9 +16,28 @@ export function validateBody(ctx: RequestContext): void {
   const method = ctx.req.method ?? '';
   const validator = route === undefined ? undefined : ctx.state.bodyValidators.get(route)?.get(method);
   if (validator === undefined) return;
-  const body = ctx.body;
-  if (body === null || body.byteLength === 0) throw malformed('a json body is required');
-  const { maxJsonDepth, maxJsonKeys } = ctx.state.jsonLimits;
+  if (ctx.body === null) throw malformed('a json body is required');
+  const value = decodeJsonBody(ctx.body, ctx.state.jsonLimits);
+  const errors = validator(value);
+  if (errors.length > 0) {
+    throw new Denial('PAL_GATEWAY_INVALID_BODY', 'invalid-body', `the body does not match the route schema (${errors.length} error${errors.length === 1 ? '' : 's'})`, { errors });
+  }
+  ctx.json = value;
+}
+
+/**
+ * Decodes a JSON request body within the gateway's limits: depth and entry count on the raw
+ * bytes first (a parser bomb costs one linear scan), strict UTF-8, then a parse that refuses
+ * prototype keys. Every refusal is a 400 `Denial`. Shared by route bodies and the admin API.
+ *
+ * @example
+ * ```ts
+ * const value = decodeJsonBody(body, { maxJsonDepth: 64, maxJsonKeys: 10_000 });
+ * ```
+ */
+export function decodeJsonBody(body: Uint8Array, limits: { readonly maxJsonDepth: number; readonly maxJsonKeys: number }): unknown {
+  if (body.byteLength === 0) throw malformed('a json body is required');
+  const { maxJsonDepth, maxJsonKeys } = limits;
   const shape = checkJsonLimits(body, maxJsonDepth, maxJsonKeys);
   if (!shape.ok) throw malformed(shape.reason === 'too-deep' ? `the json body nests deeper than ${maxJsonDepth} levels` : `the json body has more than ${maxJsonKeys} keys and items`);
   let text: string;
@@ -29,11 +48,7 @@ export function validateBody(ctx: RequestContext): void {
   }
   const parsed = parseJsonBody(text);
   if (!parsed.ok) throw malformed(parsed.reason === 'forbidden-key' ? 'the json body uses a forbidden key (`__proto__`, `constructor` or `prototype`)' : 'the body is not valid json');
-  const errors = validator(parsed.value);
-  if (errors.length > 0) {
-    throw new Denial('PAL_GATEWAY_INVALID_BODY', 'invalid-body', `the body does not match the route schema (${errors.length} error${errors.length === 1 ? '' : 's'})`, { errors });
-  }
-  ctx.json = parsed.value;
+  return parsed.value;
 }
 
 function malformed(message: string): Denial {
