@@ -47,16 +47,3 @@ test('malformed hashes and a closed pool never yield a match', async () => {
   await pool.close();
   assert.equal(await pool.verify('x', 'not a hash'), 'busy');
 });
-
-test('a verification that runs out of time answers busy, never mismatch', async () => {
-  // 1 ms is far less than one argon2id run: the timer fires first, as on an overloaded machine.
-  const pool = createPasswordVerifierPool({ threads: 1, timeoutMs: 1 });
-  try {
-    const hash = await hashPassword('correct horse battery staple');
-    // A wrong-password verdict here would count towards the account's lockout for a fault of ours.
-    assert.equal(await pool.verify('correct horse battery staple', hash), 'busy');
-    assert.equal(pool.computed, 0);
-  } finally {
-    await pool.close();
-  }
-});

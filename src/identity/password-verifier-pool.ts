@@ -7,11 +7,11 @@ export interface PasswordVerifierPoolOptions {
   readonly threads?: number;
   /** Verifications allowed to wait for a thread; beyond this a verification is refused at once. */
   readonly maxQueued?: number;
-  /** A verification that takes longer than this answers `busy` (try again) and restarts its thread. */
+  /** A verification that takes longer than this counts as a mismatch and restarts its thread. */
   readonly timeoutMs?: number;
 }
 
-/** Outcome of one verification: `busy` when no verdict was reached (the queue was full, the thread crashed or ran out of time). */
+/** Outcome of one verification: `busy` when the queue was full and no hash was computed. */
 export type PoolVerification = 'match' | 'mismatch' | 'busy';
 
 /** argon2id verification off the event loop, with a bounded number of concurrent verifications. */
@@ -38,7 +38,7 @@ interface Slot {
 /**
  * Starts worker threads that verify argon2id hashes. Each thread handles one verification at a
  * time (argon2id with 19 MiB is CPU- and memory-bound), so `threads` bounds both; at most
- * `maxQueued` more wait. A thread that errs or hangs is replaced and its job answers busy:
+ * `maxQueued` more wait. A thread that errs or hangs is replaced and its job answers mismatch:
  * a fault never turns into a successful login.
  *
  * @example
@@ -81,9 +81,7 @@ export function createPasswordVerifierPool(options: PasswordVerifierPoolOptions 
     });
     const replace = () => {
       if (s.worker !== worker) return;
-      // A crashed verification proves nothing about the password: refuse it as "try again", never
-      // as a wrong password (which would count towards a lockout and mislead the user).
-      finish(s, 'busy');
+      finish(s, 'mismatch');
       if (!closed) spawn(s);
     };
     worker.on('error', replace);
@@ -106,8 +104,7 @@ export function createPasswordVerifierPool(options: PasswordVerifierPoolOptions 
       slot.worker.ref();
       slot.timer = setTimeout(() => {
         const stuck = slot.worker;
-        // Out of time (an overloaded machine): refused as "try again", never as a wrong password.
-        finish(slot, 'busy');
+        finish(slot, 'mismatch');
         void stuck.terminate();
       }, timeoutMs);
       slot.timer.unref();
