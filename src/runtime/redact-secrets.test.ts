@@ -59,3 +59,8 @@ describe('secret redaction', () => {
     assert.equal(rot.redactText('first-value second-value'), '[REDACTED:k] [REDACTED:k]');
   });
 });
+
+test('a value as JSON.stringify escapes it (quotes, backslashes, tabs) is redacted too', () => {
+  const value = 'hunter2"secret\\pass\tx';
+  assert.ok(redactedForms(value).includes(JSON.stringify(value).slice(1, -1)));
+});

@@ -10,12 +10,12 @@ export const MIN_REDACTED_BYTES = 4;
 /** Values of one secret kept for redaction (the current one and the versions before it). */
 const VERSIONS_KEPT = 4;
 
-/** The forms of a value that are redacted: plain, base64 (standard and url-safe, with and without padding), URL-encoded. */
+/** The forms of a value that are redacted: plain, base64 (standard and url-safe, with and without padding), URL-encoded, and as a JSON string escapes it. */
 export function redactedForms(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
   const b64 = bytes.toString('base64');
   const b64url = bytes.toString('base64url');
-  const forms = new Set([value, b64, b64.replace(/=+$/, ''), b64url, `${b64url}${'='.repeat((4 - (b64url.length % 4)) % 4)}`, encodeURIComponent(value)]);
+  const forms = new Set([value, b64, b64.replace(/=+$/, ''), b64url, `${b64url}${'='.repeat((4 - (b64url.length % 4)) % 4)}`, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]);
   return [...forms].filter((f) => Buffer.byteLength(f, 'utf8') >= MIN_REDACTED_BYTES);
 }
 
