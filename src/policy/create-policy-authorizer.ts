@@ -170,21 +170,7 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
         if (byCaller.size >= PREPARED_PER_ROUTE) byCaller.delete(byCaller.keys().next().value as string);
         byCaller.set(callerKey, prepared);
       }
-      const context = {
-        mfa: principal.mfa,
-        authMethod: principal.authMethod,
-        authTime: principal.authTime ?? 0,
-        ip: ipValue(facts.clientIp),
-        time: Math.floor(facts.time / 1000),
-        risk: facts.risk ?? 0,
-        method: facts.method,
-      };
-      const decision = prepared.decide(context);
-      // Only a person signing in can add a second factor; an API key or a certificate cannot step up.
-      if (decision.effect === 'allow' || principal.mfa || !STEP_UP_METHODS.has(principal.authMethod)) return decision;
-      // RFC 9470 step-up: would a second factor, and nothing else, turn this deny into an allow?
-      const stepped = prepared.decide({ ...context, mfa: true });
-      return stepped.effect === 'allow' ? Object.freeze({ ...decision, reason: 'mfa-required' as const }) : decision;
+      return decideWithStepUp(principal, { ...principalContext(principal, facts), method: facts.method }, (context) => prepared.decide(context));
     },
     authorizeAdmin(principal, action, resource, facts) {
       const s = state;
@@ -195,15 +181,8 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
         { uid: { type: 'Action', id: action }, attrs: {}, parents: [ADMIN_GROUP] },
         { uid: ADMIN_GROUP, attrs: {}, parents: [] },
       ];
-      const context = {
-        mfa: principal.mfa,
-        authMethod: principal.authMethod,
-        authTime: principal.authTime ?? 0,
-        ip: ipValue(facts.clientIp),
-        time: Math.floor(facts.time / 1000),
-        risk: facts.risk ?? 0,
-      };
-      return decideWithStepUp(s.engine, principal, { principal: principalUid(principal), action: { type: 'Action', id: action }, resource: { type: 'AdminResource', id: resource }, context, entities });
+      const request = { principal: principalUid(principal), action: { type: 'Action', id: action }, resource: { type: 'AdminResource', id: resource }, entities };
+      return decideWithStepUp(principal, principalContext(principal, facts), (context) => s.engine.decide({ ...request, context }));
     },
     authorizeCall(call) {
       const s = state;
@@ -241,12 +220,25 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
  * Decides a request; a deny that a second factor, and nothing else, would turn into an allow gets
  * reason `mfa-required` (RFC 9470 step-up), for principals that can add one.
  */
-function decideWithStepUp(engine: PolicyEngine, principal: Principal, request: AuthorizationRequest): PolicyDecision {
-  const decision = engine.decide(request);
+function decideWithStepUp<C extends { readonly mfa: boolean }>(principal: Principal, context: C, decide: (context: C) => PolicyDecision): PolicyDecision {
+  const decision = decide(context);
   // Only a person signing in can add a second factor; an API key or a certificate cannot step up.
   if (decision.effect === 'allow' || principal.mfa || !STEP_UP_METHODS.has(principal.authMethod)) return decision;
-  const stepped = engine.decide({ ...request, context: { ...request.context, mfa: true } });
+  // RFC 9470 step-up: would a second factor, and nothing else, turn this deny into an allow?
+  const stepped = decide({ ...context, mfa: true });
   return stepped.effect === 'allow' ? Object.freeze({ ...decision, reason: 'mfa-required' as const }) : decision;
+}
+
+/** The context a signed-in principal's decision reads (routes and operator actions). */
+function principalContext(principal: Principal, facts: { readonly clientIp: string; readonly time: number; readonly risk?: number }) {
+  return {
+    mfa: principal.mfa,
+    authMethod: principal.authMethod,
+    authTime: principal.authTime ?? 0,
+    ip: ipValue(facts.clientIp),
+    time: Math.floor(facts.time / 1000),
+    risk: facts.risk ?? 0,
+  };
 }
 
 /** The context of a call or a secret read: the chain and the principal that started it. */
