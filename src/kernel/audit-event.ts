@@ -2,6 +2,9 @@ import type { AuthFailureReason } from './auth-failure-reasons.js';
 import type { ErrorCode } from './error-codes.js';
 import type { Principal } from './principal.js';
 
+/** Why an outbound request of a function was refused or failed (the egress guard's own words). */
+export const egressFailureReasons = ['private-address', 'insecure-scheme', 'bad-url', 'bad-request', 'dns-failed', 'too-many-redirects', 'too-large', 'timeout', 'cancelled', 'connect-failed'] as const;
+
 /** The closed vocabulary of decision reasons recorded for each request. */
 export const decisionReasons = [
   'allowed',
@@ -36,16 +39,7 @@ export const decisionReasons = [
   'secret-not-found',
   'secret-unavailable',
   // Outbound requests of functions (`egress`), the egress guard's vocabulary.
-  'private-address',
-  'insecure-scheme',
-  'bad-url',
-  'bad-request',
-  'dns-failed',
-  'too-many-redirects',
-  'too-large',
-  'timeout',
-  'cancelled',
-  'connect-failed',
+  ...egressFailureReasons,
 ] as const;
 
 /** One decision reason. */

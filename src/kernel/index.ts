@@ -15,5 +15,5 @@ export { logFields, type LogField, type LogRecord } from './log-fields.js';
 export type { Principal, ClientCertificate } from './principal.js';
 export { authFailureReasons, API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type AuthFailureReason } from './auth-failure-reasons.js';
 export { silentLogger, type Logger } from './logger.js';
-export { decisionReasons, secretAdminActions, type DecisionReason, type SecretAdminAction, type AuditEvent, type AuditSink } from './audit-event.js';
+export { decisionReasons, egressFailureReasons, secretAdminActions, type DecisionReason, type SecretAdminAction, type AuditEvent, type AuditSink } from './audit-event.js';
 export { renderErrorReference } from './render-error-reference.js';

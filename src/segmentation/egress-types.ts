@@ -1,4 +1,4 @@
-import { PalisadeError, type ErrorCode } from '../kernel/index.js';
+import { egressFailureReasons, PalisadeError, type ErrorCode } from '../kernel/index.js';
 
 /**
  * One host a function may reach. Weakening switches have loud names and are off by default
@@ -44,21 +44,7 @@ export interface EgressResult {
 }
 
 /** The closed vocabulary of egress decision reasons recorded for every attempt. */
-export const egressReasons = [
-  'allowed',
-  'not-granted',
-  'private-address',
-  'insecure-scheme',
-  'bad-url',
-  'bad-request',
-  'dns-failed',
-  'too-many-redirects',
-  'too-large',
-  'timeout',
-  'cancelled',
-  'connect-failed',
-  'policy-denied',
-] as const;
+export const egressReasons = ['allowed', 'not-granted', ...egressFailureReasons, 'policy-denied'] as const;
 
 /** One egress decision reason. */
 export type EgressReason = (typeof egressReasons)[number];
