@@ -39,6 +39,14 @@ function actorOf(request: AdminEndpointRequest): SecretChangeActor {
 
 const nameOf = (request: AdminEndpointRequest): string => request.params.name ?? '';
 const encoder = new TextEncoder();
+// A lone UTF-16 surrogate (JSON allows `"\ud800"`) has no UTF-8 form: encoding it would store U+FFFD instead.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A value as the vault stores it (UTF-8), refusing what UTF-8 cannot hold rather than altering it. */
+function encodeValue(value: string): Uint8Array {
+  if (LONE_SURROGATE.test(value)) throw new PalisadeError('PAL_SECRETS_VALUE_INVALID', 'the value holds a lone UTF-16 surrogate, which UTF-8 cannot store unchanged; send valid Unicode text', { status: 422, expose: true });
+  return encoder.encode(value);
+}
 
 /**
  * The secrets endpoints (`manageSecrets` on `secrets`): metadata out, values only in, one audit
@@ -54,7 +62,7 @@ function secretsEndpoints(secrets: AdminSecretsDeps): AdminEndpoint[] {
       method: 'PUT',
       path: '/secrets/:name',
       body: valueBody(true),
-      handle: async (r) => ({ status: 200, body: { secret: await secrets.admin.set(nameOf(r), encoder.encode((r.json as { value: string }).value), actorOf(r)) } }),
+      handle: async (r) => ({ status: 200, body: { secret: await secrets.admin.set(nameOf(r), encodeValue((r.json as { value: string }).value), actorOf(r)) } }),
     },
     {
       ...common,
@@ -63,7 +71,7 @@ function secretsEndpoints(secrets: AdminSecretsDeps): AdminEndpoint[] {
       body: valueBody(false),
       handle: async (r) => {
         const value = (r.json as { value?: string }).value;
-        if (value !== undefined) return { status: 200, body: { secret: await secrets.admin.rotate(nameOf(r), encoder.encode(value), actorOf(r)) } };
+        if (value !== undefined) return { status: 200, body: { secret: await secrets.admin.rotate(nameOf(r), encodeValue(value), actorOf(r)) } };
         const report = await secrets.rotateNow(nameOf(r), r.requestId);
         if (!report.ok) throw new PalisadeError('PAL_SECRETS_ROTATION_FAILED', `the rotation failed at step \`${report.step}\` (${report.result}); the current version is unchanged`, { status: 422, expose: true });
         return { status: 200, body: { rotation: report, secret: await secrets.admin.versions(nameOf(r)) } };

@@ -106,6 +106,14 @@ describe('admin API: secrets (manageSecrets on secrets)', () => {
     assert.equal(v.currentVersion, 2);
     assert.deepEqual(v.versions.map((x) => [x.version, x.stage]), [[1, 'previous'], [2, 'current']]);
 
+    // JSON can carry a lone surrogate (`"\ud800"`) that UTF-8 cannot: refused, never stored altered.
+    for (const bad of ['abc\ud800', '\udc00xyz']) {
+      const lone = await call('/secrets/api-token/rotate', root, 'POST', { value: bad });
+      assert.equal(lone.status, 422, lone.body);
+      assert.equal((JSON.parse(lone.body) as { code: string }).code, 'PAL_SECRETS_VALUE_INVALID');
+    }
+    assert.equal((JSON.parse((await call('/secrets/api-token/versions', root)).body) as { secret: { currentVersion: number } }).secret.currentVersion, 2, 'nothing was stored');
+
     const none = await call('/secrets/api-token/rotate', root, 'POST', {});
     assert.equal(none.status, 422, none.body);
     assert.equal((JSON.parse(none.body) as { code: string }).code, 'PAL_SECRETS_ROTATION_UNAVAILABLE');

@@ -58,6 +58,23 @@ describe('palisade secrets, end to end', () => {
     assert.equal((JSON.parse(runCliSync(['secrets', 'versions', 'db-url', dir, '--json']).stdout) as { currentVersion: number }).currentVersion, 2);
   });
 
+  test('--file reads at most the value limit, whatever the file claims to be', () => {
+    // `/dev/zero` reports size 0 and never ends: the CLI must stop reading, not trust the size.
+    const started = Date.now();
+    const endless = runCliSync(['secrets', 'set', 'endless', dir, '--file', '/dev/zero']);
+    assert.equal(endless.status, 3, endless.stderr);
+    assert.match(endless.stderr, /PAL_SECRETS_VALUE_INVALID/);
+    assert.ok(Date.now() - started < 30_000);
+    const big = join(dir, 'big.txt');
+    writeFileSync(big, 'x'.repeat(64 * 1024 + 1), { mode: 0o600 });
+    assert.equal(runCliSync(['secrets', 'set', 'big', dir, '--file', big]).status, 3);
+    const empty = join(dir, 'empty.txt');
+    writeFileSync(empty, '', { mode: 0o600 });
+    assert.match(runCliSync(['secrets', 'set', 'empty', dir, '--file', empty]).stderr, /is empty/);
+    assert.match(runCliSync(['secrets', 'set', 'dir', dir, '--file', dir]).stderr, /cannot read --file/);
+    assert.ok(!runCliSync(['secrets', 'list', dir, '--json']).stdout.match(/"(endless|big|empty|dir)"/), 'nothing was stored');
+  });
+
   test('list and versions print metadata only, never a value', () => {
     const outputs = [runCliSync(['secrets', 'list', dir]), runCliSync(['secrets', 'list', dir, '--json']), runCliSync(['secrets', 'versions', 'db-url', dir]), runCliSync(['secrets', 'versions', 'db-url', dir, '--json']), runCliSync(['secrets', 'keys', dir, '--json'])];
     for (const o of outputs) {

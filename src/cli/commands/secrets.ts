@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { loadManifest } from '../../manifest/index.js';
 import { secretsAdmin, type SecretView } from '../../platform/index.js';
 import { PalisadeError } from '../../kernel/index.js';
@@ -102,7 +102,7 @@ export const secretsCommand: Command = {
         const { name, dir } = nameAndDir(verb, rest);
         const days = ctx.flags['recovery-days'] === undefined ? 7 : parseCount(ctx.flags['recovery-days'], '--recovery-days', 0);
         const s = await secretsAdmin.delete(loadManifest(dir), name, days);
-        ctx.io.out(ctx.json ? JSON.stringify(s) : `${name}: deleted; restore until ${s.purgeAfter ?? '?'} with \`palisade secrets restore ${name}\``);
+        ctx.io.out(ctx.json ? JSON.stringify(s) : `${name}: deleted; restore until ${s.purgeAfter ?? '?'} with \`palisade secrets restore ${name}${dir === '.' ? '' : ` ${dir}`}\``);
         return exitCodes.ok;
       }
       case 'restore': {
@@ -186,14 +186,10 @@ function parseCount(raw: string | boolean | undefined, flag: string, min: number
 async function readValue(ctx: CommandContext, name: string): Promise<Uint8Array> {
   if (typeof ctx.flags.file === 'string') {
     const path = ctx.flags.file;
-    let size: number;
-    try {
-      size = statSync(path).size;
-    } catch {
-      throw new PalisadeError('PAL_CLI_USAGE', `cannot read --file \`${path}\``);
-    }
-    if (size > MAX_VALUE_BYTES) throw new PalisadeError('PAL_SECRETS_VALUE_INVALID', `a secret value must be at most ${MAX_VALUE_BYTES} bytes (\`${path}\` has ${size})`);
-    return new Uint8Array(readFileSync(path));
+    const value = readFileBounded(path, MAX_VALUE_BYTES);
+    if (value === 'too-large') throw new PalisadeError('PAL_SECRETS_VALUE_INVALID', `a secret value must be at most ${MAX_VALUE_BYTES} bytes (\`${path}\` has more)`);
+    if (value.byteLength === 0) throw new PalisadeError('PAL_SECRETS_VALUE_INVALID', `\`${path}\` is empty`);
+    return value;
   }
   if (process.stdin.isTTY) {
     ctx.io.err('reading the value from the terminal (input hidden); for scripts pipe it on standard input or use --file');
@@ -209,6 +205,37 @@ async function readValue(ctx: CommandContext, name: string): Promise<Uint8Array>
   const value = Buffer.concat(chunks);
   if (value.byteLength === 0) throw new PalisadeError('PAL_SECRETS_VALUE_INVALID', 'standard input was empty; pipe the value in, for example `printf %s "$VALUE" | palisade secrets set NAME`');
   return new Uint8Array(value);
+}
+
+/**
+ * Reads at most `max` bytes of a file, a device or a FIFO: its size on disk is not trusted
+ * (`/dev/zero` has size 0 and never ends). Reading stops at `max + 1` bytes.
+ */
+function readFileBounded(path: string, max: number): Uint8Array | 'too-large' {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    throw new PalisadeError('PAL_CLI_USAGE', `cannot read --file \`${path}\``);
+  }
+  try {
+    const buf = Buffer.alloc(max + 1);
+    let total = 0;
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, total, buf.byteLength - total, null);
+      } catch {
+        throw new PalisadeError('PAL_CLI_USAGE', `cannot read --file \`${path}\` (is it a directory?)`);
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > max) return 'too-large';
+    }
+    return new Uint8Array(buf.subarray(0, total));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function summary(s: SecretView): string {
