@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import { PalisadeError } from '../kernel/index.js';
+import { PalisadeError, once } from '../kernel/index.js';
 import { parseArchiveStatement, type ArchiveStatement, type SignedCheckpoint } from './checkpoint.js';
 import type { AuditRow } from './verify-audit-chain.js';
 
@@ -43,21 +43,21 @@ export interface AuditArchiveSummary {
 
 const HEX64 = '^[0-9a-f]{64}$';
 const signed = { type: 'object', additionalProperties: false, required: ['statement', 'signature'], properties: { statement: { type: 'string', maxLength: 8192 }, signature: { type: 'string', maxLength: 200 } } } as const;
-const ajv = new Ajv({ allErrors: false, strict: true });
-const validateHeader = ajv.compile({
+const ajv = once(() => new Ajv({ allErrors: false, strict: true }));
+const validateHeader = once(() => ajv().compile({
   type: 'object',
   additionalProperties: false,
   required: ['format', 'instance', 'first', 'last'],
   properties: { format: { const: ARCHIVE_FORMAT }, instance: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, first: { type: 'integer', minimum: 1 }, last: { type: 'integer', minimum: 1 } },
-});
-const validateEvent = ajv.compile({
+}));
+const validateEvent = once(() => ajv().compile({
   type: 'object',
   additionalProperties: false,
   required: ['seq', 'event', 'prevHash', 'hash'],
   properties: { seq: { type: 'integer', minimum: 1 }, event: { type: 'string', maxLength: 1_000_000 }, prevHash: { type: 'string', pattern: HEX64 }, hash: { type: 'string', pattern: HEX64 } },
-});
-const validateCheckpointLine = ajv.compile({ type: 'object', additionalProperties: false, required: ['checkpoint'], properties: { checkpoint: signed } });
-const validateTrailer = ajv.compile({ type: 'object', additionalProperties: false, required: ['archive'], properties: { archive: signed } });
+}));
+const validateCheckpointLine = once(() => ajv().compile({ type: 'object', additionalProperties: false, required: ['checkpoint'], properties: { checkpoint: signed } }));
+const validateTrailer = once(() => ajv().compile({ type: 'object', additionalProperties: false, required: ['archive'], properties: { archive: signed } }));
 
 /** Formats the header line (without its LF). */
 export function formatArchiveHeader(h: Omit<ArchiveHeader, 'format'>): string {
@@ -132,19 +132,19 @@ export function readAuditArchiveSummary(path: string): AuditArchiveSummary {
       lineNo++;
       const v = parseLine(pending);
       if (lineNo === 1) {
-        if (!validateHeader(v)) throw malformed(path, lineNo, 'header');
+        if (!validateHeader()(v)) throw malformed(path, lineNo, 'header');
         header = v as ArchiveHeader;
-      } else if (validateEvent(v)) {
+      } else if (validateEvent()(v)) {
         if (checkpoints.length > 0) throw malformed(path, lineNo, 'line (events come before checkpoints)');
         events++;
-      } else if (validateCheckpointLine(v)) checkpoints.push((v as { checkpoint: SignedCheckpoint }).checkpoint);
+      } else if (validateCheckpointLine()(v)) checkpoints.push((v as { checkpoint: SignedCheckpoint }).checkpoint);
       else throw malformed(path, lineNo, 'line');
     }
     pending = line;
   }
   if (header === undefined || pending === undefined) throw malformed(path, lineNo + 1, 'file (too short)');
   const t = parseLine(pending);
-  if (!validateTrailer(t)) throw malformed(path, lineNo + 1, 'trailer');
+  if (!validateTrailer()(t)) throw malformed(path, lineNo + 1, 'trailer');
   const trailer = (t as { archive: SignedCheckpoint }).archive;
   return { path, header, checkpoints, trailer, statement: parseArchiveStatement(trailer.statement), bodyDigest: digest.digest('hex'), events };
 }
@@ -156,7 +156,7 @@ export function* readAuditArchiveRows(path: string): Generator<AuditRow> {
     lineNo++;
     if (lineNo === 1) continue;
     const v = parseLine(line);
-    if (!validateEvent(v)) return;
+    if (!validateEvent()(v)) return;
     const e = v as ArchiveEventLine;
     yield { seq: e.seq, event: e.event, prevHash: Buffer.from(e.prevHash, 'hex'), hash: Buffer.from(e.hash, 'hex') };
   }

@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, ran
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Ajv } from 'ajv';
-import { PalisadeError } from '../kernel/index.js';
+import { PalisadeError, once } from '../kernel/index.js';
 
 /** One verification key in the exported key file. */
 export interface AuditVerificationKey {
@@ -60,7 +60,7 @@ const keyFileSchema = {
     },
   },
 } as const;
-const validateKeyFile = new Ajv({ allErrors: false, strict: true }).compile(keyFileSchema);
+const validateKeyFile = once(() => new Ajv({ allErrors: false, strict: true }).compile(keyFileSchema));
 
 interface RawKeyFile {
   format: string;
@@ -95,7 +95,7 @@ export function loadAuditKeyFile(path: string): AuditKeyFile {
   } catch (error) {
     throw new PalisadeError('PAL_AUDIT_KEYS_INVALID', `cannot read the audit key file \`${path}\``, { cause: error, expose: true });
   }
-  if (!validateKeyFile(parsed)) throw new PalisadeError('PAL_AUDIT_KEYS_INVALID', `the audit key file \`${path}\` is not a ${FORMAT} document (${validateKeyFile.errors?.[0]?.instancePath ?? ''} ${validateKeyFile.errors?.[0]?.message ?? ''})`, { expose: true });
+  if (!validateKeyFile()(parsed)) throw new PalisadeError('PAL_AUDIT_KEYS_INVALID', `the audit key file \`${path}\` is not a ${FORMAT} document (${validateKeyFile().errors?.[0]?.instancePath ?? ''} ${validateKeyFile().errors?.[0]?.message ?? ''})`, { expose: true });
   const raw = parsed as RawKeyFile;
   const keys = raw.keys.map((k) => {
     const publicKey = Buffer.from(k.publicKey, 'base64url');

@@ -5,30 +5,36 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { PalisadeError } from '../kernel/index.js';
 import { exitCodes, processIo, reportError, type CliIo, type Command } from './cli-io.js';
-import { apikeysCommand } from './commands/apikeys.js';
-import { auditCommand } from './commands/audit.js';
-import { initCommand } from './commands/init.js';
-import { upCommand } from './commands/up.js';
-import { loginCommand } from './commands/login.js';
-import { scanCommand } from './commands/scan.js';
-import { tokenCommand } from './commands/token.js';
-import { tokensCommand } from './commands/tokens.js';
-import { certsCommand } from './commands/certs.js';
-import { usersCommand } from './commands/users.js';
-import { validateCommand } from './commands/validate.js';
-import { policyCommand } from './commands/policy.js';
-import { graphCommand } from './commands/graph.js';
-import { accessReportCommand } from './commands/access-report.js';
-import { secretsCommand } from './commands/secrets.js';
-
-const commands: readonly Command[] = [initCommand, validateCommand, upCommand, usersCommand, apikeysCommand, secretsCommand, policyCommand, graphCommand, accessReportCommand, loginCommand, tokenCommand, tokensCommand, certsCommand, scanCommand, auditCommand];
+/**
+ * The commands, each loaded only when it runs (or for the command list of `palisade --help`): a
+ * command pays for its own dependencies only, so `palisade validate` never loads the gateway and
+ * `palisade secrets list` never loads the template scanner.
+ */
+const commandLoaders: ReadonlyArray<readonly [string, () => Promise<Command>]> = [
+  ['init', async () => (await import('./commands/init.js')).initCommand],
+  ['validate', async () => (await import('./commands/validate.js')).validateCommand],
+  ['up', async () => (await import('./commands/up.js')).upCommand],
+  ['users', async () => (await import('./commands/users.js')).usersCommand],
+  ['apikeys', async () => (await import('./commands/apikeys.js')).apikeysCommand],
+  ['secrets', async () => (await import('./commands/secrets.js')).secretsCommand],
+  ['policy', async () => (await import('./commands/policy.js')).policyCommand],
+  ['graph', async () => (await import('./commands/graph.js')).graphCommand],
+  ['access-report', async () => (await import('./commands/access-report.js')).accessReportCommand],
+  ['login', async () => (await import('./commands/login.js')).loginCommand],
+  ['token', async () => (await import('./commands/token.js')).tokenCommand],
+  ['tokens', async () => (await import('./commands/tokens.js')).tokensCommand],
+  ['certs', async () => (await import('./commands/certs.js')).certsCommand],
+  ['scan', async () => (await import('./commands/scan.js')).scanCommand],
+  ['audit', async () => (await import('./commands/audit.js')).auditCommand],
+];
+const commandNames = commandLoaders.map(([name]) => name);
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(fileURLToPath(import.meta.url), '..', '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-function mainHelp(): string {
+function mainHelp(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'palisade: a zero-trust serverless platform',
@@ -64,17 +70,23 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
   const [name, ...rest] = argv;
   const debug = rest.includes('--debug') || name === '--debug';
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.out(mainHelp());
+    io.out(mainHelp(await Promise.all(commandLoaders.map(async ([key, load]) => {
+      const command = await load();
+      // INVARIANT: a command runs under the name it declares.
+      if (command.name !== key) throw new Error(`command \`${command.name}\` is registered as \`${key}\``);
+      return command;
+    }))));
     return name === undefined ? exitCodes.invalidInput : exitCodes.ok;
   }
   if (name === '--version' || name === '-v') {
     io.out(version());
     return exitCodes.ok;
   }
-  const command = commands.find((c) => c.name === name);
-  if (command === undefined) {
-    return reportError(new PalisadeError('PAL_CLI_USAGE', `unknown command \`${name}\`; commands: ${commands.map((c) => c.name).join(', ')}`), io, debug, false);
+  const load = commandLoaders.find(([n]) => n === name)?.[1];
+  if (load === undefined) {
+    return reportError(new PalisadeError('PAL_CLI_USAGE', `unknown command \`${name}\`; commands: ${commandNames.join(', ')}`), io, debug, false);
   }
+  const command = await load();
   const options: ParseArgsConfig['options'] = { help: { type: 'boolean' }, debug: { type: 'boolean' } };
   for (const [k, o] of Object.entries(command.options)) options[k] = { ...(o.multiple === true ? { type: 'string', multiple: true } : { type: o.type }), ...(o.short === undefined ? {} : { short: o.short }) };
   let parsed: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };

@@ -17,3 +17,4 @@ export { authFailureReasons, API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type A
 export { silentLogger, type Logger } from './logger.js';
 export { decisionReasons, egressFailureReasons, secretAdminActions, type DecisionReason, type SecretAdminAction, type AuditEvent, type AuditSink } from './audit-event.js';
 export { renderErrorReference } from './render-error-reference.js';
+export { once } from './once.js';

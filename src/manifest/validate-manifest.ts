@@ -3,7 +3,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { closest } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult } from '../kernel/index.js';
+import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type ErrorCode, type ValidationResult, once } from '../kernel/index.js';
 import { compileBodySchema } from './body-schema.js';
 import { checkEgressHost } from './egress-host.js';
 import { checkSegmentRules } from './check-segment-rules.js';
@@ -14,8 +14,8 @@ import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type Rou
 /** The role the generated policies let reach admin-only routes and operator actions. */
 const ADMIN_ROLE_NAME = 'admin';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
-const validateSchema = ajv.compile(manifestSchema);
+const ajv = once(() => new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true }));
+const validateSchema = once(() => ajv().compile(manifestSchema));
 
 /** Input to {@link validateManifestText}. */
 export interface ManifestSource {
@@ -73,8 +73,8 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     return { ok: false, errors, warnings: [] };
   }
 
-  if (!validateSchema(data)) {
-    for (const e of collapseSchemaErrors(validateSchema.errors ?? [])) {
+  if (!validateSchema()(data)) {
+    for (const e of collapseSchemaErrors(validateSchema().errors ?? [])) {
       const d = describeSchemaError(e);
       push(d.code, d.path, d.message, d.hint, d.onKey);
     }

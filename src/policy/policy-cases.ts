@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv';
+import { once } from '../kernel/index.js';
 import { parse } from 'yaml';
 import type { Diagnostic, Principal, ValidationResult } from '../kernel/index.js';
 import type { Manifest } from '../manifest/index.js';
@@ -64,9 +65,9 @@ const caseSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validateCase = ajv.compile<PolicyCase>(caseSchema);
-const validateFile = ajv.compile<{ tests: PolicyCase[] }>({ type: 'object', additionalProperties: false, required: ['tests'], properties: { tests: { type: 'array', minItems: 1, items: caseSchema } } });
+const ajv = once(() => new Ajv({ allErrors: true, strict: true }));
+const validateCase = once(() => ajv().compile<PolicyCase>(caseSchema));
+const validateFile = once(() => ajv().compile<{ tests: PolicyCase[] }>({ type: 'object', additionalProperties: false, required: ['tests'], properties: { tests: { type: 'array', minItems: 1, items: caseSchema } } }));
 
 /**
  * Parses a policy test file (`policies/tests/*.yaml`): `tests:`, a list of cases each with
@@ -84,8 +85,8 @@ export function parsePolicyTests(file: string, text: string): ValidationResult<r
   } catch (error) {
     return { ok: false, errors: [{ code: 'PAL_POLICY_TEST_INVALID', severity: 'error', path: '', message: `\`${file}\` is not valid yaml: ${error instanceof Error ? error.message.split('\n')[0] ?? '' : 'unknown'}`, location: { file } }], warnings: [] };
   }
-  if (!validateFile(data)) {
-    const errors: Diagnostic[] = (validateFile.errors ?? []).map((e) => ({ code: 'PAL_POLICY_TEST_INVALID', severity: 'error', path: e.instancePath, message: `${e.instancePath || 'the file'} ${e.message ?? 'is invalid'}`, hint: 'see "Policy tests" in docs/authorization.md', location: { file } }));
+  if (!validateFile()(data)) {
+    const errors: Diagnostic[] = (validateFile().errors ?? []).map((e) => ({ code: 'PAL_POLICY_TEST_INVALID', severity: 'error', path: e.instancePath, message: `${e.instancePath || 'the file'} ${e.message ?? 'is invalid'}`, hint: 'see "Policy tests" in docs/authorization.md', location: { file } }));
     return { ok: false, errors, warnings: [] };
   }
   return { ok: true, value: data.tests, errors: [], warnings: [] };
@@ -93,7 +94,7 @@ export function parsePolicyTests(file: string, text: string): ValidationResult<r
 
 /** Checks one case object (from `--context`-style JSON input) against the case schema. */
 export function checkPolicyCase(value: unknown): value is PolicyCase {
-  return validateCase(value);
+  return validateCase()(value);
 }
 
 /**

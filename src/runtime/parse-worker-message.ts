@@ -2,6 +2,7 @@
  * Decoding of worker → gateway messages (gateway side only: workers never load ajv).
  */
 import { Ajv, type ValidateFunction } from 'ajv';
+import { once } from '../kernel/index.js';
 import {
   BODY_CHUNK_BYTES,
   EGRESS_METHODS,
@@ -217,12 +218,16 @@ const workerMessageSchema = {
 
 // One validator per message type (`t`, and `ok` for results): `oneOf` would run every branch on
 // every message, and this is on the path of every request.
-const validators = new Map<string, ValidateFunction>();
-for (const branch of workerMessageSchema.oneOf) {
-  const props = branch.properties as { t: { const: string }; ok?: { const: boolean }; op?: { const: string } };
-  const key = props.t.const + (props.ok !== undefined ? `:${String(props.ok.const)}` : props.op !== undefined && props.t.const === 'kv' ? `:${props.op.const}` : '');
-  validators.set(key, ajv.compile(branch));
-}
+// Compiled on the first message, not at import: a CLI command that never talks to a worker does not pay for it.
+const validators = once(() => {
+  const byKey = new Map<string, ValidateFunction>();
+  for (const branch of workerMessageSchema.oneOf) {
+    const props = branch.properties as { t: { const: string }; ok?: { const: boolean }; op?: { const: string } };
+    const key = props.t.const + (props.ok !== undefined ? `:${String(props.ok.const)}` : props.op !== undefined && props.t.const === 'kv' ? `:${props.op.const}` : '');
+    byKey.set(key, ajv.compile(branch));
+  }
+  return byKey;
+});
 
 /**
  * Decodes a message from a worker. Returns `undefined` for anything that is not exactly one of
@@ -239,7 +244,7 @@ export function parseWorkerMessage(raw: unknown): WorkerToGateway | undefined {
   if (raw === null || typeof raw !== 'object' || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
   const { t, ok, op } = raw as { t?: unknown; ok?: unknown; op?: unknown };
   if (typeof t !== 'string') return undefined;
-  const validate = validators.get(t === 'result' ? `${t}:${String(ok)}` : t === 'kv' ? `${t}:${String(op)}` : t);
+  const validate = validators().get(t === 'result' ? `${t}:${String(ok)}` : t === 'kv' ? `${t}:${String(op)}` : t);
   if (validate === undefined) return undefined;
   try {
     return validate(raw) ? (raw as WorkerToGateway) : undefined;

@@ -1,5 +1,5 @@
 import { Ajv } from 'ajv';
-import { PalisadeError, safeJsonParse } from '../kernel/index.js';
+import { PalisadeError, safeJsonParse, once } from '../kernel/index.js';
 
 /** An inline `# palisade:ignore PAL-… reason` (or `// palisade:ignore …`) comment. */
 export interface InlineSuppression {
@@ -84,7 +84,7 @@ const baselineSchema = {
   },
 } as const;
 
-const validateBaseline = new Ajv({ allErrors: false, strict: true }).compile<Baseline>(baselineSchema);
+const validateBaseline = once(() => new Ajv({ allErrors: false, strict: true }).compile<Baseline>(baselineSchema));
 
 /**
  * Parses and validates a baseline file's text. Throws `PAL_SCAN_BASELINE_INVALID`.
@@ -97,8 +97,8 @@ const validateBaseline = new Ajv({ allErrors: false, strict: true }).compile<Bas
 export function parseBaseline(text: string, file: string): Baseline {
   const parsed = safeJsonParse(text);
   if (!parsed.ok) throw new PalisadeError('PAL_SCAN_BASELINE_INVALID', `baseline \`${file}\` is not valid json (${parsed.reason})`);
-  if (!validateBaseline(parsed.value)) {
-    const e = validateBaseline.errors?.[0];
+  if (!validateBaseline()(parsed.value)) {
+    const e = validateBaseline().errors?.[0];
     throw new PalisadeError('PAL_SCAN_BASELINE_INVALID', `baseline \`${file}\` ${e === undefined ? 'is invalid' : `at \`${e.instancePath || '/'}\` ${e.message ?? 'is invalid'}`}`);
   }
   return parsed.value;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Ajv } from 'ajv';
-import { PalisadeError, safeJsonParse } from '../kernel/index.js';
+import { PalisadeError, safeJsonParse, once } from '../kernel/index.js';
 import { KEY_BYTES } from './envelope.js';
 import { createLocalKeyProvider, localKekId, type LocalKeyProvider } from './key-provider.js';
 
@@ -64,7 +64,7 @@ const keyRingSchema = {
     },
   },
 } as const;
-const validateKeyRingFile = new Ajv({ allErrors: false, strict: true }).compile<KeyRingFile>(keyRingSchema);
+const validateKeyRingFile = once(() => new Ajv({ allErrors: false, strict: true }).compile<KeyRingFile>(keyRingSchema));
 
 interface RingState {
   readonly active: LocalKeyProvider;
@@ -130,7 +130,7 @@ function readRingFile(path: string): RingState {
   const bare = decodeKey(text);
   if (bare !== undefined) return ringFrom([bare], 0, stamp);
   const parsed = safeJsonParse(text);
-  if (!parsed.ok || !validateKeyRingFile(parsed.value)) throw unavailable(`the key ring \`${path}\` is malformed; it must be the JSON format of docs/secrets.md or one line of base64 (32 bytes)`);
+  if (!parsed.ok || !validateKeyRingFile()(parsed.value)) throw unavailable(`the key ring \`${path}\` is malformed; it must be the JSON format of docs/secrets.md or one line of base64 (32 bytes)`);
   const file = parsed.value;
   const keys = file.keys.map((e) => {
     const key = decodeKey(e.key);
