@@ -3,7 +3,7 @@
 // node_modules, with real HTTP on 127.0.0.1. npm hoists Palisade's dependencies next to it, so
 // this also proves that the worker's permission list finds isolated-vm where npm put it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -21,18 +21,44 @@ interface Ran {
  * its own project's prefix) that must not leak into an install elsewhere. Node's own folder comes
  * first on PATH so npm runs on the Node under test (20 or 24).
  */
-function npmEnv(): NodeJS.ProcessEnv {
+function npmEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const keep = new Set(['npm_config_nodedir', 'npm_config_cache', 'npm_config_userconfig']);
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.toLowerCase().startsWith('npm_') || keep.has(k.toLowerCase())) env[k] = v;
   env.PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
+  return { ...env, ...extra };
+}
+
+/**
+ * Local prebuilt binaries of the native dependencies, in the layout `prebuild-install` looks for
+ * (`<name>-v<version>-node-v<abi>-<platform>-<arch>.tar.gz`), made from the addons this checkout's
+ * own `npm ci` just compiled for the Node under test. A user's install downloads the same kind of
+ * archive from the package's release page; this machine cannot reach it, and compiling isolated-vm
+ * and SQLite again from source would only repeat what `npm ci` did (minutes of CPU), not test
+ * Palisade. The install still runs each package's real install script, which unpacks the archive
+ * and loads the addon before it succeeds. Returns the environment that points prebuild-install at
+ * them (`npm_config_<name>_local_prebuilds`).
+ */
+function localPrebuilds(dir: string): NodeJS.ProcessEnv {
+  mkdirSync(dir, { recursive: true });
+  const env: NodeJS.ProcessEnv = {};
+  const ivm = Number(process.versions.node.split('.')[0]) >= 24 ? 'isolated-vm-7' : 'isolated-vm-5';
+  for (const [folder, binary] of [['better-sqlite3', 'build/Release/better_sqlite3.node'], [ivm, 'out/isolated_vm.node']] as const) {
+    const pkgDir = join(repoRoot, 'node_modules', folder);
+    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { name: string; version: string };
+    assert.ok(existsSync(join(pkgDir, binary)), `${folder} was built by npm ci`);
+    const archive = join(dir, `${pkg.name}-v${pkg.version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`);
+    const tar = spawnSync('tar', ['-czf', archive, '-C', pkgDir, binary], { encoding: 'utf8' });
+    assert.equal(tar.status, 0, tar.stderr);
+    env[`npm_config_${pkg.name.replace(/[^a-zA-Z0-9]/g, '_')}_local_prebuilds`] = dir;
+  }
   return env;
 }
 
 /** Runs a command to completion within `timeoutMs`, or kills it and fails. */
-function run(cmd: string, args: readonly string[], cwd: string, timeoutMs: number): Promise<Ran> {
+function run(cmd: string, args: readonly string[], cwd: string, timeoutMs: number, env: NodeJS.ProcessEnv = npmEnv()): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: npmEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -72,13 +98,16 @@ test('the packed package installs with --omit=dev into an empty project, and ini
   const app = join(work, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, allowScripts: { 'better-sqlite3': true, esbuild: true, 'isolated-vm': true } }));
-  const install = await run('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work, packed.filename)], app, 12 * 60_000);
+  const install = await run('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work, packed.filename)], app, 12 * 60_000, npmEnv(localPrebuilds(join(work, 'prebuilds'))));
   assert.equal(install.code, 0, install.stderr);
   const installed = join(app, 'node_modules', 'palisade');
   const ivm = Number(process.versions.node.split('.')[0]) >= 24 ? 'isolated-vm-7' : 'isolated-vm-5';
   assert.ok(existsSync(join(app, 'node_modules', ivm, 'package.json')), `${ivm} is hoisted next to palisade, as npm does`);
   assert.ok(!existsSync(join(installed, 'node_modules', ivm)), `${ivm} is not nested under palisade`);
   assert.ok(!existsSync(join(app, 'node_modules', 'typescript')), 'no dev dependencies installed');
+  // The addons came from the prebuilt archives (a compile would leave its object files).
+  assert.ok(existsSync(join(app, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')));
+  assert.ok(!existsSync(join(app, 'node_modules', 'better-sqlite3', 'build', 'Release', 'obj.target')), 'better-sqlite3 was installed from its prebuilt archive, not compiled');
 
   // 3. palisade init, from the installed bin.
   const bin = join(app, 'node_modules', '.bin', 'palisade');
