@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe as suite, test } from 'node:test';
 import { openAuditLog } from '../../src/audit/index.js';
 import { silentLogger, type AuditEvent } from '../../src/kernel/index.js';
 import { loadManifest } from '../../src/manifest/index.js';
 import { createProjectApiKey, loadAccessReport, userAdmin } from '../../src/platform/index.js';
+import type { GrantUse } from '../../src/policy/index.js';
 import { runCliSync, writeProject } from '../helpers/cli.js';
 
 const DAY = 86_400_000;
+const describe = (g: GrantUse): string => (g.kind === 'route' ? `${g.route} ${g.list} ${g.value}` : g.kind === 'binding' ? `binding ${g.function}.${g.binding} ${g.target}` : g.kind === 'secret' ? `secret ${g.function} ${g.secret}` : `egress ${g.function} ${g.host}`);
 const manifestText = (ciKey: string) => `name: ar
 identity:
   builtin: { enabled: true }
@@ -61,27 +63,31 @@ async function recordedProject(): Promise<{ dir: string; now: number; aliceId: s
   return { dir, now, aliceId: alice.id, ciId: ci.view.id, idleId: idle.view.id };
 }
 
-describe('palisade access-report', () => {
+suite('palisade access-report', () => {
   test('a recorded history gives exactly the known used and unused grants, principals never seen, and a diff removing the unused ones', async () => {
     const p = await recordedProject();
     const manifest = loadManifest(p.dir);
     const r = await loadAccessReport(manifest, { since: p.now - 30 * DAY, until: p.now + 1 });
     assert.equal(r.events, 4);
-    assert.deepEqual(r.unusedGrants.map((g) => `${g.route} ${g.list} ${g.value}`), ['GET /admin admin-only admin', 'GET /orders roles admin', 'GET /reports roles auditor']);
-    const used = new Map(r.grants.filter((g) => g.lastUsed !== null).map((g) => [`${g.route} ${g.list} ${g.value}`, g.lastUsed]));
+    // The only binding was never called: no `callFunction` event is on the trail.
+    assert.deepEqual(r.unusedGrants.map(describe), ['GET /admin admin-only admin', 'GET /orders roles admin', 'GET /reports roles auditor', 'binding orders.STOCK stock']);
+    const used = new Map(r.grants.filter((g) => g.lastUsed !== null).map((g) => [describe(g), g.lastUsed]));
     assert.deepEqual([...used.keys()], [`GET /orders apiKeys ${p.ciId}`, 'GET /orders roles customer', 'GET /reports roles customer']);
     assert.equal(used.get('GET /orders roles customer'), p.now - 5 * DAY);
     assert.deepEqual(r.principals.filter((x) => x.lastSeen === null).map((x) => `${x.kind} ${x.name}`), ['user bob']);
     assert.deepEqual(r.functions, [{ name: 'orders', lastInvoked: p.now - 3 * DAY }, { name: 'stock', lastInvoked: null }]);
-    assert.deepEqual(r.bindings, [{ caller: 'orders', binding: 'STOCK', target: 'stock', usage: 'not-audited' }]);
-    assert.deepEqual(r.notes, ['route `GET /admin`: no entry of its `allow` was used; removing them all would make it admin-only, so the diff leaves it: remove the route if it is not needed'].slice(0, 0));
+    assert.deepEqual(r.notes, ['function `orders`: without binding `STOCK`, `env.STOCK` is undefined: code that still calls it throws a TypeError and the request fails (500, `function-error`)']);
     assert.equal(
       r.suggestedDiff,
       [
         '--- palisade.yaml',
         '+++ palisade.yaml (unused grants removed)',
-        '@@ -6,11 +6,10 @@',
-        '   orders: { source: orders.ts, bindings: { STOCK: { type: service, function: stock } } }',
+        '@@ -3,14 +3,13 @@',
+        '   builtin: { enabled: true }',
+        '   apiKeys: { enabled: true }',
+        ' functions:',
+        '-  orders: { source: orders.ts, bindings: { STOCK: { type: service, function: stock } } }',
+        '+  orders: { source: orders.ts }',
         '   stock: { source: stock.ts }',
         ' routes:',
         `-  - { path: /orders, methods: [GET], function: orders, allow: { roles: [customer, admin], apiKeys: [${p.ciId}] } }`,
@@ -98,17 +104,18 @@ describe('palisade access-report', () => {
     );
     // A wider window sees the old admin use.
     const wide = await loadAccessReport(manifest, { since: p.now - 60 * DAY, until: p.now + 1 });
-    assert.deepEqual(wide.unusedGrants.map((g) => `${g.route} ${g.list} ${g.value}`), ['GET /orders roles admin', 'GET /reports roles auditor']);
+    assert.deepEqual(wide.unusedGrants.map(describe), ['GET /orders roles admin', 'GET /reports roles auditor', 'binding orders.STOCK stock']);
 
     // The CLI: exit 2 with unused grants, the diff in the text, JSON on request.
     const text = runCliSync(['access-report', p.dir, '--since', '30d']);
     assert.equal(text.status, 2, text.stderr);
-    assert.match(text.stdout, /unused grants \(3\):\n {2}GET \/admin {2}admin-only \(no allow\) admin/);
+    assert.match(text.stdout, /unused grants \(4\):\n {2}route GET \/admin {2}admin-only \(no allow\) admin {2}\(palisade\.yaml:10\)\n/);
+    assert.match(text.stdout, / {2}function orders {2}binding STOCK -> stock {2}\(palisade\.yaml:6\)\n/);
+    assert.match(text.stdout, /functions never invoked, through a route or a service binding \(1\):\n {2}stock\n/);
     assert.match(text.stdout, /users and api keys never seen \(1\):\n {2}user bob/);
-    assert.match(text.stdout, /binding calls are not on the audit trail yet/);
     assert.match(text.stdout, /-\s+- auditor/);
     const json = JSON.parse(runCliSync(['access-report', p.dir, '--json']).stdout) as { unusedGrants: unknown[] };
-    assert.equal(json.unusedGrants.length, 3);
+    assert.equal(json.unusedGrants.length, 4);
     assert.equal(runCliSync(['access-report', p.dir, '--since', 'yesterday']).status, 3);
     assert.equal(runCliSync(['access-report', writeProject(manifestText('k'), FILES)]).status, 1, 'no audit log: tool failure');
   });
