@@ -160,12 +160,22 @@ describe('buildAccessReport: function grants', () => {
       ].join('\n'),
     );
     assert.deepEqual(report.notes, [
-      'function `batch`: with no secret left, `env.secrets` is undefined: code that still reads `batch-token` throws a TypeError and the request fails (500, `function-error`)',
-      'function `orders`: without binding `STOCK`, `env.STOCK` is undefined: code that still calls it throws a TypeError and the request fails (500, `function-error`)',
-      'function `orders`: with no egress grant left, every `fetch()` rejects with "TypeError: fetch failed: outbound requests are not granted to this function" (pay.z.com was its last grant)',
-      'function `web`: without binding `STOCK`, `env.STOCK` is undefined: code that still calls it throws a TypeError and the request fails (500, `function-error`)',
-      "function `web`: `env.secrets.get('old-key')` rejects with \"secret `old-key` is not available to this function\" (audited as a denied `readSecret`, `not-granted`)",
-      'function `web`: `fetch()` to api.y.com ports 8443 rejects with "TypeError: fetch failed: …is not granted" unless another grant covers it (audited as a denied `egress`, `not-granted`)',
+      'function `batch`: with no secret left, `env.secrets` is undefined: code that still reads `batch-token` throws a TypeError (uncaught, the request fails: 500 `PAL_RUNTIME_FUNCTION_THREW`)',
+      'function `orders`: without binding `STOCK`, `env.STOCK` is undefined: code that still calls it throws a TypeError (uncaught, the request fails: 500 `PAL_RUNTIME_FUNCTION_THREW`)',
+      'function `orders`: with no egress grant left (pay.z.com was the last), every `fetch()` rejects with "TypeError: fetch failed: outbound requests are not granted to this function" (not audited: it never leaves the isolate)',
+      'function `web`: without binding `STOCK`, `env.STOCK` is undefined: code that still calls it throws a TypeError (uncaught, the request fails: 500 `PAL_RUNTIME_FUNCTION_THREW`)',
+      "function `web`: `env.secrets.get('old-key')` rejects with \"secrets: secret `old-key` is not available to this function\" (audited: a denied `readSecret`, `not-granted`)",
+      'function `web`: `fetch()` to api.y.com ports 8443 rejects with "TypeError: fetch failed: egress to `host:port` is not granted" unless another grant covers it (audited: a denied `egress`, `not-granted`)',
     ]);
+  });
+});
+
+describe('buildAccessReport: route allow lists', () => {
+  test('two neighbouring unused entries of a flow list are both removed, and the rest is kept', () => {
+    const text = 'name: flow\nidentity: { apiKeys: { enabled: true } }\nfunctions:\n  f: { source: f.ts }\nroutes:\n  - { path: /f, function: f, allow: { roles: [a, b, c, d], issuers: [api-key] } }\n';
+    const invoke: AuditEvent = { time: NOW - DAY, requestId: 'r', action: 'invoke', outcome: 'allow', reason: 'allowed', status: 200, method: 'GET', route: 'GET /f', function: 'f', clientIp: '127.0.0.1', durationMs: 1, principal: { type: 'ServiceAccount', id: 'apikey:k', issuer: 'urn:palisade:api-keys', authMethod: 'api-key', mfa: false }, policyIds: ['route:GET /f#allow.roles', 'route:GET /f#allow.issuers'] };
+    const r = buildAccessReport({ manifest: manifestOf(text), manifestText: text, events: [invoke], principals: [{ principalId: 'apikey:k', kind: 'apiKey', name: 'k', roles: ['c'], inactive: false }], since: NOW - 30 * DAY, until: NOW, egressGrantCovers });
+    assert.deepEqual(r.unusedGrants.map(line), ['route GET /f roles a palisade.yaml:6', 'route GET /f roles b palisade.yaml:6', 'route GET /f roles d palisade.yaml:6']);
+    assert.match(r.suggestedDiff, /\n\+ {2}- \{ path: \/f, function: f, allow: \{ roles: \[c\], issuers: \[api-key\] \} \}\n/);
   });
 });

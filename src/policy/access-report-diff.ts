@@ -67,20 +67,18 @@ export function suggestRemoval(text: string, doc: Document, file: string, manife
   return { diff: unifiedDiff(text, next, file), notes };
 }
 
-/** What code that still uses a removed function grant meets at run time. */
+/** What code that still uses a removed function grant meets at run time (src/runtime/prelude/host-bridges.js). */
 function breakageNote(g: Exclude<GrantUse, { kind: 'route' }>, emptiedKeys: ReadonlySet<string>): string {
-  if (g.kind === 'binding') {
-    return `function \`${g.function}\`: without binding \`${g.binding}\`, \`env.${g.binding}\` is undefined: code that still calls it throws a TypeError and the request fails (500, \`function-error\`)`;
-  }
+  const thrown = 'throws a TypeError (uncaught, the request fails: 500 `PAL_RUNTIME_FUNCTION_THREW`)';
+  if (g.kind === 'binding') return `function \`${g.function}\`: without binding \`${g.binding}\`, \`env.${g.binding}\` is undefined: code that still calls it ${thrown}`;
   if (g.kind === 'secret') {
     return emptiedKeys.has('secrets')
-      ? `function \`${g.function}\`: with no secret left, \`env.secrets\` is undefined: code that still reads \`${g.secret}\` throws a TypeError and the request fails (500, \`function-error\`)`
-      : `function \`${g.function}\`: \`env.secrets.get('${g.secret}')\` rejects with "secret \`${g.secret}\` is not available to this function" (audited as a denied \`readSecret\`, \`not-granted\`)`;
+      ? `function \`${g.function}\`: with no secret left, \`env.secrets\` is undefined: code that still reads \`${g.secret}\` ${thrown}`
+      : `function \`${g.function}\`: \`env.secrets.get('${g.secret}')\` rejects with "secrets: secret \`${g.secret}\` is not available to this function" (audited: a denied \`readSecret\`, \`not-granted\`)`;
   }
-  const where = `${g.host}${g.ports === undefined ? '' : ` ports ${g.ports.join(', ')}`}`;
   return emptiedKeys.has('egress')
-    ? `function \`${g.function}\`: with no egress grant left, every \`fetch()\` rejects with "TypeError: fetch failed: outbound requests are not granted to this function" (${where} was its last grant)`
-    : `function \`${g.function}\`: \`fetch()\` to ${where} rejects with "TypeError: fetch failed: …is not granted" unless another grant covers it (audited as a denied \`egress\`, \`not-granted\`)`;
+    ? `function \`${g.function}\`: with no egress grant left (${g.host} was the last), every \`fetch()\` rejects with "TypeError: fetch failed: outbound requests are not granted to this function" (not audited: it never leaves the isolate)`
+    : `function \`${g.function}\`: \`fetch()\` to ${g.host}${g.ports === undefined ? '' : ` ports ${g.ports.join(', ')}`} rejects with "TypeError: fetch failed: egress to \`host:port\` is not granted" unless another grant covers it (audited: a denied \`egress\`, \`not-granted\`)`;
 }
 
 /**

@@ -79,7 +79,7 @@ suite('palisade access-report', () => {
     assert.equal(used.get('GET /orders roles customer'), p.now - 5 * DAY);
     assert.deepEqual(r.principals.filter((x) => x.lastSeen === null).map((x) => `${x.kind} ${x.name}`), ['user bob']);
     assert.deepEqual(r.functions, [{ name: 'orders', lastInvoked: p.now - 3 * DAY }, { name: 'stock', lastInvoked: null }]);
-    assert.deepEqual(r.notes, ['function `orders`: without binding `STOCK`, `env.STOCK` is undefined: code that still calls it throws a TypeError and the request fails (500, `function-error`)']);
+    assert.deepEqual(r.notes, ['function `orders`: without binding `STOCK`, `env.STOCK` is undefined: code that still calls it throws a TypeError (uncaught, the request fails: 500 `PAL_RUNTIME_FUNCTION_THREW`)']);
     assert.equal(
       r.suggestedDiff,
       [
