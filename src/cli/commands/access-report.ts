@@ -8,7 +8,7 @@ import { parseAuditTime } from './audit.js';
 /** `palisade access-report [DIR] --since 30d [--json]`: route and function grants, users and keys the audit trail never saw used. */
 export const accessReportCommand: Command = {
   name: 'access-report',
-  summary: 'find grants, users and API keys unused in the audit trail',
+  summary: 'find route and function grants, users and API keys unused in the audit trail',
   usage: 'palisade access-report [DIR] [--since 30d] [--until T] [--json]',
   help: [
     'Reads the audit trail of DIR (default: the current directory) over a window (default: the last',
@@ -22,7 +22,8 @@ export const accessReportCommand: Command = {
     'for a user or key that holds the role now (roles are not on audit events). A binding counts',
     'when an allowed `callFunction` went from its function to its target, a secret when its',
     'function read it, an egress grant when an attempt of its function to a host and port it',
-    'covers was allowed (also when it then failed on the network). Denied decisions use nothing.',
+    'covers was allowed (also when the policy allowed it and the network then failed). Denied',
+    'decisions use no grant; only events inside the window count.',
     'See "Access report" in docs/segmentation.md.',
     '',
     'Exit 0 no unused grant, 2 unused grants found, 1 tool failure (no audit log), 3 invalid input.',
