@@ -60,6 +60,9 @@ const EVENTS: AuditEvent[] = [
   read(NOW - 6 * DAY, 'web', 'session-key', 'allow'),
   read(NOW - 6 * DAY + 1, 'web', 'old-key', 'deny'),
   read(NOW - 5 * DAY, 'orders', 'db-url', 'allow'),
+  // The vault failed after the policy allowed (policy ids): session-key was still used; without policy ids nothing was.
+  { ...read(NOW - 1.5 * DAY, 'web', 'session-key', 'allow'), outcome: 'error', reason: 'secret-unavailable', policyIds: ['function:web#secret.session-key'] },
+  { ...read(NOW - 1.5 * DAY, 'web', 'old-key', 'allow'), outcome: 'error', reason: 'secret-unavailable', policyIds: [] },
   // The network failed after the policy allowed: the x.com grant (port 8443 listed) was used.
   egress(NOW - 4 * DAY, 'web', 'x.com', 8443, 'error', 'connect-failed', ['function:web#egress.x.com']),
   // A subdomain uses `*.x.com`, never the `x.com` grant (its last use stays the one above).
@@ -90,7 +93,7 @@ describe('buildAccessReport: function grants', () => {
   const report = buildAccessReport({ manifest: manifestOf(MANIFEST), manifestText: MANIFEST, events: EVENTS, principals: [], since: NOW - 30 * DAY, until: NOW, egressGrantCovers });
 
   test('every grant of every kind, with its origin and exactly the last use the history gives', () => {
-    assert.equal(report.events, 11, 'events outside the window are not counted');
+    assert.equal(report.events, 13, 'events outside the window are not counted');
     assert.deepEqual(
       report.grants.map((g) => [line(g), g.lastUsed === null ? null : (g.lastUsed - NOW) / DAY]),
       [
@@ -101,7 +104,7 @@ describe('buildAccessReport: function grants', () => {
         ['egress orders[0] pay.z.com palisade.yaml:23', null],
         ['binding web.ORDERS->orders palisade.yaml:8', -8],
         ['binding web.STOCK->stock palisade.yaml:9', null],
-        ['secret web:session-key palisade.yaml:13', -6],
+        ['secret web:session-key palisade.yaml:13', -1.5],
         ['secret web:old-key palisade.yaml:13', null],
         ['egress web[0] *.x.com palisade.yaml:15', -3],
         ['egress web[1] x.com:443,8443 palisade.yaml:16', -4],

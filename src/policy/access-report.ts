@@ -13,7 +13,8 @@ import { ADMIN_ROLE, canonicalGrantHost } from './generate-policies.js';
  * - a route `allow` entry: an allowed request decided by its generated policy for a principal it
  *   names (for `allow.roles`: a principal holding the role now, per the user and key stores);
  * - a service binding: an allowed `callFunction` from its function to its target;
- * - a secret: an allowed `readSecret` of it by its function;
+ * - a secret: a `readSecret` of it by its function, allowed, or failed in the vault after the
+ *   policy allowed it (`error` with policy ids);
  * - an egress grant: an `egress` attempt of its function to a host and port the grant covers,
  *   allowed, or failed on the network after the policy allowed it (`error` with policy ids).
  * Denied events use no grant. Pure: the caller loads the events, users and keys.
@@ -72,15 +73,16 @@ export function buildAccessReport(input: {
         invoked(e.target, e.time);
         // The event names the target, not the binding: every binding of the caller to that target was usable.
         fnGrants.forEach((g, i) => g.kind === 'binding' && g.function === e.function && g.target === e.target && use(i, e.time));
-      } else if (e.action === 'readSecret') {
-        if (e.outcome !== 'allow' || e.secret === undefined) continue;
+      }
+      // `error` with policy ids: the grant check and the policy let it through, then the vault or the network failed.
+      if (e.outcome !== 'allow' && !(e.outcome === 'error' && (e.policyIds?.length ?? 0) > 0)) continue;
+      if (e.action === 'readSecret') {
+        if (e.secret === undefined) continue;
         fnGrants.forEach((g, i) => g.kind === 'secret' && g.function === e.function && g.secret === e.secret?.name && use(i, e.time));
       } else {
-        // `error` with policy ids: the grants and the policy allowed the attempt, then the network failed.
-        const allowed = e.outcome === 'allow' || (e.outcome === 'error' && (e.policyIds?.length ?? 0) > 0);
         const host = e.egress?.host;
         const port = e.egress?.port;
-        if (!allowed || host === undefined || port === undefined) continue;
+        if (host === undefined || port === undefined) continue;
         fnGrants.forEach((g, i) => g.kind === 'egress' && g.function === e.function && input.egressGrantCovers(g.spec, host, port) && use(i, e.time));
       }
       continue;
