@@ -73,6 +73,7 @@ export function buildAccessReport(input: {
         invoked(e.target, e.time);
         // The event names the target, not the binding: every binding of the caller to that target was usable.
         fnGrants.forEach((g, i) => g.kind === 'binding' && g.function === e.function && g.target === e.target && use(i, e.time));
+        continue;
       }
       // `error` with policy ids: the grant check and the policy let it through, then the vault or the network failed.
       if (e.outcome !== 'allow' && !(e.outcome === 'error' && (e.policyIds?.length ?? 0) > 0)) continue;
@@ -143,7 +144,7 @@ type Unscored<T> = T extends GrantUse ? Omit<T, 'lastUsed'> : never;
 /** A function grant before the events are read; an egress grant keeps its spec for matching. */
 type FunctionGrant = Unscored<BindingGrantUse | SecretGrantUse> | (Unscored<EgressGrantUse> & { readonly spec: EgressGrantSpec });
 
-/** Each function's grants in a stable order (function, then bindings, secrets, egress as written), with the line of each. */
+/** Each function's grants in a stable order (functions and bindings by name, secrets and egress as written), with the line of each. */
 function functionGrants(manifest: Manifest, doc: Document, text: string, file: string): FunctionGrant[] {
   const out: FunctionGrant[] = [];
   for (const fn of [...manifest.functions.values()].sort((a, b) => cmp(a.name, b.name))) {
