@@ -4,12 +4,14 @@ import { searchAuditLog } from '../audit/index.js';
 import type { AuditEvent } from '../kernel/index.js';
 import type { Manifest } from '../manifest/index.js';
 import { buildAccessReport, type AccessReport, type KnownPrincipal } from '../policy/index.js';
+import { egressGrantCovers } from '../segmentation/index.js';
 import { listProjectApiKeys } from './api-key-admin.js';
 import { userAdmin } from './user-admin.js';
 
 /**
  * Reads what the access report needs (the audit events of the window through the audit log's
- * query API, the built-in users and the API keys from `.palisade/state.db`) and builds it.
+ * query API, the built-in users and the API keys from `.palisade/state.db`) and builds it, with
+ * the egress guard's grant matching.
  * Read-only: a project without a state store has no users or keys to list.
  *
  * @example
@@ -32,5 +34,5 @@ export async function loadAccessReport(manifest: Manifest, window: { readonly si
     if (manifest.identity.builtin.enabled) for (const u of await userAdmin.list(manifest)) principals.push({ principalId: u.id, kind: 'user', name: u.username, roles: u.roles, inactive: u.disabled });
     if (manifest.identity.apiKeys.enabled) for (const k of await listProjectApiKeys(manifest)) principals.push({ principalId: `apikey:${k.id}`, kind: 'apiKey', name: k.name, roles: k.roles, inactive: k.revokedAt !== null || (k.expiresAt !== null && Date.parse(k.expiresAt) <= window.until) });
   }
-  return buildAccessReport({ manifest, manifestText: readFileSync(manifest.file, 'utf8'), events, principals, since: window.since, until: window.until });
+  return buildAccessReport({ manifest, manifestText: readFileSync(manifest.file, 'utf8'), events, principals, since: window.since, until: window.until, egressGrantCovers });
 }

@@ -11,4 +11,6 @@ export { createPolicyAuthorizer, adminActions, type AdminAction, type AdminReque
 export { parsePolicyTests, decidePolicyCase, checkPolicyCase, type PolicyCase, type CasePrincipal } from './policy-cases.js';
 export { buildCommunicationGraph, type CommunicationGraph, type GraphEdge, type GraphEdgeKind, type GraphNode } from './communication-graph.js';
 export { renderCommunicationGraph, graphFormats, type GraphFormat } from './render-communication-graph.js';
-export { buildAccessReport, unifiedDiff, type AccessReport, type GrantUse, type KnownPrincipal } from './access-report.js';
+export { buildAccessReport } from './access-report.js';
+export type { AccessReport, BindingGrantUse, EgressGrantCovers, EgressGrantUse, GrantUse, KnownPrincipal, RouteGrantUse, SecretGrantUse } from './access-report-types.js';
+export { unifiedDiff } from './access-report-diff.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { isPalisadeError } from '../kernel/index.js';
-import { canonicalHost, checkGrants, parseEgressTarget } from './egress-target.js';
+import { canonicalHost, checkGrants, egressGrantCovers, parseEgressTarget } from './egress-target.js';
 
 test('canonicalises hosts: case, trailing dot, IDNA, every IPv4 spelling, IPv6 brackets', () => {
   assert.equal(canonicalHost('API.Example.COM.'), 'api.example.com');
@@ -78,4 +78,19 @@ test('the parser never throws anything but a bad-url egress error', () => {
     }),
     { numRuns: 3000 },
   );
+});
+
+test('egressGrantCovers: the guard matching on an audited host and port (no scheme)', () => {
+  assert.equal(egressGrantCovers({ host: '*.x.com' }, 'api.x.com', 443), true);
+  assert.equal(egressGrantCovers({ host: '*.x.com' }, 'x.com', 443), false, 'a wildcard never covers its apex');
+  assert.equal(egressGrantCovers({ host: 'x.com' }, 'api.x.com', 443), false, 'an exact grant never covers a subdomain');
+  assert.equal(egressGrantCovers({ host: '*.x.com' }, 'evil-x.com', 443), false);
+  assert.equal(egressGrantCovers({ host: 'x.com', ports: [443, 8443] }, 'x.com', 8443), true);
+  assert.equal(egressGrantCovers({ host: 'x.com', ports: [8443] }, 'x.com', 443), false, 'a port outside `ports`');
+  assert.equal(egressGrantCovers({ host: 'x.com' }, 'x.com', 80), false, 'port 80 is plain http, not granted without allowInsecureHttp');
+  assert.equal(egressGrantCovers({ host: 'x.com', allowInsecureHttp: true }, 'x.com', 80), true);
+  assert.equal(egressGrantCovers({ host: 'X.com.' }, 'x.com', 443), true, 'the grant is canonicalised as the guard does');
+  assert.equal(egressGrantCovers({ host: '::1', ports: [8443] }, '::1', 8443), true);
+  assert.equal(egressGrantCovers({ host: '127.0.0.1', ports: [1] }, '127.0.0.2', 1), false);
+  assert.equal(egressGrantCovers({ host: 'x.com' }, 'not a host', 443), false);
 });

@@ -126,3 +126,28 @@ export function checkGrants(grants: readonly EgressGrant[], target: EgressTarget
   if (ok) return { ok: true, allowPrivateNetwork };
   return { ok: false, reason: insecure ? 'insecure-scheme' : 'not-granted' };
 }
+
+/**
+ * Whether one grant lets a request reach `host:port` (a canonical host, as an `egress` audit
+ * event records it) over https, or over http when the grant allows it: `checkGrants` on that
+ * target. The event does not record the scheme, so both are tried (the access report's question:
+ * could this grant have let that attempt through?).
+ *
+ * @example
+ * ```ts
+ * egressGrantCovers({ host: '*.x.com' }, 'api.x.com', 443); // true
+ * egressGrantCovers({ host: 'x.com' }, 'api.x.com', 443); // false
+ * ```
+ */
+export function egressGrantCovers(grant: EgressGrant, host: string, port: number): boolean {
+  const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  return (['https', 'http'] as const).some((scheme) => {
+    let target: EgressTarget;
+    try {
+      target = parseEgressTarget(`${scheme}://${authority}/`);
+    } catch {
+      return false;
+    }
+    return target.host === host && target.port === port && checkGrants([grant], target).ok;
+  });
+}

@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe as suite, test } from 'node:test';
 import { openAuditLog } from '../../src/audit/index.js';
 import { silentLogger, type AuditEvent } from '../../src/kernel/index.js';
 import { loadManifest } from '../../src/manifest/index.js';
 import { createProjectApiKey, loadAccessReport, userAdmin } from '../../src/platform/index.js';
-import { runCliSync, writeProject } from '../helpers/cli.js';
+import type { GrantUse } from '../../src/policy/index.js';
+import { cliPath, fetchTls, repoRoot, runCliSync, startUp, writeProject } from '../helpers/cli.js';
 
 const DAY = 86_400_000;
+const describe = (g: GrantUse): string => (g.kind === 'route' ? `${g.route} ${g.list} ${g.value}` : g.kind === 'binding' ? `binding ${g.function}.${g.binding} ${g.target}` : g.kind === 'secret' ? `secret ${g.function} ${g.secret}` : `egress ${g.function} ${g.host}`);
 const manifestText = (ciKey: string) => `name: ar
 identity:
   builtin: { enabled: true }
@@ -61,27 +66,31 @@ async function recordedProject(): Promise<{ dir: string; now: number; aliceId: s
   return { dir, now, aliceId: alice.id, ciId: ci.view.id, idleId: idle.view.id };
 }
 
-describe('palisade access-report', () => {
+suite('palisade access-report', () => {
   test('a recorded history gives exactly the known used and unused grants, principals never seen, and a diff removing the unused ones', async () => {
     const p = await recordedProject();
     const manifest = loadManifest(p.dir);
     const r = await loadAccessReport(manifest, { since: p.now - 30 * DAY, until: p.now + 1 });
     assert.equal(r.events, 4);
-    assert.deepEqual(r.unusedGrants.map((g) => `${g.route} ${g.list} ${g.value}`), ['GET /admin admin-only admin', 'GET /orders roles admin', 'GET /reports roles auditor']);
-    const used = new Map(r.grants.filter((g) => g.lastUsed !== null).map((g) => [`${g.route} ${g.list} ${g.value}`, g.lastUsed]));
+    // The only binding was never called: no `callFunction` event is on the trail.
+    assert.deepEqual(r.unusedGrants.map(describe), ['GET /admin admin-only admin', 'GET /orders roles admin', 'GET /reports roles auditor', 'binding orders.STOCK stock']);
+    const used = new Map(r.grants.filter((g) => g.lastUsed !== null).map((g) => [describe(g), g.lastUsed]));
     assert.deepEqual([...used.keys()], [`GET /orders apiKeys ${p.ciId}`, 'GET /orders roles customer', 'GET /reports roles customer']);
     assert.equal(used.get('GET /orders roles customer'), p.now - 5 * DAY);
     assert.deepEqual(r.principals.filter((x) => x.lastSeen === null).map((x) => `${x.kind} ${x.name}`), ['user bob']);
     assert.deepEqual(r.functions, [{ name: 'orders', lastInvoked: p.now - 3 * DAY }, { name: 'stock', lastInvoked: null }]);
-    assert.deepEqual(r.bindings, [{ caller: 'orders', binding: 'STOCK', target: 'stock', usage: 'not-audited' }]);
-    assert.deepEqual(r.notes, ['route `GET /admin`: no entry of its `allow` was used; removing them all would make it admin-only, so the diff leaves it: remove the route if it is not needed'].slice(0, 0));
+    assert.deepEqual(r.notes, ['function `orders`: without binding `STOCK`, `env.STOCK` is undefined: code that still calls it throws a TypeError (uncaught, the request fails: 500 `PAL_RUNTIME_FUNCTION_THREW`)']);
     assert.equal(
       r.suggestedDiff,
       [
         '--- palisade.yaml',
         '+++ palisade.yaml (unused grants removed)',
-        '@@ -6,11 +6,10 @@',
-        '   orders: { source: orders.ts, bindings: { STOCK: { type: service, function: stock } } }',
+        '@@ -3,14 +3,13 @@',
+        '   builtin: { enabled: true }',
+        '   apiKeys: { enabled: true }',
+        ' functions:',
+        '-  orders: { source: orders.ts, bindings: { STOCK: { type: service, function: stock } } }',
+        '+  orders: { source: orders.ts }',
         '   stock: { source: stock.ts }',
         ' routes:',
         `-  - { path: /orders, methods: [GET], function: orders, allow: { roles: [customer, admin], apiKeys: [${p.ciId}] } }`,
@@ -98,17 +107,18 @@ describe('palisade access-report', () => {
     );
     // A wider window sees the old admin use.
     const wide = await loadAccessReport(manifest, { since: p.now - 60 * DAY, until: p.now + 1 });
-    assert.deepEqual(wide.unusedGrants.map((g) => `${g.route} ${g.list} ${g.value}`), ['GET /orders roles admin', 'GET /reports roles auditor']);
+    assert.deepEqual(wide.unusedGrants.map(describe), ['GET /orders roles admin', 'GET /reports roles auditor', 'binding orders.STOCK stock']);
 
     // The CLI: exit 2 with unused grants, the diff in the text, JSON on request.
     const text = runCliSync(['access-report', p.dir, '--since', '30d']);
     assert.equal(text.status, 2, text.stderr);
-    assert.match(text.stdout, /unused grants \(3\):\n {2}GET \/admin {2}admin-only \(no allow\) admin/);
+    assert.match(text.stdout, /unused grants \(4\):\n {2}route GET \/admin {2}admin-only \(no allow\) admin {2}\(palisade\.yaml:10\)\n/);
+    assert.match(text.stdout, / {2}function orders {2}binding STOCK -> stock {2}\(palisade\.yaml:6\)\n/);
+    assert.match(text.stdout, /functions never invoked, through a route or a service binding \(1\):\n {2}stock\n/);
     assert.match(text.stdout, /users and api keys never seen \(1\):\n {2}user bob/);
-    assert.match(text.stdout, /binding calls are not on the audit trail yet/);
     assert.match(text.stdout, /-\s+- auditor/);
     const json = JSON.parse(runCliSync(['access-report', p.dir, '--json']).stdout) as { unusedGrants: unknown[] };
-    assert.equal(json.unusedGrants.length, 3);
+    assert.equal(json.unusedGrants.length, 4);
     assert.equal(runCliSync(['access-report', p.dir, '--since', 'yesterday']).status, 3);
     assert.equal(runCliSync(['access-report', writeProject(manifestText('k'), FILES)]).status, 1, 'no audit log: tool failure');
   });
@@ -121,5 +131,86 @@ describe('palisade access-report', () => {
     const r = runCliSync(['access-report', dir]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /unused grants \(0\)/);
+  });
+
+  test('a live node: the binding, secret and egress grant the function used are used; the others are unused and removed', async () => {
+    const remote = createServer((_req, res) => res.end('remote'));
+    await new Promise<void>((resolve) => remote.listen(0, '127.0.0.1', resolve));
+    const port = (remote.address() as AddressInfo).port;
+    try {
+      const manifest = [
+        'name: ar-live',
+        'functions:',
+        '  front:',
+        '    source: functions/front.js',
+        '    bindings:',
+        '      BACK: { type: service, function: back }',
+        '      SPARE: { type: service, function: spare }',
+        '    secrets: [api-token, legacy-token]',
+        '    egress:',
+        `      - { host: 127.0.0.1, ports: [${port}], allowPrivateNetwork: true, allowInsecureHttp: true }`,
+        '      - host: "*.example.com"',
+        '  back: { source: functions/back.js }',
+        '  spare: { source: functions/back.js }',
+        'routes:',
+        '  - { path: /front, function: front, public: true }',
+        '',
+      ].join('\n');
+      // One request: a binding call, a secret read, a granted fetch, and a fetch the grants refuse (port 8443 is not listed).
+      const front = `export default {
+  async fetch(request, env) {
+    const back = await (await env.BACK.fetch('https://back.internal/')).text();
+    const token = await env.secrets.get('api-token');
+    const remote = await (await fetch('http://127.0.0.1:${port}/')).text();
+    let refused = 'no';
+    try { await fetch('https://api.example.com:8443/'); } catch { refused = 'yes'; }
+    return new Response(back + '|' + token.length + '|' + remote + '|' + refused);
+  },
+};\n`;
+      const dir = writeProject(manifest, { 'functions/front.js': front, 'functions/back.js': 'export default { async fetch() { return new Response("back"); } };\n' });
+      const set = spawnSync(process.execPath, [cliPath, 'secrets', 'set', 'api-token', dir], { cwd: repoRoot, input: 'value-of-api-token', encoding: 'utf8', env: { ...process.env, PALISADE_MASTER_KEY: '' } });
+      assert.equal(set.status, 0, set.stderr);
+      const node = await startUp(dir);
+      try {
+        const r = await fetchTls(node.url, node.ca, '/front');
+        assert.equal(r.status, 200, r.body);
+        assert.equal(r.body, `back|${'value-of-api-token'.length}|remote|yes`);
+      } finally {
+        await node.stop();
+      }
+
+      const text = runCliSync(['access-report', dir, '--since', '1h']);
+      assert.equal(text.status, 2, text.stdout + text.stderr);
+      const report = await loadAccessReport(loadManifest(dir), { since: Date.now() - 3_600_000, until: Date.now() + 1 });
+      assert.deepEqual(report.unusedGrants.map((g) => `${describe(g)} ${g.origin}`), ['binding front.SPARE spare palisade.yaml:7', 'secret front legacy-token palisade.yaml:8', 'egress front *.example.com palisade.yaml:11']);
+      assert.deepEqual(report.grants.filter((g) => g.lastUsed !== null).map(describe), ['binding front.BACK back', 'secret front api-token', 'egress front 127.0.0.1']);
+      assert.deepEqual(report.functions.filter((f) => f.lastInvoked === null).map((f) => f.name), ['spare'], 'back is invoked through its binding only');
+      assert.match(text.stdout, /unused grants \(3\):\n {2}function front {2}binding SPARE -> spare {2}\(palisade\.yaml:7\)\n {2}function front {2}secret legacy-token {2}\(palisade\.yaml:8\)\n {2}function front {2}egress \*\.example\.com {2}\(palisade\.yaml:11\)\n/);
+      assert.match(text.stdout, /functions never invoked, through a route or a service binding \(1\):\n {2}spare\n/);
+      assert.equal(
+        report.suggestedDiff,
+        [
+          '--- palisade.yaml',
+          '+++ palisade.yaml (unused grants removed)',
+          '@@ -4,11 +4,9 @@',
+          '     source: functions/front.js',
+          '     bindings:',
+          '       BACK: { type: service, function: back }',
+          '-      SPARE: { type: service, function: spare }',
+          '-    secrets: [api-token, legacy-token]',
+          '+    secrets: [api-token]',
+          '     egress:',
+          `       - { host: 127.0.0.1, ports: [${port}], allowPrivateNetwork: true, allowInsecureHttp: true }`,
+          '-      - host: "*.example.com"',
+          '   back: { source: functions/back.js }',
+          '   spare: { source: functions/back.js }',
+          ' routes:',
+          '',
+        ].join('\n'),
+      );
+    } finally {
+      remote.close();
+      remote.closeAllConnections();
+    }
   });
 });

@@ -1,24 +1,29 @@
 import { PalisadeError } from '../../kernel/index.js';
 import { loadManifest } from '../../manifest/index.js';
 import { loadAccessReport } from '../../platform/index.js';
-import type { AccessReport } from '../../policy/index.js';
+import type { AccessReport, GrantUse } from '../../policy/index.js';
 import { exitCodes, type Command } from '../cli-io.js';
 import { parseAuditTime } from './audit.js';
 
-/** `palisade access-report [DIR] --since 30d [--json]`: grants, users and keys the audit trail never saw used. */
+/** `palisade access-report [DIR] --since 30d [--json]`: route and function grants, users and keys the audit trail never saw used. */
 export const accessReportCommand: Command = {
   name: 'access-report',
-  summary: 'find grants, users and API keys unused in the audit trail',
+  summary: 'find route and function grants, users and API keys unused in the audit trail',
   usage: 'palisade access-report [DIR] [--since 30d] [--until T] [--json]',
   help: [
     'Reads the audit trail of DIR (default: the current directory) over a window (default: the last',
-    '30 days) and reports, for every private route, each `allow` entry (role, user, API key, issuer;',
-    '`admin` for routes without `allow`) with its last use; the built-in users and API keys never',
-    'seen; the functions never invoked; and a suggested manifest diff that removes the unused grants.',
+    '30 days) and reports every grant with its last use: each `allow` entry of each private route',
+    '(role, user, API key, issuer; `admin` for routes without `allow`) and each function grant',
+    '(service binding, secret, egress host); the built-in users and API keys never seen; the',
+    'functions never invoked (through a route or a service binding); and a suggested manifest diff',
+    'that removes the unused grants, with what code still using a removed grant would meet.',
     '',
     'A role counts as used when an allowed request was decided by the route\'s `allow.roles` policy',
-    'for a user or key that holds the role now (roles are not on audit events). Service-binding calls',
-    'are not audit events yet: their use is reported as unknown and never suggested for removal.',
+    'for a user or key that holds the role now (roles are not on audit events). A binding counts',
+    'when an allowed `callFunction` went from its function to its target, a secret when its',
+    'function read it, an egress grant when an attempt of its function to a host and port it',
+    'covers was allowed (also when the policy allowed it and the network then failed). Denied',
+    'decisions use no grant; only events inside the window count.',
     'See "Access report" in docs/segmentation.md.',
     '',
     'Exit 0 no unused grant, 2 unused grants found, 1 tool failure (no audit log), 3 invalid input.',
@@ -44,22 +49,32 @@ export const accessReportCommand: Command = {
 
 const iso = (t: number | null) => (t === null ? 'never' : new Date(t).toISOString());
 
+/** One grant on one line: what it grants, to whom. */
+function describeGrant(g: GrantUse): string {
+  switch (g.kind) {
+    case 'route':
+      return `route ${g.route}  ${g.list === 'admin-only' ? 'admin-only (no allow)' : `allow.${g.list}`} ${g.value}`;
+    case 'binding':
+      return `function ${g.function}  binding ${g.binding} -> ${g.target}`;
+    case 'secret':
+      return `function ${g.function}  secret ${g.secret}`;
+    case 'egress':
+      return `function ${g.function}  egress ${g.host}${g.ports === undefined ? '' : ` ports ${g.ports.join(', ')}`}`;
+  }
+}
+
 function formatReport(r: AccessReport): string {
   const out = [`access report for ${r.project}, ${iso(r.since)} to ${iso(r.until)} (${r.events} audit events)`, ''];
   out.push(`unused grants (${r.unusedGrants.length}):`);
-  for (const g of r.unusedGrants) out.push(`  ${g.route}  ${g.list === 'admin-only' ? 'admin-only (no allow)' : `allow.${g.list}`} ${g.value}  (${g.origin})`);
+  for (const g of r.unusedGrants) out.push(`  ${describeGrant(g)}  (${g.origin})`);
   out.push('', 'used grants:');
-  for (const g of r.grants) if (g.lastUsed !== null) out.push(`  ${g.route}  ${g.list === 'admin-only' ? 'admin-only' : `allow.${g.list}`} ${g.value}  last used ${iso(g.lastUsed)}${g.assumed === true ? ' (by a principal whose roles are unknown: assumed)' : ''}`);
+  for (const g of r.grants) if (g.lastUsed !== null) out.push(`  ${describeGrant(g)}  last used ${iso(g.lastUsed)}${g.kind === 'route' && g.assumed === true ? ' (by a principal whose roles are unknown: assumed)' : ''}`);
   const never = r.principals.filter((p) => p.lastSeen === null && !p.inactive);
   out.push('', `users and api keys never seen (${never.length}):`);
   for (const p of never) out.push(`  ${p.kind === 'user' ? 'user' : 'api key'} ${p.name} (${p.principalId})${p.roles.length === 0 ? '' : `, roles ${p.roles.join(', ')}`}`);
   const idle = r.functions.filter((f) => f.lastInvoked === null);
-  out.push('', `functions never invoked through a route (${idle.length}):`);
+  out.push('', `functions never invoked, through a route or a service binding (${idle.length}):`);
   for (const f of idle) out.push(`  ${f.name}`);
-  if (r.bindings.length > 0) {
-    out.push('', `service bindings (${r.bindings.length}): use unknown, binding calls are not on the audit trail yet; not suggested for removal`);
-    for (const b of r.bindings) out.push(`  ${b.caller}.${b.binding} -> ${b.target}`);
-  }
   for (const n of r.notes) out.push('', `note: ${n}`);
   if (r.suggestedDiff !== '') out.push('', 'suggested manifest change:', r.suggestedDiff.trimEnd());
   return out.join('\n');
