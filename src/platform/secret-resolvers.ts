@@ -12,7 +12,7 @@ import type { BindingCallEvent, KvResolver, KvStore, SecretReadEvent, SecretReso
  * the encrypted namespace of one function).
  */
 export interface VaultShape {
-  readCurrent(name: string): Promise<{ readonly name: string; readonly version: number; readonly value: Uint8Array } | undefined>;
+  readCurrent(name: string, options?: { readonly use?: boolean }): Promise<{ readonly name: string; readonly version: number; readonly value: Uint8Array } | undefined>;
   onChange(listener: (name: string) => void): () => void;
   kv(functionName: string): {
     get(key: string): Promise<Uint8Array | null>;
@@ -42,8 +42,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function resolversFromVault(vault: VaultShape): RuntimeResolvers {
   return {
     secrets: {
-      async read(name) {
-        const current = await vault.readCurrent(name);
+      async read(name, options) {
+        const current = await vault.readCurrent(name, options);
         if (current === undefined) return undefined;
         let value: string;
         try {

@@ -12,8 +12,12 @@ export interface ResolvedSecret {
 
 /** Reads secrets and tells when one changes. */
 export interface SecretResolver {
-  /** The current version; undefined when the secret does not exist (or is deleted). */
-  read(name: string): Promise<ResolvedSecret | undefined>;
+  /**
+   * The current version; undefined when the secret does not exist (or is deleted). `use: false`:
+   * the platform's own read (loading a value into redaction), not a use by a function, so the
+   * secret's last-read time does not move.
+   */
+  read(name: string, options?: { readonly use?: boolean }): Promise<ResolvedSecret | undefined>;
   /** Called after any change of a secret's current version. Returns unsubscribe. */
   onChange(listener: (name: string) => void): () => void;
 }

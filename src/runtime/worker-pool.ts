@@ -435,7 +435,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const refreshRedaction = async (name: string): Promise<void> => {
     const fns = grantedBy.get(name);
     if (fns === undefined || options.secrets === undefined) return;
-    const current = await options.secrets.read(name).catch(() => undefined);
+    const current = await options.secrets.read(name, { use: false }).catch(() => undefined);
     if (current !== undefined) for (const fn of fns) learn(fn, name, current.value);
   };
   // Moves whenever a cached secret answer would become wrong: a policy reload (all) or a change of one secret.

@@ -58,6 +58,22 @@ test('set, read, rotate: the current version is served, the old one becomes prev
   }
 });
 
+test('last read moves on a use, not on the platform reading for itself (redaction)', async () => {
+  const v = await open(newDir());
+  try {
+    await v.vault.admin.setSecret('api-token', enc('t0ken-value'));
+    const lastRead = async () => (await v.vault.admin.listSecrets()).find((s) => s.name === 'api-token')?.lastReadAt;
+    assert.equal(dec((await v.vault.readCurrent('api-token', { use: false }))?.value), 't0ken-value');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await lastRead(), null, 'loading a value for redaction is not a read');
+    await v.vault.readCurrent('api-token');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(typeof (await lastRead()), 'number', 'a function\'s read is');
+  } finally {
+    await v.close();
+  }
+});
+
 test('pending: staged, tested, then promoted or discarded; readers see current until promotion', async () => {
   const v = await open(newDir());
   try {

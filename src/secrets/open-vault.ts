@@ -28,8 +28,12 @@ export interface KvNamespace {
 
 /** What the runtime side reads: current values, change notices, KV namespaces. */
 export interface Vault {
-  /** The current version, decrypted; undefined when the secret does not exist or is deleted. */
-  readCurrent(name: string): Promise<SecretValue | undefined>;
+  /**
+   * The current version, decrypted; undefined when the secret does not exist or is deleted. A
+   * read records the secret's last-read time unless `use` is false (the platform reading for
+   * itself, such as loading redaction, is not a use).
+   */
+  readCurrent(name: string, options?: { readonly use?: boolean }): Promise<SecretValue | undefined>;
   /**
    * Called after any change of a secret's current version (set, rotate, promote, delete,
    * restore, purge), including changes made by another process on the same state store (polled
@@ -572,10 +576,10 @@ export async function openVault(options: OpenVaultOptions): Promise<OpenedVault>
 
   let closed = false;
   return {
-    async readCurrent(name) {
+    async readCurrent(name, options) {
       assertSecretName(name);
       const value = await readVersion(name, 'current');
-      if (value !== undefined) void store.touchSecretRead(name, clock.now()).catch(() => undefined);
+      if (value !== undefined && options?.use !== false) void store.touchSecretRead(name, clock.now()).catch(() => undefined);
       return value;
     },
     onChange(listener) {
