@@ -150,6 +150,8 @@ export interface SecretSpec {
   readonly description?: string;
   /** Scheduled rotation through a rotation function. */
   readonly rotation?: { readonly function: string; readonly everyMs: number };
+  /** The segment declared as the secret's owner (`segment:`); absent: inferred (see {@link Manifest.secretSegments}). */
+  readonly segment?: string;
 }
 
 /** A segment, defaults applied. */
@@ -161,6 +163,11 @@ export interface SegmentSpec {
    * through a service binding. Absent or empty: none; a cross-segment call is refused.
    */
   readonly allowCallsFrom?: readonly string[];
+  /**
+   * Segment rule (`allowSecretReadsFrom:`): the other segments whose functions may be granted, and
+   * read, secrets that belong to this segment. Absent or empty: none.
+   */
+  readonly allowSecretReadsFrom?: readonly string[];
   /** Line of the segment in the manifest (1-based), for policy origins; absent for the implicit `default`. */
   readonly line?: number;
 }
@@ -186,6 +193,12 @@ export interface Manifest {
   readonly audit: AuditSpec;
   /** Declared secrets (`secrets:`), by name. */
   readonly secrets: ReadonlyMap<string, SecretSpec>;
+  /**
+   * The segment each declared or granted secret belongs to: its declared `segment:`, else the one
+   * segment of the functions granted it (a rotation function counts as granted), else `default`.
+   * A secret named nowhere belongs to `default` (see `secretSegmentOf`).
+   */
+  readonly secretSegments: ReadonlyMap<string, string>;
   /** Absolute paths of the custom Cedar policy files (`policies:`). */
   readonly policies?: readonly string[];
   /** Declared roles (`roles:`), by name; absent or empty when the manifest declares none. */

@@ -7,6 +7,7 @@ import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type Erro
 import { compileBodySchema } from './body-schema.js';
 import { checkEgressHost } from './egress-host.js';
 import { checkSegmentRules } from './check-segment-rules.js';
+import { resolveSecretSegments } from './resolve-secret-segments.js';
 import { manifestSchema, reservedFunctionKeys, reservedSections } from './manifest-schema.js';
 import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type EgressGrantSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RoleSpec, type RouteSpec, type SecretSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
@@ -85,10 +86,10 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
   const raw = data as RawManifest;
   const projectDir = resolve(source.projectDir);
 
-  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 2, allowCallsFrom: [] }]]);
+  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 2, allowCallsFrom: [], allowSecretReadsFrom: [] }]]);
   for (const [name, seg] of Object.entries(raw.segments)) {
     const segLine = at(['segments', name], true).line;
-    segments.set(name, { name, workers: seg.workers, allowCallsFrom: seg.allowCallsFrom ?? [], ...(segLine === undefined ? {} : { line: segLine }) });
+    segments.set(name, { name, workers: seg.workers, allowCallsFrom: seg.allowCallsFrom ?? [], allowSecretReadsFrom: seg.allowSecretReadsFrom ?? [], ...(segLine === undefined ? {} : { line: segLine }) });
   }
 
   const functions = new Map<string, FunctionSpec>();
@@ -151,7 +152,6 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     });
   }
 
-  for (const p of checkSegmentRules(segments, functions)) push(p.code, p.path, p.message, p.hint);
 
   const mtlsRaw = raw.identity.mtls;
   const identity: IdentitySpec = {
@@ -377,8 +377,12 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       const routed = raw.routes.findIndex((r) => r.function === fn);
       if (routed >= 0) warnings.push({ code: 'PAL_MANIFEST_INSECURE_SETTING', severity: 'warning', path: dotted(['secrets', name, 'rotation', 'function']), message: `rotation function \`${fn}\` of secret \`${name}\` is also reachable by route ${routed}`, hint: 'give the rotation function no route: the platform invokes it directly', location: at(['secrets', name, 'rotation', 'function']) });
     }
-    secrets.set(name, { name, ...(spec.description === undefined ? {} : { description: spec.description }), ...(rotation === undefined ? {} : { rotation }) });
+    secrets.set(name, { name, ...(spec.description === undefined ? {} : { description: spec.description }), ...(rotation === undefined ? {} : { rotation }), ...(spec.segment === undefined ? {} : { segment: spec.segment }) });
   }
+
+  // Segment rules need every segment, function and secret: calls and secret grants across segments.
+  const secretSegments = resolveSecretSegments(secrets, functions);
+  for (const p of [...checkSegmentRules(segments, functions, { secrets, owners: secretSegments.owners }), ...secretSegments.problems]) push(p.code, p.path, p.message, p.hint);
 
   if (errors.length > 0) return { ok: false, errors, warnings };
   const manifest: Manifest = deepFreeze({
@@ -404,6 +408,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       ...(raw.audit.witness === undefined ? {} : { witness: resolve(projectDir, raw.audit.witness) }),
     },
     secrets,
+    secretSegments: secretSegments.owners,
     policies,
     roles,
   });
@@ -421,11 +426,11 @@ interface RawManifest {
   name: string;
   gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; origin?: string; rateLimit?: RawRateLimit; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; maxJsonDepth: number; maxJsonKeys: number } };
   identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean }; mtls?: { ca: string; principalFrom: 'san-uri' | 'subject'; crls: string[] } };
-  segments: Record<string, { workers: number; allowCallsFrom?: string[] }>;
+  segments: Record<string, { workers: number; allowCallsFrom?: string[]; allowSecretReadsFrom?: string[] }>;
   functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec>; egress: Array<{ host: string; ports?: number[]; allowPrivateNetwork: boolean; allowInsecureHttp: boolean }>; secrets: string[]; kv: boolean }>;
   routes: RawRoute[];
   audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };
-  secrets: Record<string, { description?: string; rotation?: { function: string; every: string } }>;
+  secrets: Record<string, { description?: string; segment?: string; rotation?: { function: string; every: string } }>;
   policies: string[];
   roles: Record<string, { mfa: 'required' | 'optional'; description?: string }>;
 }

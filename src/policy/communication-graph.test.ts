@@ -88,7 +88,26 @@ describe('the communication graph', () => {
     const withGrants = { ...m, functions };
     const g = buildCommunicationGraph(withGrants, createPolicyAuthorizer(m), FACTS.time);
     assert.deepEqual(edge(g, 'function:web', 'host:api.stripe.com:443')?.policyIds, ['web-stripe']);
-    assert.deepEqual(g.refused.map((e) => `${e.to} ${e.reason ?? ''}`), ['host:evil.example:443 no-permit', 'secret:db-url no-permit']);
+    // db-url is named nowhere in the manifest the policies were built from: it belongs to `default`.
+    assert.deepEqual(g.refused.map((e) => `${e.to} ${e.reason ?? ''} ${e.policyIds.join(',')}`), ['host:evil.example:443 no-permit ', 'secret:db-url forbid segment:default#allowSecretReadsFrom']);
     assert.match(renderCommunicationGraph(g, 'mermaid'), /-\.->\|"egress"\|/);
+  });
+
+  test('secret edges carry the secret\'s segment, and a read across segments is marked like a cross-segment call', () => {
+    const text = BASE.replace('payments: { allowCallsFrom: [storefront] }', 'payments: { allowCallsFrom: [storefront], allowSecretReadsFrom: [storefront] }')
+      .replace('    segment: storefront\n    bindings:', '    segment: storefront\n    secrets: [card-key, catalog-token]\n    bindings:')
+      .replace('billing: { source: billing.ts, segment: payments }', 'billing: { source: billing.ts, segment: payments, secrets: [card-key] }')
+      .concat('secrets:\n  card-key: { segment: payments }\n');
+    const m = manifestFrom(text);
+    const g = buildCommunicationGraph(m, createPolicyAuthorizer(m), FACTS.time);
+    assert.deepEqual(g.nodes.filter((n) => n.kind === 'secret').map((n) => [n.id, n.segment]), [['secret:card-key', 'payments'], ['secret:catalog-token', 'storefront']]);
+    assert.equal(edge(g, 'function:web', 'secret:card-key')?.crossSegment, true);
+    assert.equal(edge(g, 'function:billing', 'secret:card-key')?.crossSegment, undefined);
+    assert.equal(edge(g, 'function:web', 'secret:catalog-token')?.crossSegment, undefined);
+    assert.deepEqual(g.refused, []);
+    const mermaid = renderCommunicationGraph(g, 'mermaid');
+    assert.match(mermaid, /==>\|"reads · cross-segment"\|/);
+    assert.match(mermaid, /subgraph seg_n\d+\["segment payments"\]\n {4}n\d+\[\["billing"\]\]\n {4}n\d+\[\("card-key"\)\]/);
+    assert.match(renderCommunicationGraph(g, 'dot'), /"function:web" -> "secret:card-key" \[label="reads · cross-segment", color=red, penwidth=2, style=dashed\];/);
   });
 });

@@ -1,4 +1,4 @@
-import type { Manifest, RouteSpec } from '../manifest/index.js';
+import { secretSegmentOf, type Manifest, type RouteSpec } from '../manifest/index.js';
 import { buildFunctionEntities, functionUid, routeUid } from './build-entities.js';
 import type { CedarValueJson, EntityJson } from './cedar.js';
 import type { PolicyAuthorizer } from './create-policy-authorizer.js';
@@ -12,7 +12,7 @@ export interface GraphNode {
   readonly id: string;
   readonly kind: 'principal' | 'route' | 'function' | 'host' | 'secret';
   readonly label: string;
-  /** Functions: their segment. */
+  /** Functions and secrets: the segment they belong to. */
   readonly segment?: string;
 }
 
@@ -30,7 +30,7 @@ export interface GraphEdge {
   readonly policyIds: readonly string[];
   /** `invoke`: allowed only with a second factor. */
   readonly mfa?: true;
-  /** `call`: caller and target are in different segments. */
+  /** `call`: caller and target are in different segments; `secret`: the secret belongs to another segment than the function. */
   readonly crossSegment?: true;
   /** `call`: the principals (reaching the caller through a route) on whose behalf the call is allowed; `public` for a call no principal started. */
   readonly onBehalfOf?: readonly string[];
@@ -142,10 +142,13 @@ export function buildCommunicationGraph(manifest: Manifest, authorizer: PolicyAu
       addNode({ id: `host:${host}`, kind: 'host', label: host });
       (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `host:${host}`, kind: 'egress', policyIds: d.policyIds, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
     }
-    for (const secret of grantList(fn, 'secrets')) {
-      const d = decideFunctionAction(authorizer, manifest, fn.name, 'readSecret', { type: 'Secret', id: secret }, { name: secret }, now);
-      addNode({ id: `secret:${secret}`, kind: 'secret', label: secret });
-      (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `secret:${secret}`, kind: 'secret', policyIds: d.policyIds, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
+    for (const secret of [...new Set(fn.secrets ?? [])].sort()) {
+      // Asked exactly as the runtime asks at read time (the secret in its segment).
+      const d = decideSafely(() => authorizer.authorizeSecretRead({ fn: fn.name, secret, chain: [], principal: null, time: now }));
+      const segment = secretSegmentOf(manifest, secret);
+      addNode({ id: `secret:${secret}`, kind: 'secret', label: secret, segment });
+      const cross = segment !== fn.segment ? { crossSegment: true as const } : {};
+      (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `secret:${secret}`, kind: 'secret', policyIds: d.policyIds, ...cross, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
     }
   }
   const order = (a: GraphEdge, b: GraphEdge) => cmp(a.from, b.from) || cmp(a.to, b.to) || cmp(a.kind, b.kind) || cmp(a.label ?? '', b.label ?? '');
@@ -202,7 +205,7 @@ function collectCandidates(manifest: Manifest): Candidate[] {
  * A function's `egress:` or `secrets:` grants, when the manifest has them: strings, or objects
  * with `host` (and `ports`). Absent or another shape: none.
  */
-function grantList(fn: object, key: 'egress' | 'secrets'): string[] {
+function grantList(fn: object, key: 'egress'): string[] {
   const value = (fn as Record<string, unknown>)[key];
   if (!Array.isArray(value)) return [];
   const out: string[] = [];
@@ -220,7 +223,16 @@ function grantList(fn: object, key: 'egress' | 'secrets'): string[] {
   return [...new Set(out)].sort();
 }
 
-function decideFunctionAction(authorizer: PolicyAuthorizer, manifest: Manifest, fn: string, action: 'egress' | 'readSecret', resource: { type: string; id: string }, attrs: Record<string, CedarValueJson>, now: number): PolicyDecision {
+/** A decision; an engine error is a deny (as at run time). */
+function decideSafely(decide: () => PolicyDecision): PolicyDecision {
+  try {
+    return decide();
+  } catch (error) {
+    return { effect: 'deny', reason: 'engine-error', policyIds: [], errors: [error instanceof Error ? error.message : 'unknown'] };
+  }
+}
+
+function decideFunctionAction(authorizer: PolicyAuthorizer, manifest: Manifest, fn: string, action: 'egress', resource: { type: string; id: string }, attrs: Record<string, CedarValueJson>, now: number): PolicyDecision {
   const entities: EntityJson[] = [...buildFunctionEntities(fn, manifest.functions.get(fn)?.segment ?? 'default'), { uid: resource, attrs, parents: [] }];
   const context: Record<string, CedarValueJson> = { mfa: false, authMethod: 'workload', time: Math.floor(now / 1000), risk: 0, callerChain: [] };
   try {

@@ -35,7 +35,9 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  * - each egress grant: one `permit` of `egress` (`function:<fn>#egress.<host>`): `resource ==
  *   Host::"<host>"`, or for `*.suffix` `resource.name like "*.suffix"`;
  * - each segment: one `forbid` of `callFunction` across its boundary unless a segment rule
- *   (`allowCallsFrom`) lets the caller's segment in (`segment:<name>#allowCallsFrom`).
+ *   (`allowCallsFrom`) lets the caller's segment in (`segment:<name>#allowCallsFrom`), and one
+ *   of `readSecret` of its secrets unless `allowSecretReadsFrom` does
+ *   (`segment:<name>#allowSecretReadsFrom`).
  *
  * Built as Cedar JSON: values from the manifest are data, never spliced into policy text.
  *
