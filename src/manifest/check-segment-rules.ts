@@ -1,15 +1,7 @@
 import { closest } from 'fastest-levenshtein';
-import type { ErrorCode } from '../kernel/index.js';
 import type { FunctionSpec, SecretSpec, SegmentSpec } from './manifest-types.js';
 import { secretHolders } from './resolve-secret-segments.js';
-
-/** One problem with the segment rules, located by its manifest path. */
-export interface SegmentRuleProblem {
-  readonly code: ErrorCode;
-  readonly path: readonly (string | number)[];
-  readonly message: string;
-  readonly hint: string;
-}
+import type { SegmentRuleProblem } from './segment-rule-problem.js';
 
 /** The segment rules: each lists the other segments let in for one kind of access. */
 const RULES = [

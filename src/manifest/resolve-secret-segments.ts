@@ -1,5 +1,5 @@
 import type { FunctionSpec, Manifest, SecretSpec } from './manifest-types.js';
-import type { SegmentRuleProblem } from './check-segment-rules.js';
+import type { SegmentRuleProblem } from './segment-rule-problem.js';
 
 /** The segment every declared or granted secret belongs to, and the secrets whose owner is ambiguous. */
 export interface SecretSegments {
