@@ -80,7 +80,7 @@ const binding = {
 
 const egressGrant = {
   type: 'object',
-  description: 'One host the function may call with `fetch()`. Every call is still a policy decision (Cedar action `egress`) and an audit event.',
+  description: 'One host the function (or every function of the segment) may call with `fetch()`. Every call is still a policy decision (Cedar action `egress`) and an audit event.',
   additionalProperties: false,
   required: ['host'],
   properties: {
@@ -111,6 +111,9 @@ const egressGrant = {
   },
 } as const;
 
+/** A list of egress grants (a function's or a segment's). */
+const egressList = (description: string) => ({ type: 'array', description, maxItems: 64, items: egressGrant, default: [] }) as const;
+
 const functionSpec = {
   type: 'object',
   description: 'A function: a Web-standard module (`export default { fetch(request, env, ctx) }`).',
@@ -136,13 +139,9 @@ const functionSpec = {
       additionalProperties: binding,
       default: {},
     },
-    egress: {
-      type: 'array',
-      description: 'Hosts the function may reach with `fetch()`; none by default. Each call is made by the gateway: resolved once, refused for private addresses, redirects re-checked (docs/segmentation.md).',
-      maxItems: 64,
-      items: egressGrant,
-      default: [],
-    },
+    egress: egressList(
+      'Hosts the function may reach with `fetch()`; none by default (besides its segment\'s `egress`). Each call is made by the gateway: resolved once, refused for private addresses, redirects re-checked (docs/segmentation.md).',
+    ),
     secrets: {
       type: 'array',
       description: 'Secrets the function may read with `await env.secrets.get(name)` (a grant: each name becomes a generated Cedar `readSecret` permit that a custom `forbid` can narrow). Values never appear in the manifest.',
@@ -462,6 +461,9 @@ const segment = {
     },
     allowCallsFrom: segmentList(
       'Segment rule: the other segments whose functions may call into this segment through a service binding (`default` names the implicit segment). Any other cross-segment call is refused by a generated Cedar `forbid` (`segment:<name>#allowCallsFrom`), and `palisade validate` reports a binding that crosses without a rule. Calls inside one segment need only their binding. See docs/segmentation.md.',
+    ),
+    egress: egressList(
+      'Hosts every function of the segment may reach with `fetch()`, in addition to each function\'s own `egress`; none by default. Same items and checks as `functions.<name>.egress`; each grant is a generated Cedar permit `segment:<name>#egress.<host>` for `principal in Segment::"<name>"`. See docs/segmentation.md.',
     ),
     allowSecretReadsFrom: segmentList(
       'Segment rule: the other segments whose functions may be granted, and read, the secrets that belong to this segment (`secrets.<name>.segment`, or inferred from the functions granted it). Any other cross-segment secret read is refused by a generated Cedar `forbid` (`segment:<name>#allowSecretReadsFrom`), and `palisade validate` reports a grant that crosses without a rule. See docs/segmentation.md.',

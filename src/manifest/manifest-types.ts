@@ -19,7 +19,7 @@ export interface FunctionLimits {
   readonly queue: number;
 }
 
-/** One host a function may reach (`functions.<name>.egress[]`), as the egress guard takes it. */
+/** One host a function may reach (`functions.<name>.egress[]`, `segments.<name>.egress[]`), as the egress guard takes it. */
 export interface EgressGrantSpec {
   /** Exact host or IP literal, or `*.suffix`. */
   readonly host: string;
@@ -38,7 +38,7 @@ export interface FunctionSpec {
   readonly segment: string;
   readonly limits: FunctionLimits;
   readonly bindings: Readonly<Record<string, BindingSpec>>;
-  /** Hosts the function may reach with `fetch()`; absent or empty: none. */
+  /** Hosts the function itself may reach with `fetch()` (its segment's `egress` adds to them: `egressGrantsOf`); absent or empty: none. */
   readonly egress?: readonly EgressGrantSpec[];
   /** Secrets granted to `env.secrets.get(name)` (`secrets:`); absent means none. */
   readonly secrets?: readonly string[];
@@ -168,6 +168,8 @@ export interface SegmentSpec {
    * read, secrets that belong to this segment. Absent or empty: none.
    */
   readonly allowSecretReadsFrom?: readonly string[];
+  /** Hosts every function of the segment may reach (`egress:`), besides each function's own; absent or empty: none. */
+  readonly egress?: readonly EgressGrantSpec[];
   /** Line of the segment in the manifest (1-based), for policy origins; absent for the implicit `default`. */
   readonly line?: number;
 }

@@ -1,8 +1,7 @@
-import { secretSegmentOf, type Manifest, type RouteSpec } from '../manifest/index.js';
-import { buildFunctionEntities, functionUid, routeUid } from './build-entities.js';
-import type { CedarValueJson, EntityJson } from './cedar.js';
+import { effectiveEgressGrants, secretSegmentOf, type FunctionSpec, type Manifest, type RouteSpec, type SegmentSpec } from '../manifest/index.js';
+import { routeUid } from './build-entities.js';
 import type { PolicyAuthorizer } from './create-policy-authorizer.js';
-import { ADMIN_ROLE } from './generate-policies.js';
+import { ADMIN_ROLE, canonicalGrantHost } from './generate-policies.js';
 import { decidePolicyCase, type CasePrincipal } from './policy-cases.js';
 import type { PolicyDecision } from './policy-engine.js';
 
@@ -24,7 +23,7 @@ export interface GraphEdge {
   readonly from: string;
   readonly to: string;
   readonly kind: GraphEdgeKind;
-  /** The binding name (`call`), or nothing. */
+  /** The binding name (`call`); the ports and `via segment <name>` (`egress`); or nothing. */
   readonly label?: string;
   /** The determining policies: permits for an edge, forbids for a refused one. */
   readonly policyIds: readonly string[];
@@ -63,8 +62,8 @@ interface Candidate {
  *   issuer); public routes are reached by `public`;
  * - a service binding is an edge when the call is allowed on behalf of at least one principal that
  *   reaches the caller through a route (or with no end user, when none does);
- * - `egress:` and `secrets:` grants of a function, when the manifest has them, are asked as
- *   `egress` / `readSecret`.
+ * - the hosts a function may reach (its own `egress:` and its segment's) and its `secrets:` are
+ *   asked as `egress` / `readSecret`, exactly as the runtime asks them.
  *
  * Output is sorted, so the same policies give the same graph.
  *
@@ -137,10 +136,12 @@ export function buildCommunicationGraph(manifest: Manifest, authorizer: PolicyAu
       if (allowedFor.length > 0) edges.push({ ...edge, policyIds: allowIds, onBehalfOf: allowedFor });
       else refused.push({ ...edge, policyIds: lastDeny?.policyIds ?? [], reason: lastDeny?.reason ?? 'no-permit' });
     }
-    for (const host of grantList(fn, 'egress')) {
-      const d = decideFunctionAction(authorizer, manifest, fn.name, 'egress', { type: 'Host', id: host }, { name: host }, now);
+    for (const [host, grant] of egressTargets(fn, manifest.segments.get(fn.segment))) {
+      // Asked exactly as the egress guard asks (the canonical host, the function in its segment).
+      const d = decideSafely(() => authorizer.authorizeEgress({ fn: fn.name, host, chain: [], principal: null, time: now }));
       addNode({ id: `host:${host}`, kind: 'host', label: host });
-      (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `host:${host}`, kind: 'egress', policyIds: d.policyIds, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
+      const label = [grant.ports.length === 0 ? '' : `ports ${grant.ports.join(',')}`, grant.viaSegment ? `via segment ${fn.segment}` : ''].filter((x) => x !== '').join(' · ');
+      (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `host:${host}`, kind: 'egress', ...(label === '' ? {} : { label }), policyIds: d.policyIds, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
     }
     for (const secret of [...new Set(fn.secrets ?? [])].sort()) {
       // Asked exactly as the runtime asks at read time (the secret in its segment).
@@ -202,41 +203,27 @@ function collectCandidates(manifest: Manifest): Candidate[] {
 }
 
 /**
- * A function's `egress:` or `secrets:` grants, when the manifest has them: strings, or objects
- * with `host` (and `ports`). Absent or another shape: none.
+ * The hosts a function may reach (its own grants and its segment's), by canonical host: the ports
+ * granted (empty: the scheme default) and whether only the segment grants it.
  */
-function grantList(fn: object, key: 'egress'): string[] {
-  const value = (fn as Record<string, unknown>)[key];
-  if (!Array.isArray(value)) return [];
-  const out: string[] = [];
-  for (const item of value as unknown[]) {
-    if (typeof item === 'string') out.push(item);
-    else if (item !== null && typeof item === 'object') {
-      const o = item as Record<string, unknown>;
-      const name = typeof o.host === 'string' ? o.host : typeof o.name === 'string' ? o.name : undefined;
-      if (name === undefined) continue;
-      const ports = Array.isArray(o.ports) ? (o.ports as unknown[]).filter((p): p is number => typeof p === 'number') : [];
-      if (ports.length === 0) out.push(name);
-      else for (const port of ports) out.push(`${name}:${port}`);
-    }
+function egressTargets(fn: FunctionSpec, segment: SegmentSpec | undefined): Map<string, { ports: number[]; viaSegment: boolean }> {
+  const out = new Map<string, { ports: number[]; viaSegment: boolean }>();
+  const own = new Set((fn.egress ?? []).map((g) => g.host));
+  for (const grant of effectiveEgressGrants(fn, segment)) {
+    const host = canonicalGrantHost(grant.host);
+    const entry = out.get(host) ?? { ports: [], viaSegment: true };
+    for (const p of grant.ports ?? []) if (!entry.ports.includes(p)) entry.ports.push(p);
+    if (own.has(grant.host)) entry.viaSegment = false;
+    out.set(host, entry);
   }
-  return [...new Set(out)].sort();
+  for (const e of out.values()) e.ports.sort((a, b) => a - b);
+  return new Map([...out.entries()].sort(([a], [b]) => cmp(a, b)));
 }
 
 /** A decision; an engine error is a deny (as at run time). */
 function decideSafely(decide: () => PolicyDecision): PolicyDecision {
   try {
     return decide();
-  } catch (error) {
-    return { effect: 'deny', reason: 'engine-error', policyIds: [], errors: [error instanceof Error ? error.message : 'unknown'] };
-  }
-}
-
-function decideFunctionAction(authorizer: PolicyAuthorizer, manifest: Manifest, fn: string, action: 'egress', resource: { type: string; id: string }, attrs: Record<string, CedarValueJson>, now: number): PolicyDecision {
-  const entities: EntityJson[] = [...buildFunctionEntities(fn, manifest.functions.get(fn)?.segment ?? 'default'), { uid: resource, attrs, parents: [] }];
-  const context: Record<string, CedarValueJson> = { mfa: false, authMethod: 'workload', time: Math.floor(now / 1000), risk: 0, callerChain: [] };
-  try {
-    return authorizer.decide({ principal: functionUid(fn), action: { type: 'Action', id: action }, resource, context, entities });
   } catch (error) {
     return { effect: 'deny', reason: 'engine-error', policyIds: [], errors: [error instanceof Error ? error.message : 'unknown'] };
   }
