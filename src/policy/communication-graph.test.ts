@@ -99,7 +99,7 @@ describe('the communication graph', () => {
     const g = buildCommunicationGraph(m, createPolicyAuthorizer(m), FACTS.time);
     assert.deepEqual(edge(g, 'function:web', 'host:cdn.example'), { from: 'function:web', to: 'host:cdn.example', kind: 'egress', label: 'via segment storefront', policyIds: ['segment:storefront#egress.cdn.example'] });
     // Granted by both: one edge, not marked as the segment's, both permits named.
-    assert.deepEqual(edge(g, 'function:catalog', 'host:cdn.example')?.label, 'ports 8443');
+    assert.deepEqual(edge(g, 'function:catalog', 'host:cdn.example')?.label, 'ports default,8443');
     assert.deepEqual(edge(g, 'function:catalog', 'host:cdn.example')?.policyIds, ['function:catalog#egress.cdn.example', 'segment:storefront#egress.cdn.example']);
     assert.equal(edge(g, 'function:billing', 'host:cdn.example'), undefined);
     assert.deepEqual(g.refused, []);

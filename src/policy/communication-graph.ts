@@ -140,7 +140,7 @@ export function buildCommunicationGraph(manifest: Manifest, authorizer: PolicyAu
       // Asked exactly as the egress guard asks (the canonical host, the function in its segment).
       const d = decideSafely(() => authorizer.authorizeEgress({ fn: fn.name, host, chain: [], principal: null, time: now }));
       addNode({ id: `host:${host}`, kind: 'host', label: host });
-      const label = [grant.ports.length === 0 ? '' : `ports ${grant.ports.join(',')}`, grant.viaSegment ? `via segment ${fn.segment}` : ''].filter((x) => x !== '').join(' · ');
+      const label = [grant.ports.length === 1 && grant.ports[0] === 'default' ? '' : `ports ${grant.ports.join(',')}`, grant.viaSegment ? `via segment ${fn.segment}` : ''].filter((x) => x !== '').join(' · ');
       (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `host:${host}`, kind: 'egress', ...(label === '' ? {} : { label }), policyIds: d.policyIds, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
     }
     for (const secret of [...new Set(fn.secrets ?? [])].sort()) {
@@ -204,19 +204,20 @@ function collectCandidates(manifest: Manifest): Candidate[] {
 
 /**
  * The hosts a function may reach (its own grants and its segment's), by canonical host: the ports
- * granted (empty: the scheme default) and whether only the segment grants it.
+ * granted (`default`: the scheme's default port) and whether only the segment grants it.
  */
-function egressTargets(fn: FunctionSpec, segment: SegmentSpec | undefined): Map<string, { ports: number[]; viaSegment: boolean }> {
-  const out = new Map<string, { ports: number[]; viaSegment: boolean }>();
+function egressTargets(fn: FunctionSpec, segment: SegmentSpec | undefined): Map<string, { ports: Array<number | 'default'>; viaSegment: boolean }> {
+  const out = new Map<string, { ports: Array<number | 'default'>; viaSegment: boolean }>();
   const own = new Set((fn.egress ?? []).map((g) => g.host));
   for (const grant of effectiveEgressGrants(fn, segment)) {
     const host = canonicalGrantHost(grant.host);
     const entry = out.get(host) ?? { ports: [], viaSegment: true };
-    for (const p of grant.ports ?? []) if (!entry.ports.includes(p)) entry.ports.push(p);
+    // A grant without `ports` allows the scheme's default port.
+    for (const p of grant.ports ?? ['default' as const]) if (!entry.ports.includes(p)) entry.ports.push(p);
     if (own.has(grant.host)) entry.viaSegment = false;
     out.set(host, entry);
   }
-  for (const e of out.values()) e.ports.sort((a, b) => a - b);
+  for (const e of out.values()) e.ports.sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a - b));
   return new Map([...out.entries()].sort(([a], [b]) => cmp(a, b)));
 }
 
