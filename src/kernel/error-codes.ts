@@ -57,13 +57,13 @@ export const errorCatalog = {
   },
   PAL_MANIFEST_UNKNOWN_SEGMENT: {
     status: 400,
-    meaning: 'a function references a segment the manifest does not declare',
+    meaning: 'a function, a secret (`secrets.<name>.segment`) or a segment rule references a segment the manifest does not declare',
     fix: 'declare the segment under `segments` or correct the name',
   },
   PAL_MANIFEST_SEGMENT_CROSSING: {
     status: 400,
-    meaning: 'a service binding calls a function in another segment, and no segment rule (`segments.<target>.allowCallsFrom`) lets the caller\'s segment in; the generated policies would refuse every such call',
-    fix: 'add the caller\'s segment to `allowCallsFrom` of the target segment, move both functions into one segment, or remove the binding',
+    meaning: 'a service binding calls a function in another segment, or a function is granted (or rotates) a secret of another segment, and no segment rule (`segments.<target>.allowCallsFrom`, `segments.<owner>.allowSecretReadsFrom`) lets its segment in, so the generated policies would refuse it; or a secret is granted in several segments and declares none',
+    fix: 'add the function\'s segment to `allowCallsFrom` of the target segment or to `allowSecretReadsFrom` of the secret\'s segment, declare `secrets.<name>.segment` for a secret held in several segments, move the function, or remove the grant',
   },
   PAL_MANIFEST_ROUTE_CONFLICT: {
     status: 400,

@@ -26,6 +26,8 @@ export type {
   TlsSpec,
 } from './manifest-types.js';
 export { checkEgressHost } from './egress-host.js';
+export { secretSegmentOf } from './resolve-secret-segments.js';
+export { effectiveEgressGrants, egressGrantsOf } from './egress-grants.js';
 export { validateManifestText, parseListen, type ManifestSource } from './validate-manifest.js';
 export { checkManifest, loadManifest, MANIFEST_FILE } from './load-manifest.js';
 export {

@@ -80,7 +80,7 @@ const binding = {
 
 const egressGrant = {
   type: 'object',
-  description: 'One host the function may call with `fetch()`. Every call is still a policy decision (Cedar action `egress`) and an audit event.',
+  description: 'One host the function (or every function of the segment) may call with `fetch()`. Every call is still a policy decision (Cedar action `egress`) and an audit event.',
   additionalProperties: false,
   required: ['host'],
   properties: {
@@ -111,6 +111,9 @@ const egressGrant = {
   },
 } as const;
 
+/** A list of egress grants (a function's or a segment's). */
+const egressList = (description: string) => ({ type: 'array', description, maxItems: 64, items: egressGrant, default: [] }) as const;
+
 const functionSpec = {
   type: 'object',
   description: 'A function: a Web-standard module (`export default { fetch(request, env, ctx) }`).',
@@ -136,13 +139,9 @@ const functionSpec = {
       additionalProperties: binding,
       default: {},
     },
-    egress: {
-      type: 'array',
-      description: 'Hosts the function may reach with `fetch()`; none by default. Each call is made by the gateway: resolved once, refused for private addresses, redirects re-checked (docs/segmentation.md).',
-      maxItems: 64,
-      items: egressGrant,
-      default: [],
-    },
+    egress: egressList(
+      'Hosts the function may reach with `fetch()`; none by default (besides its segment\'s `egress`). Each call is made by the gateway: resolved once, refused for private addresses, redirects re-checked (docs/segmentation.md).',
+    ),
     secrets: {
       type: 'array',
       description: 'Secrets the function may read with `await env.secrets.get(name)` (a grant: each name becomes a generated Cedar `readSecret` permit that a custom `forbid` can narrow). Values never appear in the manifest.',
@@ -445,6 +444,9 @@ const gateway = {
   },
 } as const;
 
+/** A segment rule: a list of other segments (shared by every `allow*From` rule). */
+const segmentList = (description: string) => ({ type: 'array', uniqueItems: true, maxItems: 64, items: { type: 'string', pattern: NAME_PATTERN }, description }) as const;
+
 const segment = {
   type: 'object',
   description: 'A segment: an isolation boundary of its own worker processes.',
@@ -457,13 +459,15 @@ const segment = {
       default: 2,
       description: 'Number of worker processes for the segment. The first ready one serves; the others are warm standbys that take over at once while it is killed or restarted, and take the overflow of slow requests. With two or more, the segment keeps serving while one worker is killed or restarted.',
     },
-    allowCallsFrom: {
-      type: 'array',
-      uniqueItems: true,
-      maxItems: 64,
-      items: { type: 'string', pattern: NAME_PATTERN },
-      description: 'Segment rule: the other segments whose functions may call into this segment through a service binding (`default` names the implicit segment). Any other cross-segment call is refused by a generated Cedar `forbid` (`segment:<name>#allowCallsFrom`), and `palisade validate` reports a binding that crosses without a rule. Calls inside one segment need only their binding. See docs/segmentation.md.',
-    },
+    allowCallsFrom: segmentList(
+      'Segment rule: the other segments whose functions may call into this segment through a service binding (`default` names the implicit segment). Any other cross-segment call is refused by a generated Cedar `forbid` (`segment:<name>#allowCallsFrom`), and `palisade validate` reports a binding that crosses without a rule. Calls inside one segment need only their binding. See docs/segmentation.md.',
+    ),
+    egress: egressList(
+      'Hosts every function of the segment may reach with `fetch()`, in addition to each function\'s own `egress`; none by default. Same items and checks as `functions.<name>.egress`; each grant is a generated Cedar permit `segment:<name>#egress.<host>` for `principal in Segment::"<name>"`. See docs/segmentation.md.',
+    ),
+    allowSecretReadsFrom: segmentList(
+      'Segment rule: the other segments whose functions may be granted, and read, the secrets that belong to this segment (`secrets.<name>.segment`, or inferred from the functions granted it). Any other cross-segment secret read is refused by a generated Cedar `forbid` (`segment:<name>#allowSecretReadsFrom`), and `palisade validate` reports a grant that crosses without a rule. See docs/segmentation.md.',
+    ),
   },
 } as const;
 
@@ -520,11 +524,16 @@ const audit = {
 
 const secretSpec = {
   type: 'object',
-  description: 'A secret kept in the vault (its value never appears here: set it with `palisade secrets set NAME`). Declaring it is needed only to describe it or to rotate it on a schedule.',
+  description: 'A secret kept in the vault (its value never appears here: set it with `palisade secrets set NAME`). Declaring it is needed only to describe it, to rotate it on a schedule, or to name the segment it belongs to.',
   additionalProperties: false,
   default: {},
   properties: {
     description: { type: 'string', maxLength: 256, description: 'What the secret is, for `palisade secrets list`.' },
+    segment: {
+      type: 'string',
+      pattern: NAME_PATTERN,
+      description: 'The segment the secret belongs to. Absent: the segment of the functions granted it (a rotation function counts as granted) when they are all in one segment, `default` when none is; functions of several segments make it an error until it is declared. A function of another segment may be granted it only when `segments.<this segment>.allowSecretReadsFrom` names its segment (a generated Cedar `forbid` enforces it at every read).',
+    },
     rotation: {
       type: 'object',
       additionalProperties: false,

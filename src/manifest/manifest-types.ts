@@ -19,7 +19,7 @@ export interface FunctionLimits {
   readonly queue: number;
 }
 
-/** One host a function may reach (`functions.<name>.egress[]`), as the egress guard takes it. */
+/** One host a function may reach (`functions.<name>.egress[]`, `segments.<name>.egress[]`), as the egress guard takes it. */
 export interface EgressGrantSpec {
   /** Exact host or IP literal, or `*.suffix`. */
   readonly host: string;
@@ -38,7 +38,7 @@ export interface FunctionSpec {
   readonly segment: string;
   readonly limits: FunctionLimits;
   readonly bindings: Readonly<Record<string, BindingSpec>>;
-  /** Hosts the function may reach with `fetch()`; absent or empty: none. */
+  /** Hosts the function itself may reach with `fetch()` (its segment's `egress` adds to them: `egressGrantsOf`); absent or empty: none. */
   readonly egress?: readonly EgressGrantSpec[];
   /** Secrets granted to `env.secrets.get(name)` (`secrets:`); absent means none. */
   readonly secrets?: readonly string[];
@@ -150,6 +150,8 @@ export interface SecretSpec {
   readonly description?: string;
   /** Scheduled rotation through a rotation function. */
   readonly rotation?: { readonly function: string; readonly everyMs: number };
+  /** The segment declared as the secret's owner (`segment:`); absent: inferred (see {@link Manifest.secretSegments}). */
+  readonly segment?: string;
 }
 
 /** A segment, defaults applied. */
@@ -161,6 +163,13 @@ export interface SegmentSpec {
    * through a service binding. Absent or empty: none; a cross-segment call is refused.
    */
   readonly allowCallsFrom?: readonly string[];
+  /**
+   * Segment rule (`allowSecretReadsFrom:`): the other segments whose functions may be granted, and
+   * read, secrets that belong to this segment. Absent or empty: none.
+   */
+  readonly allowSecretReadsFrom?: readonly string[];
+  /** Hosts every function of the segment may reach (`egress:`), besides each function's own; absent or empty: none. */
+  readonly egress?: readonly EgressGrantSpec[];
   /** Line of the segment in the manifest (1-based), for policy origins; absent for the implicit `default`. */
   readonly line?: number;
 }
@@ -186,6 +195,12 @@ export interface Manifest {
   readonly audit: AuditSpec;
   /** Declared secrets (`secrets:`), by name. */
   readonly secrets: ReadonlyMap<string, SecretSpec>;
+  /**
+   * The segment each declared or granted secret belongs to: its declared `segment:`, else the one
+   * segment of the functions granted it (a rotation function counts as granted), else `default`.
+   * A secret named nowhere belongs to `default` (see `secretSegmentOf`).
+   */
+  readonly secretSegments: ReadonlyMap<string, string>;
   /** Absolute paths of the custom Cedar policy files (`policies:`). */
   readonly policies?: readonly string[];
   /** Declared roles (`roles:`), by name; absent or empty when the manifest declares none. */

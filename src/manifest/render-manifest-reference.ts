@@ -54,7 +54,7 @@ export function renderManifestReference(): string {
     '- A route with a `schema` accepts only JSON media types and takes no `contentEncodings`.',
     '- `rateLimit` on a public route counts per address; `by: principal` needs a private route.',
     '- `unsafeForwardCredentials` weakens security: it is listed in docs/security/defaults.md and logged at start.',
-    '- A function `egress` grant names a host exactly or as `*.suffix` (at least two labels; never an IP range); the port goes in `ports`. `allowPrivateNetwork` and `allowInsecureHttp` weaken security: they are listed in docs/security/defaults.md and logged at start. The gateway makes each call (docs/segmentation.md).',
+    '- An `egress` grant (of a function, or of a segment for all its functions) names a host exactly or as `*.suffix` (at least two labels; never an IP range); the port goes in `ports`. `allowPrivateNetwork` and `allowInsecureHttp` weaken security: they are listed in docs/security/defaults.md and logged at start for every function that gets them. The gateway makes each call (docs/segmentation.md).',
     '- Function `invoke` is not supported by this version and is rejected rather than ignored.',
     '',
   ].join('\n');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { formatDiagnostic, type Diagnostic } from '../kernel/index.js';
+import { egressGrantsOf } from './egress-grants.js';
 import { validateManifestText } from './validate-manifest.js';
 
 const BASE = `name: shop
@@ -490,6 +491,33 @@ describe('egress grants', () => {
     assert.equal(only(withEgress('[{ host: a.example, allowPrivate: true }]')).code, 'PAL_MANIFEST_UNKNOWN_KEY');
     assert.equal(only(withEgress('[{ host: a.example, ports: [0] }]')).code, 'PAL_MANIFEST_INVALID_VALUE');
     assert.equal(only(withEgress('[{ host: a.example, ports: [] }]')).code, 'PAL_MANIFEST_INVALID_VALUE');
+  });
+});
+
+describe('segment egress grants', () => {
+  const withSegment = (egress: string, fnEgress = '') => BASE.replace('functions:\n', `segments:\n  outbound: { egress: ${egress} }\n  inner: {}\nfunctions:\n`).replace('    source: functions/orders.ts', `    source: functions/orders.ts\n    segment: outbound\n  lone: { source: functions/lone.ts, segment: inner${fnEgress} }`);
+
+  test('a segment\'s grants are kept like a function\'s, and add to the grants of each function in it only', () => {
+    const result = check(withSegment('[{ host: api.stripe.com, ports: [443, 8443] }, { host: internal.corp, allowPrivateNetwork: true }]', ', egress: [{ host: own.example }]'));
+    assert.equal(result.ok, true, result.errors.map(formatDiagnostic).join('\n'));
+    const m = result.value;
+    assert.ok(m);
+    assert.deepEqual(m.segments.get('outbound')?.egress, [{ host: 'api.stripe.com', ports: [443, 8443] }, { host: 'internal.corp', allowPrivateNetwork: true }]);
+    assert.deepEqual(m.segments.get('inner')?.egress, []);
+    assert.deepEqual(egressGrantsOf(m, 'orders').map((g) => g.host), ['api.stripe.com', 'internal.corp']);
+    assert.deepEqual(egressGrantsOf(m, 'lone').map((g) => g.host), ['own.example']);
+    assert.deepEqual(egressGrantsOf(m, 'nobody'), []);
+  });
+
+  test('a segment\'s grants get the same checks: unusable hosts with their path, unknown keys, bad ports', () => {
+    for (const host of ['"*"', '"*.com"', 'api.stripe.com:443', '"https://api.stripe.com"']) {
+      const d = only(withSegment(`[{ host: ${host} }]`));
+      assert.equal(d.code, 'PAL_MANIFEST_INVALID_VALUE', host);
+      assert.equal(d.path, 'segments.outbound.egress[0].host', host);
+    }
+    assert.equal(only(withSegment('[{ host: a.example, allowPrivate: true }]')).code, 'PAL_MANIFEST_UNKNOWN_KEY');
+    assert.equal(only(withSegment('[{ host: a.example, ports: [0] }]')).code, 'PAL_MANIFEST_INVALID_VALUE');
+    assert.equal(only(withSegment('a.example')).code, 'PAL_MANIFEST_INVALID_VALUE');
   });
 });
 

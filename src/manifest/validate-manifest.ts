@@ -7,6 +7,7 @@ import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, type Diagnostic, type Erro
 import { compileBodySchema } from './body-schema.js';
 import { checkEgressHost } from './egress-host.js';
 import { checkSegmentRules } from './check-segment-rules.js';
+import { resolveSecretSegments } from './resolve-secret-segments.js';
 import { manifestSchema, reservedFunctionKeys, reservedSections } from './manifest-schema.js';
 import { type AuditSinkSpec, type BindingSpec, type BodySchemaSpec, type EgressGrantSpec, type ContentEncoding, type CredentialHeader, type FunctionSpec, type HttpMethod, type IdentitySpec, type IssuerSpec, type Manifest, type RateLimitSpec, type RoleSpec, type RouteSpec, type SecretSpec, type SegmentSpec, type TlsSpec } from './manifest-types.js';
 import { parseRoutePattern, RESERVED_PATH_PREFIX, routePatternsOverlap, type RoutePattern } from './route-pattern.js';
@@ -85,10 +86,24 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
   const raw = data as RawManifest;
   const projectDir = resolve(source.projectDir);
 
-  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 2, allowCallsFrom: [] }]]);
+  /** A function's or a segment's `egress` list: each host checked, defaults dropped. */
+  const egressGrants = (list: readonly RawEgressGrant[], path: readonly (string | number)[]): EgressGrantSpec[] =>
+    list.map((g, i) => {
+      const problem = checkEgressHost(g.host);
+      if (problem !== undefined) push('PAL_MANIFEST_INVALID_VALUE', [...path, i, 'host'], `egress host \`${g.host}\` is not usable: ${problem}`, 'use an exact host such as `api.stripe.com`, or `*.example.com` for its subdomains');
+      return {
+        host: g.host,
+        ...(g.ports === undefined ? {} : { ports: g.ports }),
+        ...(g.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
+        ...(g.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+      };
+    });
+
+  const segments = new Map<string, SegmentSpec>([['default', { name: 'default', workers: 2, allowCallsFrom: [], allowSecretReadsFrom: [], egress: [] }]]);
   for (const [name, seg] of Object.entries(raw.segments)) {
     const segLine = at(['segments', name], true).line;
-    segments.set(name, { name, workers: seg.workers, allowCallsFrom: seg.allowCallsFrom ?? [], ...(segLine === undefined ? {} : { line: segLine }) });
+    const egress = egressGrants(seg.egress, ['segments', name, 'egress']);
+    segments.set(name, { name, workers: seg.workers, allowCallsFrom: seg.allowCallsFrom ?? [], allowSecretReadsFrom: seg.allowSecretReadsFrom ?? [], egress, ...(segLine === undefined ? {} : { line: segLine }) });
   }
 
   const functions = new Map<string, FunctionSpec>();
@@ -121,16 +136,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
         if ('function' in fields) push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'bindings', bindingName, 'function'], `a \`${b.type}\` binding takes no \`function\``, 'remove `function`, or use `type: service`');
       }
     }
-    fn.egress.forEach((grant, i) => {
-      const problem = checkEgressHost(grant.host);
-      if (problem !== undefined) push('PAL_MANIFEST_INVALID_VALUE', ['functions', name, 'egress', i, 'host'], `egress host \`${grant.host}\` is not usable: ${problem}`, 'use an exact host such as `api.stripe.com`, or `*.example.com` for its subdomains');
-    });
-    const egress = fn.egress.map((g): EgressGrantSpec => ({
-      host: g.host,
-      ...(g.ports === undefined ? {} : { ports: g.ports }),
-      ...(g.allowPrivateNetwork ? { allowPrivateNetwork: true } : {}),
-      ...(g.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
-    }));
+    const egress = egressGrants(fn.egress, ['functions', name, 'egress']);
     const fnLine = at(['functions', name], true).line;
     const secretLines: Record<string, number> = {};
     fn.secrets.forEach((secret, i) => {
@@ -151,7 +157,6 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     });
   }
 
-  for (const p of checkSegmentRules(segments, functions)) push(p.code, p.path, p.message, p.hint);
 
   const mtlsRaw = raw.identity.mtls;
   const identity: IdentitySpec = {
@@ -377,8 +382,12 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       const routed = raw.routes.findIndex((r) => r.function === fn);
       if (routed >= 0) warnings.push({ code: 'PAL_MANIFEST_INSECURE_SETTING', severity: 'warning', path: dotted(['secrets', name, 'rotation', 'function']), message: `rotation function \`${fn}\` of secret \`${name}\` is also reachable by route ${routed}`, hint: 'give the rotation function no route: the platform invokes it directly', location: at(['secrets', name, 'rotation', 'function']) });
     }
-    secrets.set(name, { name, ...(spec.description === undefined ? {} : { description: spec.description }), ...(rotation === undefined ? {} : { rotation }) });
+    secrets.set(name, { name, ...(spec.description === undefined ? {} : { description: spec.description }), ...(rotation === undefined ? {} : { rotation }), ...(spec.segment === undefined ? {} : { segment: spec.segment }) });
   }
+
+  // Segment rules need every segment, function and secret: calls and secret grants across segments.
+  const secretSegments = resolveSecretSegments(secrets, functions);
+  for (const p of [...checkSegmentRules(segments, functions, { secrets, owners: secretSegments.owners }), ...secretSegments.problems]) push(p.code, p.path, p.message, p.hint);
 
   if (errors.length > 0) return { ok: false, errors, warnings };
   const manifest: Manifest = deepFreeze({
@@ -404,6 +413,7 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
       ...(raw.audit.witness === undefined ? {} : { witness: resolve(projectDir, raw.audit.witness) }),
     },
     secrets,
+    secretSegments: secretSegments.owners,
     policies,
     roles,
   });
@@ -417,15 +427,22 @@ function parseEvery(every: string): number {
   return n * (unit === 'd' ? 86_400_000 : unit === 'h' ? 3_600_000 : 60_000);
 }
 
+interface RawEgressGrant {
+  host: string;
+  ports?: number[];
+  allowPrivateNetwork: boolean;
+  allowInsecureHttp: boolean;
+}
+
 interface RawManifest {
   name: string;
   gateway: { listen: string; tls: 'auto' | { cert: string; key: string }; origin?: string; rateLimit?: RawRateLimit; limits: { maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; maxJsonDepth: number; maxJsonKeys: number } };
   identity: { issuers: IssuerSpec[]; builtin: IdentitySpec['builtin']; apiKeys: { enabled: boolean }; mtls?: { ca: string; principalFrom: 'san-uri' | 'subject'; crls: string[] } };
-  segments: Record<string, { workers: number; allowCallsFrom?: string[] }>;
-  functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec>; egress: Array<{ host: string; ports?: number[]; allowPrivateNetwork: boolean; allowInsecureHttp: boolean }>; secrets: string[]; kv: boolean }>;
+  segments: Record<string, { workers: number; allowCallsFrom?: string[]; allowSecretReadsFrom?: string[]; egress: RawEgressGrant[] }>;
+  functions: Record<string, { source: string; segment: string; limits: FunctionSpec['limits']; bindings: Record<string, BindingSpec>; egress: RawEgressGrant[]; secrets: string[]; kv: boolean }>;
   routes: RawRoute[];
   audit: { mode: 'sync' | 'async'; checkpoint: { everyEvents: number; everySeconds: number }; witness?: string; sinks: { type: 'file' | 'webhook' | 'syslog'; name: string; format: 'ocsf' | 'cef'; path?: string; url?: string; address?: string; tls: boolean; ca?: string }[] };
-  secrets: Record<string, { description?: string; rotation?: { function: string; every: string } }>;
+  secrets: Record<string, { description?: string; segment?: string; rotation?: { function: string; every: string } }>;
   policies: string[];
   roles: Record<string, { mfa: 'required' | 'optional'; description?: string }>;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { API_KEY_METHOD, BUILTIN_METHOD, MTLS_METHOD, systemClock, type AuditEvent, type AuditSink, type Clock, type Logger } from '../kernel/index.js';
 import { openAuditLog, startSinkDelivery, type AuditLog, type LiveSinkSpec } from '../audit/index.js';
-import type { Manifest } from '../manifest/index.js';
+import { egressGrantsOf, type Manifest } from '../manifest/index.js';
 import {
   createAdminApi,
   createGateway,
@@ -131,8 +131,10 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       const live: LiveSinkSpec[] = manifest.audit.sinks.map((k) => (k.type === 'file' ? k : { ...k, ...(k.ca === undefined ? {} : { ca: readFileSync(k.ca, 'utf8') }) }));
       sinks = startSinkDelivery({ stateDir, sinks: live, logger, version: PALISADE_VERSION });
     }
+    // Each weakening switch is logged once per function that gets it, whether the grant is the
+    // function's own or its segment's.
     for (const fn of manifest.functions.values()) {
-      for (const grant of fn.egress ?? []) {
+      for (const grant of egressGrantsOf(manifest, fn.name)) {
         if (grant.allowPrivateNetwork === true) logger.warn('a function may reach private, loopback and link-local addresses through an egress grant', { code: 'PAL_MANIFEST_INSECURE_SETTING', function: fn.name, address: grant.host });
         if (grant.allowInsecureHttp === true) logger.warn('a function may call a host over plain http through an egress grant', { code: 'PAL_MANIFEST_INSECURE_SETTING', function: fn.name, address: grant.host });
       }
@@ -164,7 +166,7 @@ async function start(options: StartOptions, scheme: 'https' | 'http'): Promise<R
       secrets: resolvers.secrets,
       kv: resolvers.kv,
       egress: createEgressHandler({
-        grants: (fn) => manifest.functions.get(fn)?.egress ?? [],
+        grants: (fn) => egressGrantsOf(manifest, fn),
         policy,
         // Each attempt waits for its record: the function learns nothing of an unrecorded request.
         record: (event) => (audit as AuditLog).append(event),

@@ -99,11 +99,22 @@ export function secretUid(name: string): TypeAndId {
 }
 
 /**
- * A secret as an entity: `name`, and no segment parent (a secret is not bound to one segment;
- * policies that narrow by segment do so on the reading function: `principal in Segment::"…"`).
+ * A secret and the segment it belongs to as entities: `Secret in Segment`, so the generated
+ * segment rule (`resource in Segment::"payments"`) holds for every secret of that segment.
+ *
+ * INVARIANT: the segment comes from the gateway's own manifest (`secretSegmentOf`), never from a
+ * worker; without the parent the segment forbid could not see the secret.
+ *
+ * @example
+ * ```ts
+ * buildSecretEntities('ledger-key', 'payments'); // [Secret::"ledger-key" in Segment::"payments", Segment::"payments"]
+ * ```
  */
-export function buildSecretEntity(name: string): EntityJson {
-  return { uid: secretUid(name), attrs: { name }, parents: [] };
+export function buildSecretEntities(name: string, segment: string): EntityJson[] {
+  return [
+    { uid: secretUid(name), attrs: { name }, parents: [{ type: 'Segment', id: segment }] },
+    { uid: { type: 'Segment', id: segment }, attrs: {}, parents: [] },
+  ];
 }
 
 /** The uid of a host an outbound request goes to (its canonical name). */

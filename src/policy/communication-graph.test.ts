@@ -79,16 +79,47 @@ describe('the communication graph', () => {
     assert.match(renderCommunicationGraph(tricky, 'dot'), /label="a\\"\] --> evil\[\\"b"/);
   });
 
-  test('egress and secret grants, when a manifest has them, are edges only where the policies allow them', () => {
-    const m = manifestFrom(`${BASE}policies: [p.cedar]\n`, { 'p.cedar': '@id("web-stripe") permit(principal == Function::"web", action == Action::"egress", resource == Host::"api.stripe.com:443");' });
+  test('egress and secret grants are edges only where the policies allow them, asked as the runtime asks them', () => {
+    const m = manifestFrom(`${BASE}policies: [p.cedar]\n`, { 'p.cedar': '@id("web-stripe") permit(principal == Function::"web", action == Action::"egress", resource == Host::"api.stripe.com");' });
     const web = m.functions.get('web');
     assert.ok(web);
     const functions = new Map(m.functions);
-    functions.set('web', { ...web, egress: [{ host: 'api.stripe.com', ports: [443] }, { host: 'evil.example', ports: [443] }], secrets: ['db-url'] });
+    functions.set('web', { ...web, egress: [{ host: 'API.stripe.com', ports: [443] }, { host: 'evil.example', ports: [443] }], secrets: ['db-url'] });
     const withGrants = { ...m, functions };
     const g = buildCommunicationGraph(withGrants, createPolicyAuthorizer(m), FACTS.time);
-    assert.deepEqual(edge(g, 'function:web', 'host:api.stripe.com:443')?.policyIds, ['web-stripe']);
-    assert.deepEqual(g.refused.map((e) => `${e.to} ${e.reason ?? ''}`), ['host:evil.example:443 no-permit', 'secret:db-url no-permit']);
-    assert.match(renderCommunicationGraph(g, 'mermaid'), /-\.->\|"egress"\|/);
+    // The canonical host, as the egress guard asks it; the ports go on the edge.
+    assert.deepEqual(edge(g, 'function:web', 'host:api.stripe.com'), { from: 'function:web', to: 'host:api.stripe.com', kind: 'egress', label: 'ports 443', policyIds: ['web-stripe'] });
+    // db-url is named nowhere in the manifest the policies were built from: it belongs to `default`.
+    assert.deepEqual(g.refused.map((e) => `${e.to} ${e.reason ?? ''} ${e.policyIds.join(',')}`), ['host:evil.example no-permit ', 'secret:db-url forbid segment:default#allowSecretReadsFrom']);
+    assert.match(renderCommunicationGraph(g, 'mermaid'), /-\.->\|"ports 443 · egress"\|/);
+  });
+
+  test('a segment\'s egress grant is an edge from each function of the segment, marked as the segment\'s; not from other segments', () => {
+    const m = manifestFrom(BASE.replace('  storefront: {}', '  storefront: { egress: [{ host: cdn.example }] }').replace('catalog: { source: catalog.ts, segment: storefront }', 'catalog: { source: catalog.ts, segment: storefront, egress: [{ host: cdn.example, ports: [8443] }] }'));
+    const g = buildCommunicationGraph(m, createPolicyAuthorizer(m), FACTS.time);
+    assert.deepEqual(edge(g, 'function:web', 'host:cdn.example'), { from: 'function:web', to: 'host:cdn.example', kind: 'egress', label: 'via segment storefront', policyIds: ['segment:storefront#egress.cdn.example'] });
+    // Granted by both: one edge, not marked as the segment's, both permits named.
+    assert.deepEqual(edge(g, 'function:catalog', 'host:cdn.example')?.label, 'ports default,8443');
+    assert.deepEqual(edge(g, 'function:catalog', 'host:cdn.example')?.policyIds, ['function:catalog#egress.cdn.example', 'segment:storefront#egress.cdn.example']);
+    assert.equal(edge(g, 'function:billing', 'host:cdn.example'), undefined);
+    assert.deepEqual(g.refused, []);
+  });
+
+  test('secret edges carry the secret\'s segment, and a read across segments is marked like a cross-segment call', () => {
+    const text = BASE.replace('payments: { allowCallsFrom: [storefront] }', 'payments: { allowCallsFrom: [storefront], allowSecretReadsFrom: [storefront] }')
+      .replace('    segment: storefront\n    bindings:', '    segment: storefront\n    secrets: [card-key, catalog-token]\n    bindings:')
+      .replace('billing: { source: billing.ts, segment: payments }', 'billing: { source: billing.ts, segment: payments, secrets: [card-key] }')
+      .concat('secrets:\n  card-key: { segment: payments }\n');
+    const m = manifestFrom(text);
+    const g = buildCommunicationGraph(m, createPolicyAuthorizer(m), FACTS.time);
+    assert.deepEqual(g.nodes.filter((n) => n.kind === 'secret').map((n) => [n.id, n.segment]), [['secret:card-key', 'payments'], ['secret:catalog-token', 'storefront']]);
+    assert.equal(edge(g, 'function:web', 'secret:card-key')?.crossSegment, true);
+    assert.equal(edge(g, 'function:billing', 'secret:card-key')?.crossSegment, undefined);
+    assert.equal(edge(g, 'function:web', 'secret:catalog-token')?.crossSegment, undefined);
+    assert.deepEqual(g.refused, []);
+    const mermaid = renderCommunicationGraph(g, 'mermaid');
+    assert.match(mermaid, /==>\|"reads · cross-segment"\|/);
+    assert.match(mermaid, /subgraph seg_n\d+\["segment payments"\]\n {4}n\d+\[\["billing"\]\]\n {4}n\d+\[\("card-key"\)\]/);
+    assert.match(renderCommunicationGraph(g, 'dot'), /"function:web" -> "secret:card-key" \[label="reads · cross-segment", color=red, penwidth=2, style=dashed\];/);
   });
 });

@@ -1,8 +1,7 @@
-import type { Manifest, RouteSpec } from '../manifest/index.js';
-import { buildFunctionEntities, functionUid, routeUid } from './build-entities.js';
-import type { CedarValueJson, EntityJson } from './cedar.js';
+import { effectiveEgressGrants, secretSegmentOf, type FunctionSpec, type Manifest, type RouteSpec, type SegmentSpec } from '../manifest/index.js';
+import { routeUid } from './build-entities.js';
 import type { PolicyAuthorizer } from './create-policy-authorizer.js';
-import { ADMIN_ROLE } from './generate-policies.js';
+import { ADMIN_ROLE, canonicalGrantHost } from './generate-policies.js';
 import { decidePolicyCase, type CasePrincipal } from './policy-cases.js';
 import type { PolicyDecision } from './policy-engine.js';
 
@@ -12,7 +11,7 @@ export interface GraphNode {
   readonly id: string;
   readonly kind: 'principal' | 'route' | 'function' | 'host' | 'secret';
   readonly label: string;
-  /** Functions: their segment. */
+  /** Functions and secrets: the segment they belong to. */
   readonly segment?: string;
 }
 
@@ -24,13 +23,13 @@ export interface GraphEdge {
   readonly from: string;
   readonly to: string;
   readonly kind: GraphEdgeKind;
-  /** The binding name (`call`), or nothing. */
+  /** The binding name (`call`); the ports and `via segment <name>` (`egress`); or nothing. */
   readonly label?: string;
   /** The determining policies: permits for an edge, forbids for a refused one. */
   readonly policyIds: readonly string[];
   /** `invoke`: allowed only with a second factor. */
   readonly mfa?: true;
-  /** `call`: caller and target are in different segments. */
+  /** `call`: caller and target are in different segments; `secret`: the secret belongs to another segment than the function. */
   readonly crossSegment?: true;
   /** `call`: the principals (reaching the caller through a route) on whose behalf the call is allowed; `public` for a call no principal started. */
   readonly onBehalfOf?: readonly string[];
@@ -63,8 +62,8 @@ interface Candidate {
  *   issuer); public routes are reached by `public`;
  * - a service binding is an edge when the call is allowed on behalf of at least one principal that
  *   reaches the caller through a route (or with no end user, when none does);
- * - `egress:` and `secrets:` grants of a function, when the manifest has them, are asked as
- *   `egress` / `readSecret`.
+ * - the hosts a function may reach (its own `egress:` and its segment's) and its `secrets:` are
+ *   asked as `egress` / `readSecret`, exactly as the runtime asks them.
  *
  * Output is sorted, so the same policies give the same graph.
  *
@@ -137,15 +136,20 @@ export function buildCommunicationGraph(manifest: Manifest, authorizer: PolicyAu
       if (allowedFor.length > 0) edges.push({ ...edge, policyIds: allowIds, onBehalfOf: allowedFor });
       else refused.push({ ...edge, policyIds: lastDeny?.policyIds ?? [], reason: lastDeny?.reason ?? 'no-permit' });
     }
-    for (const host of grantList(fn, 'egress')) {
-      const d = decideFunctionAction(authorizer, manifest, fn.name, 'egress', { type: 'Host', id: host }, { name: host }, now);
+    for (const [host, grant] of egressTargets(fn, manifest.segments.get(fn.segment))) {
+      // Asked exactly as the egress guard asks (the canonical host, the function in its segment).
+      const d = decideSafely(() => authorizer.authorizeEgress({ fn: fn.name, host, chain: [], principal: null, time: now }));
       addNode({ id: `host:${host}`, kind: 'host', label: host });
-      (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `host:${host}`, kind: 'egress', policyIds: d.policyIds, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
+      const label = [grant.ports.length === 1 && grant.ports[0] === 'default' ? '' : `ports ${grant.ports.join(',')}`, grant.viaSegment ? `via segment ${fn.segment}` : ''].filter((x) => x !== '').join(' · ');
+      (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `host:${host}`, kind: 'egress', ...(label === '' ? {} : { label }), policyIds: d.policyIds, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
     }
-    for (const secret of grantList(fn, 'secrets')) {
-      const d = decideFunctionAction(authorizer, manifest, fn.name, 'readSecret', { type: 'Secret', id: secret }, { name: secret }, now);
-      addNode({ id: `secret:${secret}`, kind: 'secret', label: secret });
-      (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `secret:${secret}`, kind: 'secret', policyIds: d.policyIds, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
+    for (const secret of [...new Set(fn.secrets ?? [])].sort()) {
+      // Asked exactly as the runtime asks at read time (the secret in its segment).
+      const d = decideSafely(() => authorizer.authorizeSecretRead({ fn: fn.name, secret, chain: [], principal: null, time: now }));
+      const segment = secretSegmentOf(manifest, secret);
+      addNode({ id: `secret:${secret}`, kind: 'secret', label: secret, segment });
+      const cross = segment !== fn.segment ? { crossSegment: true as const } : {};
+      (d.effect === 'allow' ? edges : refused).push({ from: `function:${fn.name}`, to: `secret:${secret}`, kind: 'secret', policyIds: d.policyIds, ...cross, ...(d.effect === 'allow' ? {} : { reason: d.reason }) });
     }
   }
   const order = (a: GraphEdge, b: GraphEdge) => cmp(a.from, b.from) || cmp(a.to, b.to) || cmp(a.kind, b.kind) || cmp(a.label ?? '', b.label ?? '');
@@ -199,32 +203,28 @@ function collectCandidates(manifest: Manifest): Candidate[] {
 }
 
 /**
- * A function's `egress:` or `secrets:` grants, when the manifest has them: strings, or objects
- * with `host` (and `ports`). Absent or another shape: none.
+ * The hosts a function may reach (its own grants and its segment's), by canonical host: the ports
+ * granted (`default`: the scheme's default port) and whether only the segment grants it.
  */
-function grantList(fn: object, key: 'egress' | 'secrets'): string[] {
-  const value = (fn as Record<string, unknown>)[key];
-  if (!Array.isArray(value)) return [];
-  const out: string[] = [];
-  for (const item of value as unknown[]) {
-    if (typeof item === 'string') out.push(item);
-    else if (item !== null && typeof item === 'object') {
-      const o = item as Record<string, unknown>;
-      const name = typeof o.host === 'string' ? o.host : typeof o.name === 'string' ? o.name : undefined;
-      if (name === undefined) continue;
-      const ports = Array.isArray(o.ports) ? (o.ports as unknown[]).filter((p): p is number => typeof p === 'number') : [];
-      if (ports.length === 0) out.push(name);
-      else for (const port of ports) out.push(`${name}:${port}`);
-    }
+function egressTargets(fn: FunctionSpec, segment: SegmentSpec | undefined): Map<string, { ports: Array<number | 'default'>; viaSegment: boolean }> {
+  const out = new Map<string, { ports: Array<number | 'default'>; viaSegment: boolean }>();
+  const own = new Set((fn.egress ?? []).map((g) => g.host));
+  for (const grant of effectiveEgressGrants(fn, segment)) {
+    const host = canonicalGrantHost(grant.host);
+    const entry = out.get(host) ?? { ports: [], viaSegment: true };
+    // A grant without `ports` allows the scheme's default port.
+    for (const p of grant.ports ?? ['default' as const]) if (!entry.ports.includes(p)) entry.ports.push(p);
+    if (own.has(grant.host)) entry.viaSegment = false;
+    out.set(host, entry);
   }
-  return [...new Set(out)].sort();
+  for (const e of out.values()) e.ports.sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a - b));
+  return new Map([...out.entries()].sort(([a], [b]) => cmp(a, b)));
 }
 
-function decideFunctionAction(authorizer: PolicyAuthorizer, manifest: Manifest, fn: string, action: 'egress' | 'readSecret', resource: { type: string; id: string }, attrs: Record<string, CedarValueJson>, now: number): PolicyDecision {
-  const entities: EntityJson[] = [...buildFunctionEntities(fn, manifest.functions.get(fn)?.segment ?? 'default'), { uid: resource, attrs, parents: [] }];
-  const context: Record<string, CedarValueJson> = { mfa: false, authMethod: 'workload', time: Math.floor(now / 1000), risk: 0, callerChain: [] };
+/** A decision; an engine error is a deny (as at run time). */
+function decideSafely(decide: () => PolicyDecision): PolicyDecision {
   try {
-    return authorizer.decide({ principal: functionUid(fn), action: { type: 'Action', id: action }, resource, context, entities });
+    return decide();
   } catch (error) {
     return { effect: 'deny', reason: 'engine-error', policyIds: [], errors: [error instanceof Error ? error.message : 'unknown'] };
   }

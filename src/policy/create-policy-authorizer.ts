@@ -1,6 +1,6 @@
 import { DiagnosticsError, type Principal, type ValidationResult } from '../kernel/index.js';
-import type { Manifest, RouteSpec } from '../manifest/index.js';
-import { buildFunctionEntities, buildPrincipalEntities, buildRouteEntities, buildHostEntity, buildSecretEntity, functionUid, hostUid, ipValue, principalUid, resolveIssuerName, routeUid, secretUid } from './build-entities.js';
+import { secretSegmentOf, type Manifest, type RouteSpec } from '../manifest/index.js';
+import { buildFunctionEntities, buildPrincipalEntities, buildRouteEntities, buildHostEntity, buildSecretEntities, functionUid, hostUid, ipValue, principalUid, resolveIssuerName, routeUid, secretUid } from './build-entities.js';
 import type { CedarValueJson, EntityJson } from './cedar.js';
 import type { CompiledPolicySet } from './compile-policy-set.js';
 import { loadPolicySet } from './load-policies.js';
@@ -101,7 +101,7 @@ export interface PolicyAuthorizer {
 
 interface State {
   readonly engine: PolicyEngine;
-  readonly manifest: Pick<Manifest, 'functions' | 'identity'>;
+  readonly manifest: Pick<Manifest, 'functions' | 'identity' | 'secretSegments'>;
   readonly oidcIssuers: ReadonlyMap<string, string>;
   readonly routeEntities: WeakMap<RouteSpec, readonly EntityJson[]>;
   /** Prepared route requests per route and caller; dropped with the state (a reload starts afresh). */
@@ -195,7 +195,8 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
       const s = state;
       const entities: EntityJson[] = [];
       for (const fn of [read.fn, ...read.chain]) entities.push(...buildFunctionEntities(fn, s.manifest.functions.get(fn)?.segment ?? 'default'));
-      entities.push(buildSecretEntity(read.secret));
+      // The secret's segment from this node's manifest: what the segment rule's forbid looks at.
+      entities.push(...buildSecretEntities(read.secret, secretSegmentOf(s.manifest, read.secret)));
       const context = callContext(read.chain, read.principal, read.time, s.oidcIssuers);
       const request: AuthorizationRequest = { principal: functionUid(read.fn), action: READ_SECRET, resource: secretUid(read.secret), context, entities: dedupe(entities) };
       return Object.freeze({ ...s.engine.decide(request), readsContext: s.engine.readsContext(request) });

@@ -171,6 +171,36 @@ describe('egress grants as Cedar permits', () => {
   });
 });
 
+describe('segment egress grants as Cedar permits', () => {
+  // billing is in payments, whose segment grant covers it; orders and reports are in default.
+  const withSegmentEgress = (cedar?: string) => {
+    const text = SHOP.replace('payments: { allowCallsFrom: [default] }', 'payments: { allowCallsFrom: [default], egress: [{ host: API.Stripe.com }, { host: "*.bank.example" }] }');
+    return createPolicyAuthorizer(cedar === undefined ? manifestFrom(text) : manifestFrom(`${text}policies: [p.cedar]\n`, { 'p.cedar': cedar }));
+  };
+  const ask = (a: ReturnType<typeof withSegmentEgress>, fn: string, host: string) => a.authorizeEgress({ fn, host, chain: [], principal: null, time: 0 });
+
+  test('each segment grant is one permit for every function in the segment, with its own id and the segment\'s line', () => {
+    const a = withSegmentEgress();
+    const p = a.set.policies.find((x) => x.id === 'segment:payments#egress.api.stripe.com');
+    assert.match(p?.text ?? '', /permit\(\s*principal in Segment::"payments",\s*action == Action::"egress",\s*resource == Host::"api\.stripe\.com"\s*\)/);
+    assert.match(p?.text ?? '', /@origin\("palisade\.yaml:6"\)/);
+    assert.deepEqual(ask(a, 'billing', 'api.stripe.com'), { effect: 'allow', reason: 'permit', policyIds: ['segment:payments#egress.api.stripe.com'], errors: [] });
+    assert.deepEqual(ask(a, 'billing', 'x.bank.example').policyIds, ['segment:payments#egress.*.bank.example']);
+    assert.equal(ask(a, 'billing', 'bank.example').effect, 'deny');
+  });
+
+  test('a function of another segment is not permitted by a segment grant', () => {
+    const a = withSegmentEgress();
+    assert.deepEqual(ask(a, 'orders', 'api.stripe.com'), { effect: 'deny', reason: 'no-permit', policyIds: [], errors: [] });
+    assert.equal(ask(a, 'reports', 'x.bank.example').effect, 'deny');
+  });
+
+  test('a custom forbid removes a segment grant', () => {
+    const d = ask(withSegmentEgress('@id("no-stripe") forbid(principal, action == Action::"egress", resource == Host::"api.stripe.com");'), 'billing', 'api.stripe.com');
+    assert.deepEqual([d.effect, d.policyIds], ['deny', ['no-stripe']]);
+  });
+});
+
 describe('secret reads (readSecret)', () => {
   const withSecrets = (cedar: string) =>
     createPolicyAuthorizer(manifestFrom(`${SHOP.replace('    bindings: { BILLING: { type: service, function: billing } }', '    bindings: { BILLING: { type: service, function: billing } }\n    secrets: [db-url, card-key]')}policies: [p.cedar]\n`, { 'p.cedar': cedar }));

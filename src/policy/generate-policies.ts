@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import type { FunctionSpec, Manifest, RoleSpec, RouteSpec } from '../manifest/index.js';
+import type { EgressGrantSpec, FunctionSpec, Manifest, RoleSpec, RouteSpec, SegmentSpec } from '../manifest/index.js';
 import { functionUid, hostUid, routeUid, secretUid } from './build-entities.js';
 import type { Expr, PolicyJson } from './cedar.js';
 import { generateSegmentPolicies } from './generate-segment-policies.js';
@@ -33,9 +33,13 @@ const eq = (left: Expr, right: Expr): Expr => ({ '==': { left, right } });
  *   and never without a second factor (`admin:actions#mfa`).
  * - each granted secret: one `permit` of `readSecret` (`function:<fn>#secret.<name>`);
  * - each egress grant: one `permit` of `egress` (`function:<fn>#egress.<host>`): `resource ==
- *   Host::"<host>"`, or for `*.suffix` `resource.name like "*.suffix"`;
+ *   Host::"<host>"`, or for `*.suffix` `resource.name like "*.suffix"`; a segment's grant
+ *   (`segments.<name>.egress`) the same for `principal in Segment::"<name>"`
+ *   (`segment:<name>#egress.<host>`);
  * - each segment: one `forbid` of `callFunction` across its boundary unless a segment rule
- *   (`allowCallsFrom`) lets the caller's segment in (`segment:<name>#allowCallsFrom`).
+ *   (`allowCallsFrom`) lets the caller's segment in (`segment:<name>#allowCallsFrom`), and one
+ *   of `readSecret` of its secrets unless `allowSecretReadsFrom` does
+ *   (`segment:<name>#allowSecretReadsFrom`).
  *
  * Built as Cedar JSON: values from the manifest are data, never spliced into policy text.
  *
@@ -52,6 +56,7 @@ export function generateManifestPolicies(manifest: Pick<Manifest, 'routes' | 'fu
     out.push(...routePolicies(route, file));
   }
   for (const fn of manifest.functions.values()) out.push(...bindingPolicies(fn, file), ...secretPolicies(fn, file), ...egressPolicies(fn, file));
+  for (const seg of manifest.segments.values()) out.push(...segmentEgressPolicies(seg, file));
   out.push(...generateSegmentPolicies(manifest, file));
   for (const role of manifest.roles?.values() ?? []) if (role.mfa === 'required') out.push(roleMfaPolicy(role, file));
   out.push(...adminPolicies(manifest.roles?.get(ADMIN_ROLE)?.line, file));
@@ -127,27 +132,39 @@ export function canonicalGrantHost(host: string): string {
   return wildcard ? `*.${name}` : name;
 }
 
-/** Each egress grant is one `egress` permit: `function:<fn>#egress.<host>` (ports and schemes are the guard's). */
+/** Each egress grant of a function is one `egress` permit: `function:<fn>#egress.<host>` (ports and schemes are the guard's). */
 function egressPolicies(fn: FunctionSpec, file: string): PolicySource[] {
+  return egressPermits(fn.egress ?? [], `function:${fn.name}`, { op: '==', entity: functionUid(fn.name) }, fn.line, file);
+}
+
+/**
+ * Each egress grant of a segment is one `egress` permit for every function in it:
+ * `segment:<name>#egress.<host>`, `principal in Segment::"<name>"` (the gateway builds
+ * `Function in Segment` from its own manifest).
+ */
+function segmentEgressPolicies(seg: SegmentSpec, file: string): PolicySource[] {
+  return egressPermits(seg.egress ?? [], `segment:${seg.name}`, { op: 'in', entity: { type: 'Segment', id: seg.name } }, seg.line, file);
+}
+
+/** One `egress` permit per distinct canonical host of `grants`, id `<owner>#egress.<host>`. */
+function egressPermits(grants: readonly EgressGrantSpec[], owner: string, principal: PolicyJson['principal'], line: number | undefined, file: string): PolicySource[] {
   const out: PolicySource[] = [];
   const seen = new Set<string>();
-  for (const grant of fn.egress ?? []) {
+  for (const grant of grants) {
     const host = canonicalGrantHost(grant.host);
     if (seen.has(host)) continue;
     seen.add(host);
-    const id = `function:${fn.name}#egress.${host}`;
-    const origin = fn.line === undefined ? file : `${file}:${fn.line}`;
     const wildcard = host.startsWith('*.');
-    const policy: PolicyJson = {
-      effect: 'permit',
-      principal: { op: '==', entity: functionUid(fn.name) },
-      action: { op: '==', entity: { type: 'Action', id: 'egress' } },
-      resource: wildcard ? { op: 'is', entity_type: 'Host' } : { op: '==', entity: hostUid(host) },
-      // Data, never policy text: the suffix is one literal after one wildcard.
-      conditions: wildcard ? [{ kind: 'when', body: { like: { left: attr({ Var: 'resource' }, 'name'), pattern: ['Wildcard', { Literal: host.slice(1) }] } } }] : [],
-      annotations: { id, origin },
-    };
-    out.push({ id, policy, origin: { file, ...(fn.line === undefined ? {} : { line: fn.line }) }, generated: true });
+    out.push(
+      source(`${owner}#egress.${host}`, file, line, {
+        effect: 'permit',
+        principal,
+        action: { op: '==', entity: { type: 'Action', id: 'egress' } },
+        resource: wildcard ? { op: 'is', entity_type: 'Host' } : { op: '==', entity: hostUid(host) },
+        // Data, never policy text: the suffix is one literal after one wildcard.
+        conditions: wildcard ? [{ kind: 'when', body: { like: { left: attr({ Var: 'resource' }, 'name'), pattern: ['Wildcard', { Literal: host.slice(1) }] } } }] : [],
+      }),
+    );
   }
   return out;
 }

@@ -1,6 +1,6 @@
 export { palisadeSchemaText } from './palisade-schema.js';
 export { renderCedarSchemaReference } from './render-cedar-schema-reference.js';
-export { buildPrincipalEntities, buildRouteEntities, buildFunctionEntities, buildSecretEntity, buildHostEntity, hostUid, secretUid, principalUid, principalEntityType, resolveIssuerName, routeUid, functionUid, ipValue, type PrincipalEntityType } from './build-entities.js';
+export { buildPrincipalEntities, buildRouteEntities, buildFunctionEntities, buildSecretEntities, buildHostEntity, hostUid, secretUid, principalUid, principalEntityType, resolveIssuerName, routeUid, functionUid, ipValue, type PrincipalEntityType } from './build-entities.js';
 export { generateManifestPolicies, ADMIN_ROLE } from './generate-policies.js';
 export { parsePolicyFile, type ParsedPolicyFile } from './parse-policy-file.js';
 export { compilePolicySet, type CompiledPolicy, type CompiledPolicySet } from './compile-policy-set.js';

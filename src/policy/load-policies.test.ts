@@ -24,7 +24,9 @@ describe('policies generated from the manifest', () => {
       'route:GET /keys#allow.issuers',
       'function:orders#binding.BILLING',
       'segment:default#allowCallsFrom',
+      'segment:default#allowSecretReadsFrom',
       'segment:payments#allowCallsFrom',
+      'segment:payments#allowSecretReadsFrom',
       'admin:actions#role.admin',
       'admin:actions#mfa',
     ]);

@@ -7,7 +7,7 @@ export type GraphFormat = (typeof graphFormats)[number];
 
 /**
  * Renders a communication graph as a Mermaid flowchart, Graphviz DOT or JSON. Functions are
- * grouped by segment; a cross-segment call is drawn thick and labelled; grants the policies
+ * grouped by segment, and so are secrets; a cross-segment call or secret read is drawn thick and labelled; grants the policies
  * refuse are listed as comments. Deterministic: node ids are assigned in sorted order.
  *
  * @example
@@ -30,10 +30,13 @@ function edgeText(e: GraphEdge): string {
   return parts.join(' · ');
 }
 
+/** Functions and secrets are drawn inside the segment they belong to. */
+const inSegment = (n: GraphNode): n is GraphNode & { segment: string } => (n.kind === 'function' || n.kind === 'secret') && n.segment !== undefined;
+
 function bySegment(graph: CommunicationGraph): Map<string, GraphNode[]> {
   const out = new Map<string, GraphNode[]>();
   for (const n of graph.nodes) {
-    if (n.kind !== 'function' || n.segment === undefined) continue;
+    if (!inSegment(n)) continue;
     out.set(n.segment, [...(out.get(n.segment) ?? []), n]);
   }
   return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -67,7 +70,7 @@ function renderMermaid(graph: CommunicationGraph): string {
     for (const n of fns) lines.push(`    ${shape(n)}`);
     lines.push('  end');
   }
-  for (const n of graph.nodes) if (n.kind !== 'function') lines.push(`  ${shape(n)}`);
+  for (const n of graph.nodes) if (!inSegment(n)) lines.push(`  ${shape(n)}`);
   for (const e of graph.edges) {
     const text = edgeText(e);
     const arrow = e.crossSegment === true ? '==>' : e.kind === 'egress' || e.kind === 'secret' ? '-.->' : '-->';
@@ -86,7 +89,7 @@ function renderDot(graph: CommunicationGraph): string {
     for (const n of fns) lines.push(`    ${q(n.id)} [label=${q(n.label)}, shape=${shape[n.kind]}];`);
     lines.push('  }');
   }
-  for (const n of graph.nodes) if (n.kind !== 'function') lines.push(`  ${q(n.id)} [label=${q(n.label)}, shape=${shape[n.kind]}];`);
+  for (const n of graph.nodes) if (!inSegment(n)) lines.push(`  ${q(n.id)} [label=${q(n.label)}, shape=${shape[n.kind]}];`);
   for (const e of graph.edges) {
     const attrs = [`label=${q(edgeText(e))}`];
     if (e.crossSegment === true) attrs.push('color=red', 'penwidth=2');

@@ -37,9 +37,13 @@ describe('segment rules as Cedar', () => {
     const seg = a.set.policies.filter((p) => p.id.startsWith('segment:'));
     assert.deepEqual(seg.map((p) => [p.id, p.effect]), [
       ['segment:default#allowCallsFrom', 'forbid'],
+      ['segment:default#allowSecretReadsFrom', 'forbid'],
       ['segment:ops#allowCallsFrom', 'forbid'],
+      ['segment:ops#allowSecretReadsFrom', 'forbid'],
       ['segment:payments#allowCallsFrom', 'forbid'],
+      ['segment:payments#allowSecretReadsFrom', 'forbid'],
       ['segment:storefront#allowCallsFrom', 'forbid'],
+      ['segment:storefront#allowSecretReadsFrom', 'forbid'],
     ]);
     const payments = seg.find((p) => p.id === 'segment:payments#allowCallsFrom');
     assert.match(payments?.text ?? '', /@origin\("palisade\.yaml:6"\)/);
@@ -84,5 +88,69 @@ describe('segment rules as Cedar', () => {
     // As `palisade policy test` would decide it.
     const d = decidePolicyCase(custom, manifestFrom(BASE), { principal: 'billing', action: 'callFunction', resource: 'ledger', context: { chain: ['web'], originalCaller: { issuer: 'builtin', id: 'u-7', roles: ['intern'] } } }, FACTS.time);
     assert.equal('effect' in d ? d.effect : d.problem, 'deny');
+  });
+});
+
+// ledger-key belongs to payments (declared) and ops may read it (a rule); catalog-token belongs
+// to storefront (inferred from its only holder, web); web holds nothing of payments.
+const SECRETS = `name: seg
+identity:
+  builtin: { enabled: true }
+segments:
+  storefront: {}
+  payments: { allowSecretReadsFrom: [ops] }
+  ops: {}
+functions:
+  web: { source: web.ts, segment: storefront, secrets: [catalog-token] }
+  catalog: { source: catalog.ts, segment: storefront }
+  billing: { source: billing.ts, segment: payments, secrets: [ledger-key] }
+  report: { source: report.ts, segment: ops, secrets: [ledger-key] }
+secrets:
+  ledger-key: { segment: payments }
+routes:
+  - { path: /, function: web, public: true }
+`;
+
+const read = (a: ReturnType<typeof createPolicyAuthorizer>, fn: string, secret: string) => a.authorizeSecretRead({ fn, secret, chain: [], principal: null, time: FACTS.time });
+const withCedar = (cedar: string) => createPolicyAuthorizer(manifestFrom(`${SECRETS}policies: [p.cedar]\n`, { 'p.cedar': cedar }));
+
+describe('segment rules for secrets as Cedar', () => {
+  const m = manifestFrom(SECRETS);
+  const a = createPolicyAuthorizer(m);
+
+  test('each segment compiles to one readSecret forbid over the secrets in it', () => {
+    const p = a.set.policies.find((x) => x.id === 'segment:payments#allowSecretReadsFrom');
+    assert.equal(p?.effect, 'forbid');
+    assert.match(p?.text ?? '', /action == Action::"readSecret"/);
+    assert.match(p?.text ?? '', /resource in Segment::"payments"/);
+    assert.match(p?.text ?? '', /principal in Segment::"ops"/);
+    assert.match(p?.text ?? '', /@origin\("palisade\.yaml:6"\)/);
+    assert.deepEqual([...m.secretSegments], [['catalog-token', 'storefront'], ['ledger-key', 'payments']]);
+  });
+
+  test('a same-segment grant is allowed by its generated permit', () => {
+    assert.deepEqual(read(a, 'billing', 'ledger-key'), { effect: 'allow', reason: 'permit', policyIds: ['function:billing#secret.ledger-key'], errors: [], readsContext: false });
+    assert.equal(read(a, 'web', 'catalog-token').effect, 'allow');
+  });
+
+  test('a cross-segment grant is allowed when the secret\'s segment lets the reader\'s segment in', () => {
+    assert.deepEqual(read(a, 'report', 'ledger-key').policyIds, ['function:report#secret.ledger-key']);
+    assert.equal(read(a, 'report', 'ledger-key').effect, 'allow');
+  });
+
+  test('a custom permit never opens a segment boundary for a secret', () => {
+    const custom = withCedar('@id("web-ledger") permit(principal == Function::"web", action == Action::"readSecret", resource == Secret::"ledger-key");\n@id("open-bar") permit(principal, action == Action::"readSecret", resource);');
+    assert.deepEqual(read(custom, 'web', 'ledger-key'), { effect: 'deny', reason: 'forbid', policyIds: ['segment:payments#allowSecretReadsFrom'], errors: [], readsContext: false });
+    // The reverse direction has no rule either: payments may not read storefront's secret.
+    assert.deepEqual(read(custom, 'billing', 'catalog-token').policyIds, ['segment:storefront#allowSecretReadsFrom']);
+    // A secret the manifest names nowhere belongs to `default`, which lets nobody else in.
+    assert.deepEqual(read(custom, 'web', 'unlisted').policyIds, ['segment:default#allowSecretReadsFrom']);
+    // Inside a segment the custom permit is enough for the policy layer (the runtime still needs the grant).
+    assert.equal(read(custom, 'catalog', 'catalog-token').effect, 'allow');
+  });
+
+  test('a custom forbid still narrows a secret read a rule allows', () => {
+    const custom = withCedar('@id("no-ledger-for-ops") forbid(principal in Segment::"ops", action == Action::"readSecret", resource == Secret::"ledger-key");');
+    assert.deepEqual(read(custom, 'report', 'ledger-key').policyIds, ['no-ledger-for-ops']);
   });
 });

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { isPalisadeError, PalisadeError, type ErrorCode } from '../kernel/index.js';
-import type { FunctionLimits, FunctionSpec, SegmentSpec } from '../manifest/index.js';
+import { effectiveEgressGrants, type FunctionLimits, type FunctionSpec, type SegmentSpec } from '../manifest/index.js';
 import { collectBody } from './collect-body.js';
 import { runBindingCall, type BindingCallAnswer, type BindingCallEvent, type CallAuthorizer, type CallerIdentity } from './binding-calls.js';
 import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths.js';
@@ -401,6 +401,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const script = options.workerScript ?? WORKER_SCRIPT;
   const functionsBySegment = new Map<string, WorkerFunction[]>();
   const specs = new Map<string, FunctionSpec>();
+  /** Functions with an egress grant of their own or of their segment. */
+  const withEgress = new Set<string>();
   for (const given of options.functions) {
     const fn: FunctionSpec = { ...given, limits: { ...given.limits, concurrency: given.limits.concurrency ?? DEFAULT_CONCURRENCY, queue: given.limits.queue ?? DEFAULT_QUEUE } };
     const code = options.bundles.get(fn.name);
@@ -412,7 +414,10 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       if (binding.type === 'service') services.push(name);
       else values[name] = binding.value;
     }
-    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services, secrets: fn.secrets ?? [], kv: fn.kv === true, egress: (fn.egress ?? []).length > 0 });
+    // A grant of the function or of its segment turns `fetch()` on (the gateway checks each request).
+    const egress = effectiveEgressGrants(fn, options.segments.find((s) => s.name === fn.segment)).length > 0;
+    if (egress) withEgress.add(fn.name);
+    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services, secrets: fn.secrets ?? [], kv: fn.kv === true, egress });
     functionsBySegment.set(fn.segment, list);
     specs.set(fn.name, fn);
   }
@@ -712,7 +717,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
         const inv = worker.invocations.get(message.id);
         if (inv === undefined || inv.state !== 'running' || inv.calls.has(message.callId)) return fault(worker, child, 'outbound request for an unknown invocation');
         // The isolate refuses `fetch()` of functions without a grant before anything is sent.
-        if ((inv.spec.egress ?? []).length === 0) return fault(worker, child, 'outbound request of a function without an egress grant');
+        if (!withEgress.has(inv.fn)) return fault(worker, child, 'outbound request of a function without an egress grant');
         inv.calls.add(message.callId);
         void handleEgress(worker, inv, message.callId, message.payload);
         return;

@@ -34,11 +34,14 @@ export function parsePalisade(file: string, text: string, parsed: ParsedYaml, re
       const fn = isRecord(raw) ? raw : {};
       const sourceText = typeof fn.source === 'string' ? readSource(fn.source) : undefined;
       const line = parsed.lineOf(['functions', name]);
+      const segment = typeof fn.segment === 'string' ? fn.segment : 'default';
+      const segmentSpec = isRecord(doc.segments) && isRecord(doc.segments[segment]) ? doc.segments[segment] : {};
       functions.push({
         name,
-        segment: typeof fn.segment === 'string' ? fn.segment : 'default',
+        segment,
         secrets: strings(fn.secrets),
-        egress: egressEntries(fn.egress),
+        // A function reaches its own hosts and its segment's (`segments.<name>.egress`).
+        egress: [...egressEntries(fn.egress), ...egressEntries(segmentSpec.egress)],
         invoke: strings(fn.invoke),
         ...(sourceText === undefined ? {} : { sourceText }),
         ...(line === undefined ? {} : { line }),

@@ -157,4 +157,9 @@ describe('palisade manifests', () => {
     const t = await parseTemplateText('palisade.yaml', 'functions:\n  billing:\n    source: f.ts\n    egress: [{ host: "*.stripe.com", ports: [443] }, { host: api.example.com }, "legacy.example:443"]\nroutes:\n  - { path: /p, function: billing }\n');
     assert.deepEqual(t?.palisade?.functions[0]?.egress, ['*.stripe.com:443', 'api.example.com', 'legacy.example:443']);
   });
+
+  test('a segment\'s egress grants count for each function of the segment, and only for them', async () => {
+    const t = await parseTemplateText('palisade.yaml', 'segments:\n  pay: { egress: [{ host: "*.bank.example" }] }\nfunctions:\n  billing: { source: f.ts, segment: pay, egress: [{ host: api.example.com }] }\n  web: { source: w.ts }\nroutes:\n  - { path: /p, function: billing }\n');
+    assert.deepEqual(t?.palisade?.functions.map((f) => [f.name, f.egress]), [['billing', ['api.example.com', '*.bank.example']], ['web', []]]);
+  });
 });

@@ -18,7 +18,7 @@ describe('palisade policy', () => {
   test('validate: the shop is valid (exit 0); an ill-typed policy is exit 3 with file:line, id and Cedar\'s message', () => {
     const ok = runCliSync(['policy', 'validate', shop]);
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /12 policies are valid/);
+    assert.match(ok.stdout, /15 policies are valid/);
     const dir = copyShop();
     writeFileSync(join(dir, 'policies', 'shop.cedar'), '@id("fine")\npermit(principal, action, resource);\n\n@id("typo")\npermit(principal, action == Action::"invoke", resource)\nwhen { context.riks > 3 };\n');
     const bad = runCliSync(['policy', 'validate', dir]);
@@ -54,8 +54,11 @@ describe('palisade policy', () => {
       ['route:POST /api/orders/:id/refund#allow.roles', 'palisade.yaml:46'],
       ['route:POST /api/orders/:id/refund#mfa', 'palisade.yaml:46'],
       ['segment:default#allowCallsFrom', 'palisade.yaml'],
+      ['segment:default#allowSecretReadsFrom', 'palisade.yaml'],
       ['segment:payments#allowCallsFrom', 'palisade.yaml:17'],
+      ['segment:payments#allowSecretReadsFrom', 'palisade.yaml:17'],
       ['segment:storefront#allowCallsFrom', 'palisade.yaml:16'],
+      ['segment:storefront#allowSecretReadsFrom', 'palisade.yaml:16'],
       ['role:admin#mfa', 'palisade.yaml:52'],
       ['admin:actions#role.admin', 'palisade.yaml:52'],
       ['admin:actions#mfa', 'palisade.yaml:52'],
