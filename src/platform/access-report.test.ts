@@ -182,3 +182,55 @@ describe('buildAccessReport: route allow lists', () => {
     assert.match(r.suggestedDiff, /\n\+ {2}- \{ path: \/f, function: f, allow: \{ roles: \[c\], issuers: \[api-key\] \} \}\n/);
   });
 });
+
+test('segment egress grants: used by any function of the segment, never by another segment; the diff removes the unused ones', () => {
+  const text = `name: seg
+segments:
+  edge:
+    workers: 1
+    egress:
+      - { host: cdn.example.com }
+      - { host: "*.maps.example.com", ports: [8443] }
+  back:
+    egress: [{ host: cdn.example.com }]
+functions:
+  web: { source: web.ts, segment: edge }
+  img: { source: img.ts, segment: edge }
+  job: { source: job.ts, segment: back }
+routes:
+  - { path: /web, function: web, public: true }
+`;
+  const events = [
+    // img (in edge) uses edge's cdn grant; job (in back) reaching maps uses nothing of edge's.
+    egress(NOW - DAY, 'img', 'cdn.example.com', 443, 'allow', 'allowed', ['segment:edge#egress.cdn.example.com']),
+    egress(NOW - DAY, 'job', 'tiles.maps.example.com', 8443, 'deny', 'not-granted', []),
+    egress(NOW - DAY, 'web', 'tiles.maps.example.com', 443, 'deny', 'not-granted', []),
+  ];
+  const r = buildAccessReport({ manifest: manifestOf(text), manifestText: text, events, principals: [], since: NOW - 30 * DAY, until: NOW, egressGrantCovers });
+  const seg = r.grants.filter((g) => g.kind === 'segment-egress').map((g) => (g.kind === 'segment-egress' ? [g.policyId, g.origin, g.lastUsed === null ? null : (g.lastUsed - NOW) / DAY] : []));
+  assert.deepEqual(seg, [
+    ['segment:back#egress.cdn.example.com', 'palisade.yaml:9', null],
+    ['segment:edge#egress.cdn.example.com', 'palisade.yaml:6', -1],
+    ['segment:edge#egress.*.maps.example.com', 'palisade.yaml:7', null],
+  ]);
+  assert.equal(
+    r.suggestedDiff,
+    [
+      '--- palisade.yaml',
+      '+++ palisade.yaml (unused grants removed)',
+      '@@ -4,9 +4,7 @@',
+      '     workers: 1',
+      '     egress:',
+      '       - { host: cdn.example.com }',
+      '-      - { host: "*.maps.example.com", ports: [8443] }',
+      '-  back:',
+      '-    egress: [{ host: cdn.example.com }]',
+      '+  back: {}',
+      ' functions:',
+      '   web: { source: web.ts, segment: edge }',
+      '   img: { source: img.ts, segment: edge }',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(r.notes.filter((n) => n.startsWith('segment `')).length, 2);
+});

@@ -1,6 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { Manifest } from '../manifest/index.js';
-import type { GrantUse } from './access-report-types.js';
+import type { GrantUse, SegmentEgressGrantUse } from './access-report-types.js';
 import { routeUid } from './build-entities.js';
 
 type Span = [number, number];
@@ -12,7 +12,7 @@ type Span = [number, number];
  */
 export function suggestRemoval(text: string, doc: Document, file: string, manifest: Manifest, unused: readonly GrantUse[]): { diff: string; notes: string[] } {
   const notes: string[] = [];
-  const cuts: Span[] = [];
+  const cuts: Array<Span | [number, number, string]> = [];
   for (const route of manifest.routes) {
     if (route.public || route.allow === undefined) continue;
     const uid = routeUid(route).id;
@@ -39,7 +39,7 @@ export function suggestRemoval(text: string, doc: Document, file: string, manife
     cuts.push(...listCuts, ...cutItems(text, allow, allow.items.map((p) => emptied.has(p))));
   }
   for (const fn of [...manifest.functions.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const mine = unused.filter((g): g is Exclude<GrantUse, { kind: 'route' }> => g.kind !== 'route' && g.function === fn.name);
+    const mine = unused.filter((g): g is FunctionGrantUse => g.kind !== 'route' && g.kind !== 'segment-egress' && g.function === fn.name);
     if (mine.length === 0) continue;
     const node = doc.getIn(['functions', fn.name], true) as Node | undefined;
     if (!isMap(node)) continue;
@@ -61,14 +61,32 @@ export function suggestRemoval(text: string, doc: Document, file: string, manife
     cuts.push(...entryCuts, ...cutItems(text, node, node.items.map((p) => isScalar(p.key) && emptiedKeys.has(String(p.key.value)))));
     for (const g of mine) notes.push(breakageNote(g, emptiedKeys));
   }
+  for (const seg of [...manifest.segments.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const mine = unused.filter((g): g is SegmentEgressGrantUse => g.kind === 'segment-egress' && g.segment === seg.name);
+    if (mine.length === 0) continue;
+    const node = doc.getIn(['segments', seg.name], true) as Node | undefined;
+    const list = isMap(node) ? (node.get('egress', true) as Node | undefined) : undefined;
+    if (!isMap(node) || !isSeq(list)) continue;
+    const drop = list.items.map((_item, i) => mine.some((g) => g.index === i));
+    // The last grant gone: the `egress` key goes too, and a block map left empty becomes `{}` (a segment must be a map).
+    const segKey = (doc.getIn(['segments'], true) as YAMLMap | undefined)?.items.find((p) => isScalar(p.key) && p.key.value === seg.name)?.key as Node | undefined;
+    const egressPair = node.items.find((p) => isScalar(p.key) && p.key.value === 'egress');
+    const pairSpan = itemSpan(text, egressPair);
+    if (drop.every(Boolean) && node.items.length === 1 && node.flow !== true && segKey?.range != null && pairSpan !== undefined) cuts.push([segKey.range[1], lineSpan(text, pairSpan[0], pairSpan[1])[1], ': {}\n']);
+    else if (drop.every(Boolean)) cuts.push(...cutItems(text, node, node.items.map((p) => p === egressPair)));
+    else cuts.push(...cutItems(text, list, drop));
+    for (const g of mine) notes.push(`segment \`${seg.name}\`: \`fetch()\` to ${g.host}${g.ports === undefined ? '' : ` ports ${g.ports.join(', ')}`} from its functions rejects with "TypeError: fetch failed: egress to \`host:port\` is not granted" unless another grant covers it (audited: a denied \`egress\`, \`not-granted\`)`);
+  }
   if (cuts.length === 0) return { diff: '', notes };
   let next = text;
-  for (const [s, e] of [...cuts].sort((a, b) => b[0] - a[0])) next = next.slice(0, s) + next.slice(e);
+  for (const [s, e, insert] of [...cuts].sort((a, b) => b[0] - a[0])) next = next.slice(0, s) + (insert ?? '') + next.slice(e);
   return { diff: unifiedDiff(text, next, file), notes };
 }
 
+type FunctionGrantUse = Exclude<GrantUse, { kind: 'route' } | SegmentEgressGrantUse>;
+
 /** What code that still uses a removed function grant meets at run time (src/runtime/prelude/host-bridges.js). */
-function breakageNote(g: Exclude<GrantUse, { kind: 'route' }>, emptiedKeys: ReadonlySet<string>): string {
+function breakageNote(g: FunctionGrantUse, emptiedKeys: ReadonlySet<string>): string {
   const thrown = 'throws a TypeError (uncaught, the request fails: 500 `PAL_RUNTIME_FUNCTION_THREW`)';
   if (g.kind === 'binding') return `function \`${g.function}\`: without binding \`${g.binding}\`, \`env.${g.binding}\` is undefined: code that still calls it ${thrown}`;
   if (g.kind === 'secret') {

@@ -57,8 +57,18 @@ export interface EgressGrantUse extends GrantBase {
   readonly ports?: readonly number[];
 }
 
+/** One egress grant of a whole segment (`segments.<segment>.egress[index]`), as written: used by any function of the segment. */
+export interface SegmentEgressGrantUse extends GrantBase {
+  readonly kind: 'segment-egress';
+  readonly segment: string;
+  readonly index: number;
+  readonly host: string;
+  /** Absent: the scheme's default port. */
+  readonly ports?: readonly number[];
+}
+
 /** One reported grant. */
-export type GrantUse = RouteGrantUse | BindingGrantUse | SecretGrantUse | EgressGrantUse;
+export type GrantUse = RouteGrantUse | BindingGrantUse | SecretGrantUse | EgressGrantUse | SegmentEgressGrantUse;
 
 /**
  * Whether one egress grant lets a function reach `host:port` (the canonical host and port an

@@ -3,7 +3,7 @@ import { isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 
 import type { AuditEvent } from '../kernel/index.js';
 import type { EgressGrantSpec, Manifest } from '../manifest/index.js';
 import { suggestRemoval } from './access-report-diff.js';
-import type { AccessReport, BindingGrantUse, EgressGrantCovers, EgressGrantUse, GrantUse, KnownPrincipal, RouteGrantUse, SecretGrantUse } from './access-report-types.js';
+import type { AccessReport, BindingGrantUse, EgressGrantCovers, EgressGrantUse, GrantUse, KnownPrincipal, RouteGrantUse, SecretGrantUse, SegmentEgressGrantUse } from './access-report-types.js';
 import { resolveIssuerName, routeUid } from './build-entities.js';
 import { ADMIN_ROLE, canonicalGrantHost } from './generate-policies.js';
 
@@ -84,7 +84,8 @@ export function buildAccessReport(input: {
         const host = e.egress?.host;
         const port = e.egress?.port;
         if (host === undefined || port === undefined) continue;
-        fnGrants.forEach((g, i) => g.kind === 'egress' && g.function === e.function && input.egressGrantCovers(g.spec, host, port) && use(i, e.time));
+        const segment = manifest.functions.get(e.function)?.segment;
+        fnGrants.forEach((g, i) => ((g.kind === 'egress' && g.function === e.function) || (g.kind === 'segment-egress' && g.segment === segment)) && input.egressGrantCovers(g.spec, host, port) && use(i, e.time));
       }
       continue;
     }
@@ -117,7 +118,7 @@ export function buildAccessReport(input: {
     .sort((a, b) => cmp(a.route, b.route) || cmp(a.list, b.list) || cmp(a.value, b.value));
   const functions = fnGrants.map((g, i): GrantUse => {
     const lastUsed = fnLastUsed.get(i) ?? null;
-    if (g.kind !== 'egress') return { ...g, lastUsed };
+    if (g.kind !== 'egress' && g.kind !== 'segment-egress') return { ...g, lastUsed };
     const { spec: _spec, ...rest } = g;
     return { ...rest, lastUsed };
   });
@@ -142,7 +143,7 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 type Unscored<T> = T extends GrantUse ? Omit<T, 'lastUsed'> : never;
 /** A function grant before the events are read; an egress grant keeps its spec for matching. */
-type FunctionGrant = Unscored<BindingGrantUse | SecretGrantUse> | (Unscored<EgressGrantUse> & { readonly spec: EgressGrantSpec });
+type FunctionGrant = Unscored<BindingGrantUse | SecretGrantUse> | (Unscored<EgressGrantUse | SegmentEgressGrantUse> & { readonly spec: EgressGrantSpec });
 
 /** Each function's grants in a stable order (functions and bindings by name, secrets and egress as written), with the line of each. */
 function functionGrants(manifest: Manifest, doc: Document, text: string, file: string): FunctionGrant[] {
@@ -163,6 +164,14 @@ function functionGrants(manifest: Manifest, doc: Document, text: string, file: s
     (fn.egress ?? []).forEach((spec, index) =>
       out.push({ kind: 'egress', policyId: `function:${fn.name}#egress.${canonicalGrantHost(spec.host)}`, function: fn.name, index, host: spec.host, ...(spec.ports === undefined ? {} : { ports: spec.ports }), origin: at(['egress', index]), spec }),
     );
+  }
+  for (const seg of [...manifest.segments.values()].sort((a, b) => cmp(a.name, b.name))) {
+    const list = doc.getIn(['segments', seg.name, 'egress'], true) as Node | undefined;
+    (seg.egress ?? []).forEach((spec, index) => {
+      const item = isSeq(list) ? (list.items[index] as Node | undefined) : undefined;
+      const line = item?.range == null ? seg.line : lineOf(text, item.range[0]);
+      out.push({ kind: 'segment-egress', policyId: `segment:${seg.name}#egress.${canonicalGrantHost(spec.host)}`, segment: seg.name, index, host: spec.host, ...(spec.ports === undefined ? {} : { ports: spec.ports }), origin: line === undefined ? file : `${file}:${line}`, spec });
+    });
   }
   return out;
 }

@@ -12,5 +12,5 @@ export { parsePolicyTests, decidePolicyCase, checkPolicyCase, type PolicyCase, t
 export { buildCommunicationGraph, type CommunicationGraph, type GraphEdge, type GraphEdgeKind, type GraphNode } from './communication-graph.js';
 export { renderCommunicationGraph, graphFormats, type GraphFormat } from './render-communication-graph.js';
 export { buildAccessReport } from './access-report.js';
-export type { AccessReport, BindingGrantUse, EgressGrantCovers, EgressGrantUse, GrantUse, KnownPrincipal, RouteGrantUse, SecretGrantUse } from './access-report-types.js';
+export type { AccessReport, BindingGrantUse, EgressGrantCovers, EgressGrantUse, GrantUse, KnownPrincipal, RouteGrantUse, SecretGrantUse, SegmentEgressGrantUse } from './access-report-types.js';
 export { unifiedDiff } from './access-report-diff.js';

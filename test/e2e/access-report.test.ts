@@ -13,7 +13,7 @@ import type { GrantUse } from '../../src/policy/index.js';
 import { cliPath, fetchTls, repoRoot, runCliSync, startUp, writeProject } from '../helpers/cli.js';
 
 const DAY = 86_400_000;
-const describe = (g: GrantUse): string => (g.kind === 'route' ? `${g.route} ${g.list} ${g.value}` : g.kind === 'binding' ? `binding ${g.function}.${g.binding} ${g.target}` : g.kind === 'secret' ? `secret ${g.function} ${g.secret}` : `egress ${g.function} ${g.host}`);
+const describe = (g: GrantUse): string => (g.kind === 'route' ? `${g.route} ${g.list} ${g.value}` : g.kind === 'binding' ? `binding ${g.function}.${g.binding} ${g.target}` : g.kind === 'secret' ? `secret ${g.function} ${g.secret}` : g.kind === 'egress' ? `egress ${g.function} ${g.host}` : `segment-egress ${g.segment} ${g.host}`);
 const manifestText = (ciKey: string) => `name: ar
 identity:
   builtin: { enabled: true }

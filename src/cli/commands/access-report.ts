@@ -60,6 +60,8 @@ function describeGrant(g: GrantUse): string {
       return `function ${g.function}  secret ${g.secret}`;
     case 'egress':
       return `function ${g.function}  egress ${g.host}${g.ports === undefined ? '' : ` ports ${g.ports.join(', ')}`}`;
+    case 'segment-egress':
+      return `segment ${g.segment}  egress ${g.host}${g.ports === undefined ? '' : ` ports ${g.ports.join(', ')}`} (every function of the segment)`;
   }
 }
 
