@@ -27,8 +27,6 @@ export interface WorkerFunction {
   readonly secrets?: readonly string[];
   /** Whether `env.kv` is granted. */
   readonly kv?: boolean;
-  /** Whether the function has any egress grant: without one, the global `fetch()` rejects in the isolate. */
-  readonly egress?: boolean;
 }
 
 /** Who called, as the function sees it in `ctx.principal` (never the credentials themselves). */
@@ -168,6 +166,13 @@ export type WorkerToGateway =
    * guard decides and makes it; the answer is a `call-result`.
    */
   | { readonly t: 'egress'; readonly id: number; readonly callId: number; readonly payload: BindingCallPayload };
+
+/**
+ * Binding calls and outbound requests (`call` and `egress` messages) one invocation may make.
+ * The sandbox refuses the next one in the isolate; the gateway treats a worker that sends more as
+ * faulty, so a function cannot flood the audit chain (every attempt is an event) past this bound.
+ */
+export const MAX_CALLS_PER_INVOCATION = 32;
 
 /** Methods an outbound request may use (the guard refuses `CONNECT` and `TRACE`). */
 export const EGRESS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

@@ -107,7 +107,7 @@ describe('worker → gateway messages are untrusted', () => {
     assert.deepEqual(crashes, []);
   });
 
-  test('a worker cannot make an outbound request for a function without a grant, for another invocation, or with grants of its own', async () => {
+  test('a worker cannot make an outbound request for another invocation, with grants of its own, or past the per-invocation budget', async () => {
     const asked: unknown[] = [];
     const fn: PoolFunctionSpec = { name: 'f', source: '', segment: 'default', limits: LIMITS, bindings: {} };
     const pool = createWorkerPool({
@@ -123,7 +123,7 @@ describe('worker → gateway messages are untrusted', () => {
     });
     await pool.start();
     try {
-      for (const shape of ['egress-not-granted', 'egress-unknown-invocation', 'egress-grants-smuggled', 'egress-connect-method']) {
+      for (const shape of ['egress-unknown-invocation', 'egress-grants-smuggled', 'egress-connect-method']) {
         const outcome = await call(pool, shape).then(
           (r) => r,
           (e: unknown) => e,
@@ -132,6 +132,39 @@ describe('worker → gateway messages are untrusted', () => {
         for (const until = Date.now() + 20_000; Date.now() < until && pool.pids().default?.[0] === undefined; ) await new Promise((r) => setTimeout(r, 20));
       }
       assert.deepEqual(asked, [], 'the egress handler was never asked on behalf of a forged message');
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(crashes, []);
+  });
+
+  test('an outbound request of a function without any grant goes to the egress handler, with the identity from the gateway table', async () => {
+    const asked: Array<{ fn: string; requestId: string; url: string }> = [];
+    const fn: PoolFunctionSpec = { name: 'f', source: '', segment: 'default', limits: LIMITS, bindings: {} };
+    const pool = createWorkerPool({
+      prelude: '',
+      segments: [{ name: 'default', workers: 1 }],
+      functions: [fn],
+      bundles: new Map([['f', '']]),
+      workerScript: FORGING_WORKER,
+      egress: async (caller, payload) => {
+        asked.push({ fn: caller.fn, requestId: caller.requestId, url: payload.url });
+        return { ok: false, code: 'PAL_EGRESS_NOT_GRANTED', message: 'no' };
+      },
+    });
+    await pool.start();
+    try {
+      assert.equal((await call(pool, 'egress-no-grant')).status, 200);
+      // The handler (which refuses and records it) decides, not the worker; no fault.
+      assert.deepEqual(asked, [{ fn: 'f', requestId: 'r-egress-no-grant', url: 'http://127.0.0.1/' }]);
+      // Past the budget the worker is lying: a fault, and the handler was asked at most the budget.
+      asked.length = 0;
+      const outcome = await call(pool, 'egress-flood').then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      assert.ok(isPalisadeError(outcome) && outcome.code === 'PAL_RUNTIME_WORKER_FAULT', String(outcome));
+      assert.equal(asked.length, 32);
     } finally {
       await pool.close();
     }

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { isPalisadeError, PalisadeError, type ErrorCode } from '../kernel/index.js';
@@ -9,7 +10,7 @@ import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths
 import { createBatchedSender } from './batched-sender.js';
 import { parseWorkerFrame } from './parse-worker-message.js';
 import type { NetworkIsolation } from './network-namespace.js';
-import { BODY_CHUNK_BYTES, type BindingCallPayload, type Frame, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type KvAnswer, type KvOperation, type WorkerFunction, type WorkerToGateway } from './protocol.js';
+import { BODY_CHUNK_BYTES, MAX_CALLS_PER_INVOCATION, type BindingCallPayload, type Frame, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type KvAnswer, type KvOperation, type WorkerFunction, type WorkerToGateway } from './protocol.js';
 import { SecretRedactor } from './redact-secrets.js';
 import type { KvResolver, SecretResolver } from './secret-ports.js';
 import { runSecretRead, type SecretAuthorizer, type SecretReadEvent } from './secret-reads.js';
@@ -70,7 +71,8 @@ export interface WorkerPoolOptions {
   readonly kv?: KvResolver;
   /**
    * Makes an outbound request of a function (the global `fetch()`), through the egress guard.
-   * Absent: every outbound request fails. Called only for functions with an egress grant.
+   * Absent: every outbound request fails. Called for every attempt, also of functions without
+   * any egress grant (the handler refuses and records those).
    */
   readonly egress?: EgressHandler;
   /**
@@ -216,6 +218,8 @@ interface Invocation {
   readonly reject: (e: PalisadeError) => void;
   readonly timer: NodeJS.Timeout;
   readonly calls: Set<number>;
+  /** Binding calls and outbound requests made so far (bounded by {@link MAX_CALLS_PER_INVOCATION}). */
+  attempts: number;
   /** Aborted when the invocation ends: cancels its outbound requests (created on the first one). */
   egress?: AbortController;
   stream?: PulledBody;
@@ -412,7 +416,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       if (binding.type === 'service') services.push(name);
       else values[name] = binding.value;
     }
-    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services, secrets: fn.secrets ?? [], kv: fn.kv === true, egress: (fn.egress ?? []).length > 0 });
+    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services, secrets: fn.secrets ?? [], kv: fn.kv === true });
     functionsBySegment.set(fn.segment, list);
     specs.set(fn.name, fn);
   }
@@ -682,6 +686,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       case 'call': {
         const inv = worker.invocations.get(message.id);
         if (inv === undefined || inv.state !== 'running' || inv.calls.has(message.callId)) return fault(worker, child, 'binding call for an unknown invocation');
+        // The sandbox stops at the same bound: more is a worker that lies (and would flood the audit chain).
+        if (++inv.attempts > MAX_CALLS_PER_INVOCATION) return fault(worker, child, 'more binding calls and outbound requests than one invocation may make');
         inv.calls.add(message.callId);
         void handleCall(worker, inv, message.callId, message.binding, message.payload);
         return;
@@ -711,8 +717,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       case 'egress': {
         const inv = worker.invocations.get(message.id);
         if (inv === undefined || inv.state !== 'running' || inv.calls.has(message.callId)) return fault(worker, child, 'outbound request for an unknown invocation');
-        // The isolate refuses `fetch()` of functions without a grant before anything is sent.
-        if ((inv.spec.egress ?? []).length === 0) return fault(worker, child, 'outbound request of a function without an egress grant');
+        // A function without any grant reaches the handler too: it refuses and records the attempt.
+        if (++inv.attempts > MAX_CALLS_PER_INVOCATION) return fault(worker, child, 'more binding calls and outbound requests than one invocation may make');
         inv.calls.add(message.callId);
         void handleEgress(worker, inv, message.callId, message.payload);
         return;
@@ -764,7 +770,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     let answer: BindingCallAnswer;
     if (options.egress === undefined) answer = { ok: false, code: 'PAL_EGRESS_NOT_GRANTED', message: 'outbound requests are not available on this node' };
     else {
-      inv.egress ??= new AbortController();
+      if (inv.egress === undefined) {
+        inv.egress = new AbortController();
+        // One listener per outbound request in flight, and there may be as many as the budget.
+        setMaxListeners(MAX_CALLS_PER_INVOCATION + 1, inv.egress.signal);
+      }
       // Identity comes from the gateway's own table, never from the worker's message.
       const caller: EgressCaller = { fn: inv.fn, requestId: inv.requestId, principal: inv.principal, chain: inv.chain, deadline: inv.deadline };
       try {
@@ -870,6 +880,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       reject: job.reject,
       timer,
       calls: new Set(),
+      attempts: 0,
     };
     worker.invocations.set(id, inv);
     worker.running.set(job.fn, (worker.running.get(job.fn) ?? 0) + 1);
