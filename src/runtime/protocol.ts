@@ -115,7 +115,14 @@ export type CachedSecretRead = readonly [name: string, version: number, count: n
 
 export type GatewayToWorker =
   | { readonly t: 'load'; readonly prelude: string; readonly functions: readonly WorkerFunction[] }
-  | { readonly t: 'invoke'; readonly id: number; readonly fn: string; readonly req: InvokeRequest }
+  /**
+   * `answerTo`: this invocation is the target of binding call `answerTo` of another invocation in
+   * the same worker, decided and recorded by the gateway already. When it succeeds with a body of
+   * one chunk, the worker hands that answer to the waiting call at once (the gateway's
+   * `call-result`, which follows, is then dropped). Set only for a target without secrets: its
+   * answer is exactly what the gateway would send (no redaction applies).
+   */
+  | { readonly t: 'invoke'; readonly id: number; readonly fn: string; readonly req: InvokeRequest; readonly answerTo?: number }
   /** Send the next chunk of a streamed body. */
   | { readonly t: 'pull'; readonly id: number }
   /** The client went away or the invocation is over: drop the rest of its body. */

@@ -233,6 +233,8 @@ interface Job {
   readonly resolve: (r: FunctionResult) => void;
   readonly reject: (e: PalisadeError) => void;
   timer?: NodeJS.Timeout;
+  /** The binding call this job answers (its caller's worker and call id), for the same-worker path. */
+  readonly via?: { readonly worker: Worker; readonly callId: number };
 }
 
 class Worker {
@@ -739,7 +741,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const handleCall = async (worker: Worker, inv: Invocation, callId: number, binding: string, payload: BindingCallPayload): Promise<void> => {
     // Identity comes from the gateway's own table, never from the worker's message.
     const caller: CallerIdentity = { fn: inv.fn, segment: inv.spec.segment, requestId: inv.requestId, principal: inv.principal, chain: inv.chain, deadline: inv.deadline, bindings: inv.spec.bindings };
-    const answer = await runBindingCall({ caller, binding, payload, invoke: (fn, req, opts) => invoke(fn, req, opts), now: () => Date.now(), ...(options.authorizeCall === undefined ? {} : { authorize: options.authorizeCall }), events });
+    const answer = await runBindingCall({ caller, binding, payload, invoke: (fn, req, opts) => invoke(fn, req, opts, { worker, callId }), now: () => Date.now(), ...(options.authorizeCall === undefined ? {} : { authorize: options.authorizeCall }), events });
     // Cancelled: the invocation ended (or its worker went) while the call was in flight.
     if (!inv.calls.delete(callId) || worker.invocations.get(inv.id) !== inv) return;
     post(worker, answer.ok ? { t: 'call-result', callId, ok: true, res: answer.res } : { t: 'call-result', callId, ok: false, code: answer.code, message: answer.message });
@@ -884,7 +886,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     };
     worker.invocations.set(id, inv);
     worker.running.set(job.fn, (worker.running.get(job.fn) ?? 0) + 1);
-    post(worker, { t: 'invoke', id, fn: job.fn, req: job.req });
+    // Same-worker path: the caller waits in this very process, and the target's answer needs no
+    // redaction (no secrets), so the worker may hand it over itself. The call was decided and
+    // recorded here already; the worker could read both isolates' traffic anyway.
+    const answerTo = job.via !== undefined && job.via.worker === worker && !redactors.has(job.fn) ? job.via.callId : undefined;
+    post(worker, answerTo === undefined ? { t: 'invoke', id, fn: job.fn, req: job.req } : { t: 'invoke', id, fn: job.fn, req: job.req, answerTo });
   };
 
   const tryDispatch = (job: Job): boolean => {
@@ -908,12 +914,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     for (const f of functionsBySegment.get(segment) ?? []) drain(f.name);
   };
 
-  const invoke = (fn: string, req: InvokeRequest, opts: InvokeOptions = {}): Promise<FunctionResult> => {
+  const invoke = (fn: string, req: InvokeRequest, opts: InvokeOptions = {}, via?: Job['via']): Promise<FunctionResult> => {
     const spec = specs.get(fn);
     if (spec === undefined) return Promise.reject(new PalisadeError('PAL_INTERNAL', `unknown function \`${fn}\``));
     if (closing) return Promise.reject(new PalisadeError('PAL_RUNTIME_UNAVAILABLE', 'the runtime is shutting down', { expose: true }));
     return new Promise<FunctionResult>((resolve, reject) => {
-      const job: Job = { fn, spec, req, chain: opts.chain ?? [], resolve, reject };
+      const job: Job = { fn, spec, req, chain: opts.chain ?? [], resolve, reject, ...(via === undefined ? {} : { via }) };
       const q = queues.get(fn) ?? [];
       // FIFO: a new request never overtakes one already waiting.
       if (q.length === 0 && tryDispatch(job)) return;
@@ -971,7 +977,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
     },
 
-    invoke,
+    invoke: (fn, req, opts) => invoke(fn, req, opts),
 
     secretsPolicyChanged() {
       policyGeneration++;
