@@ -165,7 +165,7 @@ describe('buildAccessReport: function grants', () => {
     assert.deepEqual(report.notes, [
       'function `batch`: with no secret left, `env.secrets` is undefined: code that still reads `batch-token` throws a TypeError (uncaught, the request fails: 500 `PAL_RUNTIME_FUNCTION_THREW`)',
       'function `orders`: without binding `STOCK`, `env.STOCK` is undefined: code that still calls it throws a TypeError (uncaught, the request fails: 500 `PAL_RUNTIME_FUNCTION_THREW`)',
-      'function `orders`: with no egress grant left (pay.z.com was the last), every `fetch()` rejects with "TypeError: fetch failed: outbound requests are not granted to this function" (not audited: it never leaves the isolate)',
+      'function `orders`: with no egress grant left (pay.z.com was the last), every `fetch()` rejects with "TypeError: fetch failed: outbound requests are not granted to this function" unless its segment grants the host (audited: a denied `egress`, `not-granted`)',
       'function `web`: without binding `STOCK`, `env.STOCK` is undefined: code that still calls it throws a TypeError (uncaught, the request fails: 500 `PAL_RUNTIME_FUNCTION_THREW`)',
       "function `web`: `env.secrets.get('old-key')` rejects with \"secrets: secret `old-key` is not available to this function\" (audited: a denied `readSecret`, `not-granted`)",
       'function `web`: `fetch()` to api.y.com ports 8443 rejects with "TypeError: fetch failed: egress to `host:port` is not granted" unless another grant covers it (audited: a denied `egress`, `not-granted`)',

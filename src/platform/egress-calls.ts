@@ -68,11 +68,17 @@ export function egressAuditEvent(e: EgressEvent, caller: { readonly requestId: s
 export function createEgressHandler(options: EgressWiringOptions): EgressHandler {
   const limits = options.limits ?? DEFAULT_FUNCTION_EGRESS_LIMITS;
   return async (caller, payload, signal): Promise<BindingCallAnswer> => {
+    // INVARIANT: no early return before the guard: a function without any grant, or without time
+    // left, still makes an attempt, and every attempt is decided and recorded here (deny by default).
     const grants = options.grants(caller.fn);
-    if (grants.length === 0) return { ok: false, code: 'PAL_EGRESS_NOT_GRANTED', message: 'outbound requests are not granted to this function' };
-    const remaining = Math.floor(caller.deadline - options.now());
-    if (remaining <= 0) return { ok: false, code: 'PAL_EGRESS_TIMEOUT', message: 'the invocation has no time left for an outbound request' };
     const records: Array<Promise<void>> = [];
+    const remaining = Math.floor(caller.deadline - options.now());
+    if (remaining <= 0) {
+      const time = options.now();
+      const event: EgressEvent = { time, function: caller.fn, decision: 'deny', reason: 'timeout', policyIds: [], hop: 0, durationMs: 0 };
+      records.push(options.record(egressAuditEvent(event, caller, 'PAL_EGRESS_TIMEOUT')));
+      return settle(records, { ok: false, code: 'PAL_EGRESS_TIMEOUT', message: 'the invocation has no time left for an outbound request' });
+    }
     // One guard per request: its decisions and events belong to this invocation.
     const guard = createEgressGuard({
       limits: { ...limits, timeoutMs: Math.max(1, Math.min(limits.timeoutMs, remaining)) },
@@ -93,10 +99,18 @@ export function createEgressHandler(options: EgressWiringOptions): EgressHandler
       answer = { ok: true, res: { status: res.status, headers: res.headers, body: res.body } };
     } catch (error) {
       answer = isPalisadeError(error) && error.code.startsWith('PAL_EGRESS_') ? { ok: false, code: error.code, message: error.message } : { ok: false, code: 'PAL_INTERNAL', message: 'the outbound request failed' };
+      // Say where the fix is when the function has no grant at all.
+      if (grants.length === 0 && answer.code === 'PAL_EGRESS_NOT_GRANTED') answer = { ...answer, message: NO_GRANT_MESSAGE };
     }
-    // Every attempt is on the chain before the function learns anything of it.
-    const recorded = await Promise.allSettled(records);
-    if (recorded.some((r) => r.status === 'rejected')) return { ok: false, code: 'PAL_AUDIT_UNAVAILABLE', message: 'the outbound request could not be recorded' };
-    return answer;
+    return settle(records, answer);
   };
+}
+
+const NO_GRANT_MESSAGE = 'outbound requests are not granted to this function (manifest: functions.<name>.egress)';
+
+/** Every attempt is on the chain before the function learns anything of it; a record that failed refuses the answer. */
+async function settle(records: ReadonlyArray<Promise<void>>, answer: BindingCallAnswer): Promise<BindingCallAnswer> {
+  const recorded = await Promise.allSettled(records);
+  if (recorded.some((r) => r.status === 'rejected')) return { ok: false, code: 'PAL_AUDIT_UNAVAILABLE', message: 'the outbound request could not be recorded' };
+  return answer;
 }

@@ -31,6 +31,14 @@ const FETCHER = `export default {
   },
 };\n`;
 
+// Forty attempts at once from a function without any grant.
+const FLOOD = `export default {
+  async fetch() {
+    const refused = await Promise.all(Array.from({ length: 40 }, (_, i) => fetch('https://example.com/' + i).then(() => 'reached', (e) => e.message)));
+    return Response.json({ refused });
+  },
+};\n`;
+
 let node: RunningPlatform;
 let dir: string;
 let server: Server;
@@ -60,6 +68,7 @@ before(async () => {
   mkdirSync(join(dir, 'functions'));
   mkdirSync(join(dir, 'policies'));
   writeFileSync(join(dir, 'functions', 'fetcher.js'), FETCHER);
+  writeFileSync(join(dir, 'functions', 'flood.js'), FLOOD);
   writeFileSync(
     join(dir, 'palisade.yaml'),
     [
@@ -77,9 +86,12 @@ before(async () => {
       '      - { host: 169.254.169.254 }',
       '  plain:',
       '    source: functions/fetcher.js',
+      '  flood:',
+      '    source: functions/flood.js',
       'routes:',
       '  - { path: /go, function: caller, public: true }',
       '  - { path: /plain, function: plain, public: true }',
+      '  - { path: /flood, function: flood, public: true }',
       'policies: [policies/custom.cedar]',
       '',
     ].join('\n'),
@@ -171,13 +183,33 @@ describe('fetch() inside a function goes through the egress guard', () => {
     assert.deepEqual(e && [e.outcome, e.reason, e.code, e.policyIds], ['deny', 'policy-denied', 'PAL_EGRESS_POLICY_DENIED', ['no-forbidden-host']]);
   });
 
-  test('a function without an egress grant gets a fetch that rejects at once with a TypeError', async () => {
-    const started = Date.now();
-    const r = await go('/plain', `https://api.egress.test:${port}/hello`);
-    assert.equal(r.status, 502, r.body);
-    assert.deepEqual(JSON.parse(r.body), { error: 'TypeError: fetch failed: outbound requests are not granted to this function (manifest: functions.<name>.egress)' });
-    assert.ok(Date.now() - started < 2000);
-    assert.deepEqual(attempts(r.id), []);
+  test('a function without any egress grant is refused by the gateway, and every attempt is on the audit chain', async () => {
+    const message = 'TypeError: fetch failed: outbound requests are not granted to this function (manifest: functions.<name>.egress)';
+    for (const target of ['https://example.com/', 'http://127.0.0.1/']) {
+      const started = Date.now();
+      const r = await go('/plain', target);
+      assert.equal(r.status, 502, r.body);
+      assert.deepEqual(JSON.parse(r.body), { error: message }, target);
+      assert.ok(Date.now() - started < 2000, 'refused without trying to connect');
+      const events = attempts(r.id);
+      assert.equal(events.length, 1, `${target}: ${JSON.stringify(events)}`);
+      const e = events[0] as AuditEvent;
+      const host = new URL(target).hostname;
+      assert.deepEqual([e.outcome, e.reason, e.code, e.function, e.principal?.type, e.method, e.egress?.host, e.policyIds], ['deny', 'not-granted', 'PAL_EGRESS_NOT_GRANTED', 'plain', 'Function', 'GET', host, []], target);
+    }
+  });
+
+  test('a function without a grant cannot flood the audit chain: attempts stop at the per-invocation budget', async () => {
+    const r = await fetch(`${node.url}/flood`);
+    const id = r.headers.get('x-request-id') ?? '';
+    const body = (await r.json()) as { refused: string[] };
+    // MAX_CALLS_PER_INVOCATION attempts reach the gateway (each refused and recorded); the rest stop in the worker.
+    assert.equal(body.refused.length, 40);
+    assert.equal(body.refused.filter((m) => m.includes('not granted')).length, 32, JSON.stringify(body.refused));
+    assert.equal(body.refused.filter((m) => m.includes('at most 32')).length, 8);
+    const events = attempts(id);
+    assert.equal(events.length, 32);
+    assert.ok(events.every((e) => e.outcome === 'deny' && e.reason === 'not-granted' && e.function === 'flood'));
   });
 
   test('an outbound request never outlives its invocation', async () => {

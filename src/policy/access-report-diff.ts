@@ -95,7 +95,7 @@ function breakageNote(g: FunctionGrantUse, emptiedKeys: ReadonlySet<string>): st
       : `function \`${g.function}\`: \`env.secrets.get('${g.secret}')\` rejects with "secrets: secret \`${g.secret}\` is not available to this function" (audited: a denied \`readSecret\`, \`not-granted\`)`;
   }
   return emptiedKeys.has('egress')
-    ? `function \`${g.function}\`: with no egress grant left (${g.host} was the last), every \`fetch()\` rejects with "TypeError: fetch failed: outbound requests are not granted to this function" (not audited: it never leaves the isolate)`
+    ? `function \`${g.function}\`: with no egress grant left (${g.host} was the last), every \`fetch()\` rejects with "TypeError: fetch failed: outbound requests are not granted to this function" unless its segment grants the host (audited: a denied \`egress\`, \`not-granted\`)`
     : `function \`${g.function}\`: \`fetch()\` to ${g.host}${g.ports === undefined ? '' : ` ports ${g.ports.join(', ')}`} rejects with "TypeError: fetch failed: egress to \`host:port\` is not granted" unless another grant covers it (audited: a denied \`egress\`, \`not-granted\`)`;
 }
 

@@ -106,6 +106,8 @@ interface State {
   readonly routeEntities: WeakMap<RouteSpec, readonly EntityJson[]>;
   /** Prepared route requests per route and caller; dropped with the state (a reload starts afresh). */
   readonly prepared: WeakMap<RouteSpec, Map<string, PreparedDecision>>;
+  /** Prepared `callFunction` requests per caller, target and chain; dropped with the state. */
+  readonly preparedCalls: Map<string, PreparedDecision>;
 }
 
 /**
@@ -120,6 +122,8 @@ function callerKeyOf(p: Principal): string {
 
 /** Callers remembered per route (first in, first out). */
 const PREPARED_PER_ROUTE = 4096;
+/** Caller, target and chain combinations remembered for `callFunction` (first in, first out). */
+const PREPARED_CALLS = 4096;
 
 const INVOKE = { type: 'Action', id: 'invoke' } as const;
 const CALL_FUNCTION = { type: 'Action', id: 'callFunction' } as const;
@@ -186,10 +190,19 @@ export function createPolicyAuthorizer(manifest: Manifest, options: PolicyEngine
     },
     authorizeCall(call) {
       const s = state;
-      const entities: EntityJson[] = [];
-      for (const fn of [call.caller, call.target, ...call.chain]) entities.push(...buildFunctionEntities(fn, s.manifest.functions.get(fn)?.segment ?? 'default'));
-      const context = callContext(call.chain, call.principal, call.time, s.oidcIssuers);
-      return s.engine.decide({ principal: functionUid(call.caller), action: CALL_FUNCTION, resource: functionUid(call.target), context, entities: dedupe(entities) });
+      // A binding call is on the hot path of every service call: entities and slice are built once
+      // per caller, target and chain (function names cannot hold `\n`); only the context (principal,
+      // time) varies, and the prepared decision memoises exactly what its policies read of it.
+      const key = `${call.caller}\n${call.target}\n${call.chain.join('\n')}`;
+      let prepared = s.preparedCalls.get(key);
+      if (prepared === undefined) {
+        const entities: EntityJson[] = [];
+        for (const fn of [call.caller, call.target, ...call.chain]) entities.push(...buildFunctionEntities(fn, s.manifest.functions.get(fn)?.segment ?? 'default'));
+        prepared = s.engine.prepare({ principal: functionUid(call.caller), action: CALL_FUNCTION, resource: functionUid(call.target), entities: dedupe(entities) });
+        if (s.preparedCalls.size >= PREPARED_CALLS) s.preparedCalls.delete(s.preparedCalls.keys().next().value as string);
+        s.preparedCalls.set(key, prepared);
+      }
+      return prepared.decide(callContext(call.chain, call.principal, call.time, s.oidcIssuers));
     },
     authorizeSecretRead(read) {
       const s = state;
@@ -257,7 +270,7 @@ function buildState(manifest: Manifest, options: PolicyEngineOptions): State {
   const loaded: ValidationResult<CompiledPolicySet> = loadPolicySet(manifest);
   if (!loaded.ok || loaded.value === undefined) throw new DiagnosticsError(loaded.errors);
   const oidcIssuers = new Map(manifest.identity.issuers.map((i) => [i.issuer, i.name]));
-  return Object.freeze({ engine: createPolicyEngine(loaded.value, options), manifest, oidcIssuers, routeEntities: new WeakMap(), prepared: new WeakMap() });
+  return Object.freeze({ engine: createPolicyEngine(loaded.value, options), manifest, oidcIssuers, routeEntities: new WeakMap(), prepared: new WeakMap(), preparedCalls: new Map() });
 }
 
 function dedupe(entities: readonly EntityJson[]): EntityJson[] {

@@ -130,6 +130,19 @@ describe('Cedar semantics', () => {
     assert.equal(call(null), 'deny');
     assert.equal(call(['admin'], ['reports']), 'deny');
   });
+
+  test('repeated calls of one caller, target and chain are decided again on what changed: time, principal, chain, a reload', () => {
+    const cutoff = 1_900_000_000;
+    const a = custom(`@id("calls-until") forbid(principal, action == Action::"callFunction", resource == Function::"billing") when { context.time >= ${cutoff} };`);
+    const at = (seconds: number, chain: string[] = []) => a.authorizeCall({ caller: 'orders', target: 'billing', chain, principal: null, time: seconds * 1000 }).effect;
+    assert.equal(at(cutoff - 1), 'allow');
+    assert.equal(at(cutoff), 'deny', 'a decision made before is no answer for another moment');
+    assert.equal(at(cutoff - 1), 'allow');
+    assert.equal(at(cutoff, ['reports']), 'deny');
+    // A reload swaps the policies and drops every prepared call.
+    a.reload(manifestFrom(`${SHOP}policies: [p.cedar]\n`, { 'p.cedar': '@id("no-billing") forbid(principal, action == Action::"callFunction", resource == Function::"billing");' }));
+    assert.equal(at(cutoff - 1), 'deny');
+  });
 });
 
 describe('egress grants as Cedar permits', () => {

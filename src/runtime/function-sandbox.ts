@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import ivm from './load-isolated-vm.js';
 import {
   MAX_BINDING_BODY_BYTES,
+  MAX_CALLS_PER_INVOCATION,
   MAX_KV_CURSOR_CHARS,
   MAX_KV_KEY_BYTES,
   MAX_KV_LIST_LIMIT,
@@ -83,8 +84,6 @@ export const LOAD_TIMEOUT_MS = 30_000;
 export const FIRST_CALL_CPU_ALLOWANCE_MS = 250;
 /** How long a disposed isolate may take to stop before the worker gives up on itself. */
 const STUCK_AFTER_DISPOSE_MS = 2000;
-/** Binding calls one invocation may make. */
-const MAX_CALLS_PER_REQUEST = 32;
 
 /** Compiles the prelude once to get a V8 code cache for every later isolate. */
 export async function compilePrelude(code: string): Promise<PreludeScript> {
@@ -190,7 +189,6 @@ export class FunctionSandbox {
   readonly #services: readonly string[];
   readonly #secrets: ReadonlySet<string>;
   readonly #kv: boolean;
-  readonly #egress: boolean;
   readonly #concurrency: number;
   readonly #idle: Slot[] = [];
   #size = 0;
@@ -203,7 +201,6 @@ export class FunctionSandbox {
     this.#services = fn.services ?? [];
     this.#secrets = new Set(fn.secrets ?? []);
     this.#kv = fn.kv === true;
-    this.#egress = fn.egress === true;
     this.#concurrency = fn.limits.concurrency ?? 1;
     this.#host =
       typeof host === 'function'
@@ -293,7 +290,7 @@ export class FunctionSandbox {
         maxLogBytes: MAX_LOG_BYTES_PER_REQUEST,
         maxSecretReads: MAX_SECRET_READS_PER_REQUEST,
       };
-      const grants = { secrets: this.#secrets.size > 0, kv: this.#kv, egress: this.#egress };
+      const grants = { secrets: this.#secrets.size > 0, kv: this.#kv };
       const api = (await boot.apply(undefined, [mod.derefInto(), this.#fn.bindingsJson, new ivm.ExternalCopy([...this.#services]).copyInto(), new ivm.ExternalCopy(limits).copyInto(), new ivm.ExternalCopy(grants).copyInto()], {
         result: { reference: true },
         timeout: LOAD_TIMEOUT_MS,
@@ -473,7 +470,7 @@ export class FunctionSandbox {
         };
         const refuse = (message: string) => deliver({ error: message });
         if (typeof binding !== 'string' || !this.#services.includes(binding)) return refuse('no such binding');
-        if (++slot.bindingCalls > MAX_CALLS_PER_REQUEST) return refuse(`at most ${MAX_CALLS_PER_REQUEST} binding calls per request`);
+        if (++slot.bindingCalls > MAX_CALLS_PER_INVOCATION) return refuse(`at most ${MAX_CALLS_PER_INVOCATION} binding calls per request`);
         if (typeof method !== 'string' || typeof url !== 'string' || url.length > 8192) return refuse('invalid request');
         if (!Array.isArray(headers) || headers.length > MAX_RESPONSE_HEADERS || !headers.every((h: unknown) => Array.isArray(h) && h.length === 2 && typeof h[0] === 'string' && typeof h[1] === 'string')) {
           return refuse('invalid request headers');
@@ -527,6 +524,8 @@ export class FunctionSandbox {
     );
     // Outbound requests: the global `fetch()` → worker → gateway, where the egress guard checks
     // the grants and the policy, makes the request and records it. Answered like a binding call.
+    // INVARIANT: a function without any egress grant is not refused here but at the gateway, so
+    // that every attempt is decided and audited in one place (bounded by the same call budget).
     const egress = new ivm.Callback(
       (callId: unknown, method: unknown, url: unknown, headers: unknown, body: unknown) => {
         const invocation = slot.current;
@@ -536,8 +535,8 @@ export class FunctionSandbox {
           slot.deliverCall.apply(undefined, [callId, new ivm.ExternalCopy(answer).copyInto()], { timeout: this.#fn.limits.timeoutMs }).catch(() => undefined);
         };
         const refuse = (message: string) => deliver({ error: message });
-        if (!this.#egress || this.#host.egress === undefined) return refuse('outbound requests are not granted to this function');
-        if (++slot.bindingCalls > MAX_CALLS_PER_REQUEST) return refuse(`at most ${MAX_CALLS_PER_REQUEST} outbound requests and binding calls per request`);
+        if (this.#host.egress === undefined) return refuse('outbound requests are not available here');
+        if (++slot.bindingCalls > MAX_CALLS_PER_INVOCATION) return refuse(`at most ${MAX_CALLS_PER_INVOCATION} outbound requests and binding calls per request`);
         if (typeof method !== 'string' || !(EGRESS_METHODS as readonly string[]).includes(method.toUpperCase())) return refuse('method not allowed');
         if (typeof url !== 'string' || url.length === 0 || url.length > MAX_EGRESS_URL_CHARS) return refuse('invalid url');
         if (!Array.isArray(headers) || headers.length > MAX_RESPONSE_HEADERS || !headers.every((h: unknown) => Array.isArray(h) && h.length === 2 && typeof h[0] === 'string' && typeof h[1] === 'string' && h[0].length + h[1].length <= MAX_RESPONSE_HEADER_BYTES)) {

@@ -27,8 +27,6 @@ export interface WorkerFunction {
   readonly secrets?: readonly string[];
   /** Whether `env.kv` is granted. */
   readonly kv?: boolean;
-  /** Whether the function has any egress grant: without one, the global `fetch()` rejects in the isolate. */
-  readonly egress?: boolean;
 }
 
 /** Who called, as the function sees it in `ctx.principal` (never the credentials themselves). */
@@ -117,7 +115,14 @@ export type CachedSecretRead = readonly [name: string, version: number, count: n
 
 export type GatewayToWorker =
   | { readonly t: 'load'; readonly prelude: string; readonly functions: readonly WorkerFunction[] }
-  | { readonly t: 'invoke'; readonly id: number; readonly fn: string; readonly req: InvokeRequest }
+  /**
+   * `answerTo`: this invocation is the target of binding call `answerTo` of another invocation in
+   * the same worker, decided and recorded by the gateway already. When it succeeds with a body of
+   * one chunk, the worker hands that answer to the waiting call at once (the gateway's
+   * `call-result`, which follows, is then dropped). Set only for a target without secrets: its
+   * answer is exactly what the gateway would send (no redaction applies).
+   */
+  | { readonly t: 'invoke'; readonly id: number; readonly fn: string; readonly req: InvokeRequest; readonly answerTo?: number }
   /** Send the next chunk of a streamed body. */
   | { readonly t: 'pull'; readonly id: number }
   /** The client went away or the invocation is over: drop the rest of its body. */
@@ -168,6 +173,13 @@ export type WorkerToGateway =
    * guard decides and makes it; the answer is a `call-result`.
    */
   | { readonly t: 'egress'; readonly id: number; readonly callId: number; readonly payload: BindingCallPayload };
+
+/**
+ * Binding calls and outbound requests (`call` and `egress` messages) one invocation may make.
+ * The sandbox refuses the next one in the isolate; the gateway treats a worker that sends more as
+ * faulty, so a function cannot flood the audit chain (every attempt is an event) past this bound.
+ */
+export const MAX_CALLS_PER_INVOCATION = 32;
 
 /** Methods an outbound request may use (the guard refuses `CONNECT` and `TRACE`). */
 export const EGRESS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

@@ -102,7 +102,7 @@ const ATTACKS: Record<string, string> = {
       out.reqHeader = request.headers.get('accept');
       out.ctx = typeof ctx.requestId;
       out.env = Object.isFrozen(env);
-      // fetch is the egress bridge: without a grant it rejects (src/platform/egress.int.test.ts).
+      // fetch is the egress bridge: the gateway decides every attempt; this pool has no egress handler (src/platform/egress.int.test.ts).
       out.fetch = await fetch('https://example.com/').then(() => 'reached', (e) => e.name + ': ' + e.message);
       out.absent = ['process', 'require', 'XMLHttpRequest', 'Deno', 'Bun', 'setInterval'].filter((n) => typeof globalThis[n] !== 'undefined');
       return Response.json(out, { status: 201, headers: { 'x-fn': 'yes' } });
@@ -258,7 +258,7 @@ describe('sandbox containment (real worker processes)', () => {
       reqHeader: '*/*',
       ctx: 'string',
       env: true,
-      fetch: 'TypeError: fetch failed: outbound requests are not granted to this function (manifest: functions.<name>.egress)',
+      fetch: 'TypeError: fetch failed: outbound requests are not available on this node',
       absent: [],
     });
   });

@@ -67,7 +67,12 @@ export default {
   },
 };`;
 
-const FUNCTIONS: Record<string, { code: string; secrets?: string[]; kv?: boolean }> = {
+const FUNCTIONS: Record<string, { code: string; secrets?: string[]; kv?: boolean; bindings?: FunctionSpec['bindings'] }> = {
+  // In the same worker as \`reader\`: the answer of a target with secrets still goes through the gateway's redaction.
+  caller: {
+    bindings: { READER: { type: 'service', function: 'reader' } },
+    code: `export default { async fetch(request, env) { const r = await env.READER.fetch('https://reader.internal/respond'); return Response.json({ header: r.headers.get('x-leak'), body: await r.json() }); } };`,
+  },
   reader: { code: READER, secrets: ['db-url', 'ghost'], kv: true },
   // Granted another secret only: db-url is not its to read.
   other: { code: READER, secrets: ['api-key'] },
@@ -105,7 +110,7 @@ describe('secrets and kv inside functions (real workers)', () => {
     for (const [name, f] of Object.entries(FUNCTIONS)) {
       const source = join(dir, 'functions', `${name}.js`);
       writeFileSync(source, f.code);
-      const spec: FunctionSpec = { name, source, segment: 'app', limits: LIMITS, bindings: {}, secrets: f.secrets ?? [], kv: f.kv ?? false };
+      const spec: FunctionSpec = { name, source, segment: 'app', limits: LIMITS, bindings: f.bindings ?? {}, secrets: f.secrets ?? [], kv: f.kv ?? false };
       functions.push(spec);
       bundles.set(name, (await bundleFunction(spec, dir)).code);
     }
@@ -257,6 +262,11 @@ describe('secrets and kv inside functions (real workers)', () => {
     const body = JSON.parse(Buffer.from(await readWholeBody(res.body, 1 << 20)).toString('utf8')) as Record<string, string>;
     assert.deepEqual(body, { plain: '[REDACTED:db-url]', b64: '[REDACTED:db-url]', b64url: '[REDACTED:db-url]', uri: '[REDACTED:db-url]' });
     assert.ok(b64url.length > 0);
+  });
+
+  test('a service binding to a function with secrets in the same worker gets the redacted answer, never the value', async () => {
+    const out = await json('caller', '/');
+    assert.deepEqual(out, { header: '[REDACTED:db-url]', body: { plain: '[REDACTED:db-url]', b64: '[REDACTED:db-url]', b64url: '[REDACTED:db-url]', uri: '[REDACTED:db-url]' } });
   });
 
   test('a value spanning two streamed chunks is redacted; the length is no longer promised', async () => {

@@ -5,7 +5,8 @@ import { after, describe, test } from 'node:test';
 import { isPalisadeError } from '../kernel/index.js';
 import { packageRoot } from './package-paths.js';
 import { SHAPES, WELL_FORMED } from './test-fixtures/forged-shapes.js';
-import { createWorkerPool, RuntimeRetryLater, type PoolFunctionSpec, type WorkerPool } from './worker-pool.js';
+import type { BindingCallPayload } from './protocol.js';
+import { createWorkerPool, RuntimeRetryLater, type EgressCaller, type PoolFunctionSpec, type WorkerPool } from './worker-pool.js';
 
 // The gateway's side of the boundary against a worker that lies (an escaped isolate owns it).
 const FORGING_WORKER = join(packageRoot, 'dist', 'src', 'runtime', 'test-fixtures', 'forging-worker.js');
@@ -23,6 +24,24 @@ after(() => {
 function forgingPool(bindings: PoolFunctionSpec['bindings'] = {}, events: Parameters<typeof createWorkerPool>[0]['events'] = {}, workers = 1): WorkerPool {
   const fn: PoolFunctionSpec = { name: 'f', source: '', segment: 'default', limits: LIMITS, bindings };
   return createWorkerPool({ prelude: '', segments: [{ name: 'default', workers }], functions: [fn], bundles: new Map([['f', '']]), workerScript: FORGING_WORKER, events });
+}
+
+type Asked = { caller: EgressCaller; payload: BindingCallPayload };
+
+/** A pool of forging workers whose egress handler records each time it is asked, and refuses. */
+function egressPool(asked: Asked[]): WorkerPool {
+  const fn: PoolFunctionSpec = { name: 'f', source: '', segment: 'default', limits: LIMITS, bindings: {} };
+  return createWorkerPool({
+    prelude: '',
+    segments: [{ name: 'default', workers: 1 }],
+    functions: [fn],
+    bundles: new Map([['f', '']]),
+    workerScript: FORGING_WORKER,
+    egress: async (caller, payload) => {
+      asked.push({ caller, payload });
+      return { ok: false, code: 'PAL_EGRESS_NOT_GRANTED', message: 'no' };
+    },
+  });
 }
 
 const call = (pool: WorkerPool, shape: string) => pool.invoke('f', { method: 'GET', url: `https://localhost/${shape}`, headers: [], body: null, requestId: `r-${shape}` });
@@ -107,23 +126,12 @@ describe('worker → gateway messages are untrusted', () => {
     assert.deepEqual(crashes, []);
   });
 
-  test('a worker cannot make an outbound request for a function without a grant, for another invocation, or with grants of its own', async () => {
-    const asked: unknown[] = [];
-    const fn: PoolFunctionSpec = { name: 'f', source: '', segment: 'default', limits: LIMITS, bindings: {} };
-    const pool = createWorkerPool({
-      prelude: '',
-      segments: [{ name: 'default', workers: 1 }],
-      functions: [fn],
-      bundles: new Map([['f', '']]),
-      workerScript: FORGING_WORKER,
-      egress: async (caller, payload) => {
-        asked.push({ caller, payload });
-        return { ok: false, code: 'PAL_EGRESS_NOT_GRANTED', message: 'no' };
-      },
-    });
+  test('a worker cannot make an outbound request for another invocation or with grants of its own', async () => {
+    const asked: Asked[] = [];
+    const pool = egressPool(asked);
     await pool.start();
     try {
-      for (const shape of ['egress-not-granted', 'egress-unknown-invocation', 'egress-grants-smuggled', 'egress-connect-method']) {
+      for (const shape of ['egress-unknown-invocation', 'egress-grants-smuggled', 'egress-connect-method']) {
         const outcome = await call(pool, shape).then(
           (r) => r,
           (e: unknown) => e,
@@ -132,6 +140,31 @@ describe('worker → gateway messages are untrusted', () => {
         for (const until = Date.now() + 20_000; Date.now() < until && pool.pids().default?.[0] === undefined; ) await new Promise((r) => setTimeout(r, 20));
       }
       assert.deepEqual(asked, [], 'the egress handler was never asked on behalf of a forged message');
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(crashes, []);
+  });
+
+  test('an outbound request of a function without any grant goes to the egress handler, with the identity from the gateway table', async () => {
+    const asked: Asked[] = [];
+    const pool = egressPool(asked);
+    await pool.start();
+    try {
+      assert.equal((await call(pool, 'egress-no-grant')).status, 200);
+      // The handler (which refuses and records it) decides, not the worker; no fault.
+      assert.deepEqual(
+        asked.map((a) => [a.caller.fn, a.caller.requestId, a.payload.url]),
+        [['f', 'r-egress-no-grant', 'http://127.0.0.1/']],
+      );
+      // Past the budget the worker is lying: a fault, and the handler was asked at most the budget.
+      asked.length = 0;
+      const outcome = await call(pool, 'egress-flood').then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      assert.ok(isPalisadeError(outcome) && outcome.code === 'PAL_RUNTIME_WORKER_FAULT', String(outcome));
+      assert.equal(asked.length, 32);
     } finally {
       await pool.close();
     }

@@ -213,6 +213,15 @@ async function invoke(message: Extract<GatewayToWorker, { t: 'invoke' }>): Promi
   }
   const body = result.res.body;
   const first = body.byteLength <= BODY_CHUNK_BYTES ? body : body.subarray(0, BODY_CHUNK_BYTES);
+  // The target of a binding call made in this worker: its caller gets the answer now, not after
+  // two more trips through the gateway (which decided and recorded the call before sending this).
+  if (message.answerTo !== undefined && first.byteLength === body.byteLength) {
+    const c = calls.get(message.answerTo);
+    if (c !== undefined) {
+      calls.delete(message.answerTo);
+      c.resolve({ ok: true, res: { status: result.res.status, headers: result.res.headers, body } });
+    }
+  }
   if (first.byteLength < body.byteLength) {
     bodies.set(id, { data: body, offset: first.byteLength, timer: setTimeout(() => bodies.delete(id), BODY_IDLE_MS).unref() });
   }

@@ -40,6 +40,14 @@ const FUNCTIONS: Record<string, { code: string; segment: string; limits?: Partia
       return Response.json({ charged: body.amount, method: request.method, principal: ctx.principal, requestId: ctx.requestId, back });
     } };`,
   },
+  // Caller and callee in one worker (segment calm): the answer is handed over inside the worker
+  // when it fits in one chunk, and goes through the gateway when it does not.
+  near: {
+    segment: 'calm',
+    bindings: { BIG: { type: 'service', function: 'big' } },
+    code: `export default { async fetch(request, env) { const r = await env.BIG.fetch('https://big.internal/' + new URL(request.url).search); const t = await r.text(); return Response.json({ status: r.status, type: r.headers.get('x-kind'), length: t.length, ok: /^x*$/.test(t) }); } };`,
+  },
+  big: { segment: 'calm', code: `export default { async fetch(request) { const n = Number(new URL(request.url).searchParams.get('n')); return new Response('x'.repeat(n), { status: 201, headers: { 'x-kind': 'big' } }); } };` },
   sneaky: { segment: 'calm', code: `export default { async fetch(request, env) { return Response.json({ keys: Object.keys(env), billing: typeof env.BILLING }); } };` },
   d1: { segment: 'calm', bindings: { NEXT: { type: 'service', function: 'd2' } }, code: chainCode('d1') },
   d2: { segment: 'calm', bindings: { NEXT: { type: 'service', function: 'd3' } }, code: chainCode('d2') },
@@ -175,6 +183,15 @@ describe('worker pool under load and abuse (real workers)', () => {
     assert.equal(out.body.requestId, out.mine, 'one request id across the chain');
     const d = decisions.find((e) => e.caller === 'front' && e.allowed);
     assert.deepEqual(d && { binding: d.binding, target: d.target, chain: d.chain, reason: d.reason }, { binding: 'BILLING', target: 'billing', chain: [], reason: 'allowed' });
+  });
+
+  test('a call inside one worker answers small and large bodies exactly as across workers', async () => {
+    for (const n of [0, 12, 65536, 100_000]) {
+      const r = await call('near', `?n=${n}`);
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(JSON.parse(r.text), { status: 201, type: 'big', length: n, ok: true }, String(n));
+    }
+    assert.ok(decisions.some((e) => e.caller === 'near' && e.target === 'big' && e.allowed), 'the call was decided by the gateway');
   });
 
   test('a function without the grant has no binding at all in env', async () => {

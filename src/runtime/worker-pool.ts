@@ -1,15 +1,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { isPalisadeError, PalisadeError, type ErrorCode } from '../kernel/index.js';
-import { effectiveEgressGrants, type FunctionLimits, type FunctionSpec, type SegmentSpec } from '../manifest/index.js';
+import { type FunctionLimits, type FunctionSpec, type SegmentSpec } from '../manifest/index.js';
 import { collectBody } from './collect-body.js';
 import { runBindingCall, type BindingCallAnswer, type BindingCallEvent, type CallAuthorizer, type CallerIdentity } from './binding-calls.js';
 import { isolatedVmLocation, packageRoot, permissionFlag } from './package-paths.js';
 import { createBatchedSender } from './batched-sender.js';
 import { parseWorkerFrame } from './parse-worker-message.js';
 import type { NetworkIsolation } from './network-namespace.js';
-import { BODY_CHUNK_BYTES, type BindingCallPayload, type Frame, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type KvAnswer, type KvOperation, type WorkerFunction, type WorkerToGateway } from './protocol.js';
+import { BODY_CHUNK_BYTES, MAX_CALLS_PER_INVOCATION, type BindingCallPayload, type Frame, type GatewayToWorker, type InvokeFailure, type InvokePrincipal, type InvokeRequest, type KvAnswer, type KvOperation, type WorkerFunction, type WorkerToGateway } from './protocol.js';
 import { SecretRedactor } from './redact-secrets.js';
 import type { KvResolver, SecretResolver } from './secret-ports.js';
 import { runSecretRead, type SecretAuthorizer, type SecretReadEvent } from './secret-reads.js';
@@ -70,7 +71,8 @@ export interface WorkerPoolOptions {
   readonly kv?: KvResolver;
   /**
    * Makes an outbound request of a function (the global `fetch()`), through the egress guard.
-   * Absent: every outbound request fails. Called only for functions with an egress grant.
+   * Absent: every outbound request fails. Called for every attempt, also of functions without
+   * any egress grant (the handler refuses and records those).
    */
   readonly egress?: EgressHandler;
   /**
@@ -216,6 +218,8 @@ interface Invocation {
   readonly reject: (e: PalisadeError) => void;
   readonly timer: NodeJS.Timeout;
   readonly calls: Set<number>;
+  /** Binding calls and outbound requests made so far (bounded by {@link MAX_CALLS_PER_INVOCATION}). */
+  attempts: number;
   /** Aborted when the invocation ends: cancels its outbound requests (created on the first one). */
   egress?: AbortController;
   stream?: PulledBody;
@@ -229,6 +233,8 @@ interface Job {
   readonly resolve: (r: FunctionResult) => void;
   readonly reject: (e: PalisadeError) => void;
   timer?: NodeJS.Timeout;
+  /** The binding call this job answers (its caller's worker and call id), for the same-worker path. */
+  readonly via?: { readonly worker: Worker; readonly callId: number };
 }
 
 class Worker {
@@ -401,8 +407,6 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const script = options.workerScript ?? WORKER_SCRIPT;
   const functionsBySegment = new Map<string, WorkerFunction[]>();
   const specs = new Map<string, FunctionSpec>();
-  /** Functions with an egress grant of their own or of their segment. */
-  const withEgress = new Set<string>();
   for (const given of options.functions) {
     const fn: FunctionSpec = { ...given, limits: { ...given.limits, concurrency: given.limits.concurrency ?? DEFAULT_CONCURRENCY, queue: given.limits.queue ?? DEFAULT_QUEUE } };
     const code = options.bundles.get(fn.name);
@@ -414,10 +418,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       if (binding.type === 'service') services.push(name);
       else values[name] = binding.value;
     }
-    // A grant of the function or of its segment turns `fetch()` on (the gateway checks each request).
-    const egress = effectiveEgressGrants(fn, options.segments.find((s) => s.name === fn.segment)).length > 0;
-    if (egress) withEgress.add(fn.name);
-    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services, secrets: fn.secrets ?? [], kv: fn.kv === true, egress });
+    list.push({ name: fn.name, code, limits: fn.limits, bindingsJson: JSON.stringify(values), services, secrets: fn.secrets ?? [], kv: fn.kv === true });
     functionsBySegment.set(fn.segment, list);
     specs.set(fn.name, fn);
   }
@@ -687,6 +688,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       case 'call': {
         const inv = worker.invocations.get(message.id);
         if (inv === undefined || inv.state !== 'running' || inv.calls.has(message.callId)) return fault(worker, child, 'binding call for an unknown invocation');
+        // The sandbox stops at the same bound: more is a worker that lies (and would flood the audit chain).
+        if (++inv.attempts > MAX_CALLS_PER_INVOCATION) return fault(worker, child, 'more binding calls and outbound requests than one invocation may make');
         inv.calls.add(message.callId);
         void handleCall(worker, inv, message.callId, message.binding, message.payload);
         return;
@@ -716,8 +719,8 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       case 'egress': {
         const inv = worker.invocations.get(message.id);
         if (inv === undefined || inv.state !== 'running' || inv.calls.has(message.callId)) return fault(worker, child, 'outbound request for an unknown invocation');
-        // The isolate refuses `fetch()` of functions without a grant before anything is sent.
-        if (!withEgress.has(inv.fn)) return fault(worker, child, 'outbound request of a function without an egress grant');
+        // A function without any grant reaches the handler too: it refuses and records the attempt.
+        if (++inv.attempts > MAX_CALLS_PER_INVOCATION) return fault(worker, child, 'more binding calls and outbound requests than one invocation may make');
         inv.calls.add(message.callId);
         void handleEgress(worker, inv, message.callId, message.payload);
         return;
@@ -738,7 +741,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const handleCall = async (worker: Worker, inv: Invocation, callId: number, binding: string, payload: BindingCallPayload): Promise<void> => {
     // Identity comes from the gateway's own table, never from the worker's message.
     const caller: CallerIdentity = { fn: inv.fn, segment: inv.spec.segment, requestId: inv.requestId, principal: inv.principal, chain: inv.chain, deadline: inv.deadline, bindings: inv.spec.bindings };
-    const answer = await runBindingCall({ caller, binding, payload, invoke: (fn, req, opts) => invoke(fn, req, opts), now: () => Date.now(), ...(options.authorizeCall === undefined ? {} : { authorize: options.authorizeCall }), events });
+    const answer = await runBindingCall({ caller, binding, payload, invoke: (fn, req, opts) => invoke(fn, req, opts, { worker, callId }), now: () => Date.now(), ...(options.authorizeCall === undefined ? {} : { authorize: options.authorizeCall }), events });
     // Cancelled: the invocation ended (or its worker went) while the call was in flight.
     if (!inv.calls.delete(callId) || worker.invocations.get(inv.id) !== inv) return;
     post(worker, answer.ok ? { t: 'call-result', callId, ok: true, res: answer.res } : { t: 'call-result', callId, ok: false, code: answer.code, message: answer.message });
@@ -769,7 +772,11 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     let answer: BindingCallAnswer;
     if (options.egress === undefined) answer = { ok: false, code: 'PAL_EGRESS_NOT_GRANTED', message: 'outbound requests are not available on this node' };
     else {
-      inv.egress ??= new AbortController();
+      if (inv.egress === undefined) {
+        inv.egress = new AbortController();
+        // One listener per outbound request in flight, and there may be as many as the budget.
+        setMaxListeners(MAX_CALLS_PER_INVOCATION + 1, inv.egress.signal);
+      }
       // Identity comes from the gateway's own table, never from the worker's message.
       const caller: EgressCaller = { fn: inv.fn, requestId: inv.requestId, principal: inv.principal, chain: inv.chain, deadline: inv.deadline };
       try {
@@ -875,10 +882,15 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       reject: job.reject,
       timer,
       calls: new Set(),
+      attempts: 0,
     };
     worker.invocations.set(id, inv);
     worker.running.set(job.fn, (worker.running.get(job.fn) ?? 0) + 1);
-    post(worker, { t: 'invoke', id, fn: job.fn, req: job.req });
+    // Same-worker path: the caller waits in this very process, and the target's answer needs no
+    // redaction (no secrets), so the worker may hand it over itself. The call was decided and
+    // recorded here already; the worker could read both isolates' traffic anyway.
+    const answerTo = job.via !== undefined && job.via.worker === worker && !redactors.has(job.fn) ? job.via.callId : undefined;
+    post(worker, answerTo === undefined ? { t: 'invoke', id, fn: job.fn, req: job.req } : { t: 'invoke', id, fn: job.fn, req: job.req, answerTo });
   };
 
   const tryDispatch = (job: Job): boolean => {
@@ -902,12 +914,12 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     for (const f of functionsBySegment.get(segment) ?? []) drain(f.name);
   };
 
-  const invoke = (fn: string, req: InvokeRequest, opts: InvokeOptions = {}): Promise<FunctionResult> => {
+  const invoke = (fn: string, req: InvokeRequest, opts: InvokeOptions = {}, via?: Job['via']): Promise<FunctionResult> => {
     const spec = specs.get(fn);
     if (spec === undefined) return Promise.reject(new PalisadeError('PAL_INTERNAL', `unknown function \`${fn}\``));
     if (closing) return Promise.reject(new PalisadeError('PAL_RUNTIME_UNAVAILABLE', 'the runtime is shutting down', { expose: true }));
     return new Promise<FunctionResult>((resolve, reject) => {
-      const job: Job = { fn, spec, req, chain: opts.chain ?? [], resolve, reject };
+      const job: Job = { fn, spec, req, chain: opts.chain ?? [], resolve, reject, ...(via === undefined ? {} : { via }) };
       const q = queues.get(fn) ?? [];
       // FIFO: a new request never overtakes one already waiting.
       if (q.length === 0 && tryDispatch(job)) return;
@@ -965,7 +977,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       }
     },
 
-    invoke,
+    invoke: (fn, req, opts) => invoke(fn, req, opts),
 
     secretsPolicyChanged() {
       policyGeneration++;

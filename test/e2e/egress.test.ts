@@ -50,8 +50,12 @@ describe('palisade up: fetch() from a function', () => {
         '  fetcher:',
         '    source: functions/fetcher.js',
         `    egress: [{ host: 127.0.0.1, ports: [${port}], allowPrivateNetwork: true }]`,
+        // The same code without any grant: every attempt is still decided and audited by the gateway.
+        '  ungranted:',
+        '    source: functions/fetcher.js',
         'routes:',
         '  - { path: /go, function: fetcher, public: true }',
+        '  - { path: /ungranted, function: ungranted, public: true }',
         '',
       ].join('\n'),
       { 'functions/fetcher.js': FETCHER },
@@ -95,5 +99,28 @@ describe('palisade up: fetch() from a function', () => {
     assert.equal(denied.length, 4, search.stdout);
     for (const e of denied) assert.match(e.reason, /^(not-granted|insecure-scheme|private-address)$/);
     assert.ok(events.every((e) => e.function === 'fetcher'));
+  });
+
+  test('a function without any egress grant is refused, and each attempt is an audit event', async () => {
+    for (const target of ['https://example.com/', 'http://127.0.0.1/']) {
+      const r = await fetchTls(node.url, node.ca, `/ungranted?url=${encodeURIComponent(target)}`);
+      assert.equal(r.status, 502, `${target}: ${r.body}`);
+      assert.equal(r.body, 'TypeError: fetch failed: outbound requests are not granted to this function (manifest: functions.<name>.egress)');
+    }
+    const search = runCliSync(['audit', 'search', dir, '--action', 'egress', '--json']);
+    assert.equal(search.status, 0, search.stderr);
+    const events = search.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { event: { outcome: string; reason: string; function: string; egress?: { host?: string } } }).event)
+      .filter((e) => e.function === 'ungranted');
+    assert.deepEqual(
+      events.map((e) => [e.outcome, e.reason, e.egress?.host]),
+      [
+        ['deny', 'not-granted', 'example.com'],
+        ['deny', 'not-granted', '127.0.0.1'],
+      ],
+      search.stdout,
+    );
   });
 });

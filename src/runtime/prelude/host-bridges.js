@@ -145,21 +145,21 @@ globalThis.__palisade_install = function install(log, randomBytes, digest, setTi
   bridges.kv = kv;
   egressBridge = egress;
   // Installed before the function module runs, so a module that keeps a reference to `fetch`
-  // keeps this one; whether it may reach anything is decided at boot and, for each request, by
-  // the gateway (grants, policy, addresses).
+  // keeps this one; whether it may reach anything is decided for each attempt by the gateway
+  // (grants, policy, addresses), which records every attempt.
   globalThis.fetch = outboundFetch;
 };
 
 // Outbound requests: `fetch()` goes isolate → worker → gateway, where the egress guard makes it.
+// Every call goes out, granted or not: the gateway decides and records each attempt.
 let egressBridge;
-let egressGranted = false;
 
 function fetchFailed(message) {
   return new TypeError(`fetch failed: ${message}`);
 }
 
 async function outboundFetch(input, init) {
-  if (!egressGranted || egressBridge === undefined) throw fetchFailed('outbound requests are not granted to this function (manifest: functions.<name>.egress)');
+  if (egressBridge === undefined) throw fetchFailed('outbound requests are not available here');
   const request = input instanceof Request && init === undefined ? input : new Request(input, init);
   const method = request.method;
   const body = method === 'GET' || method === 'HEAD' ? null : plainCopy(bodyBytes(request));
@@ -325,7 +325,6 @@ globalThis.__palisade_boot = function boot(mod, bindingsJson, services, limits, 
   // `env.secrets` exists when any secret is granted; the grant of each name is checked outside.
   if (grants.secrets) values.secrets = secretsBinding(secret);
   if (grants.kv) values.kv = kvBinding(kv);
-  egressGranted = grants.egress === true;
   secretBudget.max = limits.maxSecretReads;
   const env = deepFreeze(values);
 

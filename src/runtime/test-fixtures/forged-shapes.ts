@@ -3,7 +3,7 @@ const CHUNK = 64 * 1024;
 const valid = (id: number) => ({ t: 'result', id, ok: true, status: 200, headers: [['content-type', 'text/plain']], size: 2, body: new Uint8Array([111, 107]), cpuMs: 0.1 });
 
 /** The well-formed answers among {@link SHAPES}. */
-export const WELL_FORMED: ReadonlySet<string> = new Set(['ok', 'batch-ok', 'pid', 'slow-pid']);
+export const WELL_FORMED: ReadonlySet<string> = new Set(['ok', 'batch-ok', 'pid', 'slow-pid', 'egress-no-grant']);
 
 /** Every malformed shape a compromised worker might send in answer to invocation `id` (and the {@link WELL_FORMED} ones). */
 export const SHAPES: Record<string, (id: number) => unknown> = {
@@ -62,7 +62,11 @@ export const SHAPES: Record<string, (id: number) => unknown> = {
   'kv-bad-op': (id) => ({ t: 'kv', id, callId: 1, op: 'constructor', key: 'a' }),
   'kv-get-with-value': (id) => ({ t: 'kv', id, callId: 1, op: 'get', key: 'a', value: new Uint8Array(1) }),
   // Egress: only for the invocation's own id, only for a function with a grant, closed and bounded.
-  'egress-not-granted': (id) => ({ t: 'egress', id, callId: 1, payload: { method: 'GET', url: 'http://127.0.0.1/', headers: [], body: null } }),
+  /** Well-formed: an outbound request of a function without any grant (the gateway decides and records it), then the result. */
+  'egress-no-grant': (id) => ({ t: 'batch', m: [{ t: 'egress', id, callId: 1, payload: { method: 'GET', url: 'http://127.0.0.1/', headers: [], body: null } }, valid(id)] }),
+  /** One more binding call or outbound request than an invocation may make (MAX_CALLS_PER_INVOCATION = 32). */
+  'egress-flood': (id) => ({ t: 'batch', m: Array.from({ length: 33 }, (_, i) => ({ t: 'egress', id, callId: i + 1, payload: { method: 'GET', url: 'https://x.example/', headers: [], body: null } })) }),
+  'call-flood': (id) => ({ t: 'batch', m: Array.from({ length: 33 }, (_, i) => ({ t: 'call', id, callId: i + 1, binding: 'BILLING', op: 'fetch', payload: { method: 'GET', url: 'https://x/', headers: [], body: null } })) }),
   'egress-unknown-invocation': (id) => ({ t: 'egress', id: id + 3, callId: 1, payload: { method: 'GET', url: 'https://x.example/', headers: [], body: null } }),
   'egress-connect-method': (id) => ({ t: 'egress', id, callId: 1, payload: { method: 'CONNECT', url: 'https://x.example/', headers: [], body: null } }),
   'egress-url-too-long': (id) => ({ t: 'egress', id, callId: 1, payload: { method: 'GET', url: `https://x.example/${'a'.repeat(8192)}`, headers: [], body: null } }),
