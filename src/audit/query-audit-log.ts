@@ -53,10 +53,29 @@ export function searchAuditLog(stateDir: string, search: AuditSearch): AuditReco
   try {
     const rows = db.prepare(sql).all(...args) as { seq: number; event: string }[];
     if (search.newest === true) rows.reverse();
-    return rows.map((r) => ({ seq: r.seq, event: JSON.parse(r.event) as AuditEvent }));
+    return rows.map((r) => ({ seq: r.seq, event: decodeStoredEvent(r.seq, r.event) }));
   } finally {
     db.close();
   }
+}
+
+/**
+ * A stored event as the appender wrote it: a JSON object with the fields every reader relies on.
+ * Anything else was written outside palisade (the chain would not verify), and is refused with
+ * its sequence number rather than failing somewhere in a reader.
+ */
+function decodeStoredEvent(seq: number, text: string): AuditEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const e = value as Partial<Record<keyof AuditEvent, unknown>> | undefined;
+  const principal = e?.principal as { id?: unknown } | null | undefined;
+  const ok = typeof e === 'object' && e !== null && !Array.isArray(e) && typeof e.time === 'number' && typeof e.action === 'string' && typeof e.outcome === 'string' && (principal === undefined || (typeof principal === 'object' && principal !== null && typeof principal.id === 'string')) && (e.policyIds === undefined || (Array.isArray(e.policyIds) && e.policyIds.every((id) => typeof id === 'string')));
+  if (!ok) throw new PalisadeError('PAL_AUDIT_CHAIN_BROKEN', `audit event ${seq} is not an event palisade wrote; check the log with \`palisade audit verify\``, { expose: true });
+  return value as AuditEvent;
 }
 
 /** An RFC 6962 inclusion proof of one event in a signed checkpoint (the `palisade audit proof` output). */

@@ -25,3 +25,21 @@ test('an unknown command names the known ones and is invalid input', async () =>
   assert.equal(await runCli(['deploy'], c.io), 3);
   assert.match(c.err.join('\n'), /unknown command `deploy`; commands: init, validate, up/);
 });
+
+test('validate and init refuse an extra argument, and init refuses a --name that is not a project name, before touching anything', async () => {
+  const { mkdtempSync, readdirSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'palisade-args-'));
+  for (const [args, message] of [
+    [['validate', dir, 'extra'], /^error PAL_CLI_USAGE: unexpected argument `extra`; usage: palisade validate/],
+    [['init', dir, 'extra'], /^error PAL_CLI_USAGE: unexpected argument `extra`; usage: palisade init/],
+    [['init', dir, '--name', 'Bad Name'], /^error PAL_CLI_USAGE: --name `Bad Name` is not a project name/],
+    [['init', dir, '--name', ''], /^error PAL_CLI_USAGE: --name `` is not a project name/],
+  ] as const) {
+    const c = capture();
+    assert.equal(await runCli(args, c.io), 3, args.join(' '));
+    assert.match(c.err.join('\n'), message);
+  }
+  assert.deepEqual(readdirSync(dir), []);
+});

@@ -66,6 +66,19 @@ describe('rejects, naming file, line, path and fix', () => {
     assert.match(d.message, /unique/);
   });
 
+  test('aliases that expand past the bound, and an alias inside its own anchor, are refused as diagnostics (never a thrown error)', () => {
+    const bomb = ['a0: &a0 [k]', ...Array.from({ length: 8 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array.from({ length: 10 }, () => `*a${i}`).join(', ')}]`)].join('\n');
+    const expanded = only(`${bomb}\n${BASE}`);
+    assert.equal(expanded.code, 'PAL_MANIFEST_YAML_SYNTAX');
+    assert.match(expanded.message, /alias count/);
+    // A cyclic `json` binding value passed validation and then failed `palisade up` with PAL_INTERNAL.
+    const cyclic = only(BASE.replace('    source: functions/orders.ts\n', '    source: functions/orders.ts\n    bindings: { CFG: { type: json, value: &v [*v] } }\n'));
+    assert.equal(cyclic.code, 'PAL_MANIFEST_YAML_SYNTAX');
+    assert.match(cyclic.message, /^an alias \(`\*name`\) is used inside the node its anchor/);
+    // Shared, non-cyclic aliases stay valid.
+    assert.equal(check(BASE.replace('    source: functions/orders.ts\n', '    source: functions/orders.ts\n    bindings: { A: { type: json, value: &v [1] }, B: { type: json, value: [*v, *v] } }\n')).ok, true);
+  });
+
   test('a document that is not a mapping', () => {
     assert.equal(only('- a\n- b\n').code, 'PAL_MANIFEST_INVALID_VALUE');
     assert.equal(only('').code, 'PAL_MANIFEST_INVALID_VALUE');

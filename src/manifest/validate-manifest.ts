@@ -61,7 +61,18 @@ export function validateManifestText(source: ManifestSource): ValidationResult<M
     return { ok: false, errors, warnings: [] };
   }
 
-  const data: unknown = doc.toJS({ maxAliasCount: 50 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 });
+  } catch (error) {
+    // The yaml library refuses aliases that expand past the bound (a "billion laughs" document).
+    const message = error instanceof Error ? firstLine(error.message).toLowerCase() : 'the yaml could not be read';
+    return { ok: false, errors: [{ code: 'PAL_MANIFEST_YAML_SYNTAX', severity: 'error', path: '', message, hint: 'write the entries out instead of nesting aliases (`*name`) of aliases', location: locate(undefined) }], warnings: [] };
+  }
+  if (isCyclic(data)) {
+    // `&v [*v]`: an alias inside its own anchor is a value with no end (no JSON form, no bundle).
+    return { ok: false, errors: [{ code: 'PAL_MANIFEST_YAML_SYNTAX', severity: 'error', path: '', message: 'an alias (`*name`) is used inside the node its anchor (`&name`) marks, so the value never ends', hint: 'write the value out instead of referring to itself', location: locate(undefined) }], warnings: [] };
+  }
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const at = (path: readonly (string | number)[], onKey = false) => locate(offsetOf(doc, path, onKey));
@@ -627,4 +638,14 @@ function deepFreeze<T>(value: T): T {
     else for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/** Whether plain data (objects and arrays) contains itself. */
+function isCyclic(value: unknown, open: Set<object> = new Set()): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (open.has(value)) return true;
+  open.add(value);
+  const cyclic = Object.values(value).some((v) => isCyclic(v, open));
+  open.delete(value);
+  return cyclic;
 }

@@ -234,3 +234,63 @@ routes:
   );
   assert.equal(r.notes.filter((n) => n.startsWith('segment `')).length, 2);
 });
+
+describe('buildAccessReport: a manifest that shares YAML nodes (anchors and aliases)', () => {
+  const report = (text: string, events: AuditEvent[]) => buildAccessReport({ manifest: manifestOf(text), manifestText: text, events, principals: [], since: NOW - 30 * DAY, until: NOW, egressGrantCovers });
+  // `b` holds `a`'s first secret through an alias.
+  const text = `name: al
+functions:
+  a:
+    source: a.ts
+    secrets: [&k k1, k2]
+  b:
+    source: b.ts
+    secrets: [*k]
+routes:
+  - { path: /a, function: a, public: true }
+`;
+  const withheld = (r: ReturnType<typeof report>) => {
+    assert.equal(r.suggestedDiff, '');
+    assert.match(r.notes[0] ?? '', /^no suggested diff: the manifest shares YAML nodes/);
+  };
+
+  test('cutting an anchored item would move its anchor to the next item and grant an alias another secret: no diff', () => {
+    // Cutting `a`'s unused `k1` as text leaves `[&k k2]`, and `b` would read `k2`.
+    const r = report(text, [read(NOW - DAY, 'b', 'k1', 'allow'), read(NOW - DAY, 'a', 'k2', 'allow')]);
+    assert.deepEqual(r.unusedGrants.map((g) => g.policyId), ['function:a#secret.k1']);
+    withheld(r);
+  });
+
+  test('cutting a grant that carries an anchor would leave its aliases unresolved, or remove a grant an alias still uses: no diff', () => {
+    const dangling = `name: al
+functions:
+  a:
+    source: a.ts
+    egress:
+      - &g { host: api.x.com }
+      - { host: b.x.com }
+  b: { source: b.ts, egress: [*g] }
+routes:
+  - { path: /a, function: a, public: true }
+`;
+    withheld(report(dangling, [egress(NOW - DAY, 'b', 'api.x.com', 443, 'allow', 'allowed', []), egress(NOW - DAY, 'a', 'b.x.com', 443, 'allow', 'allowed', [])]));
+    const shared = `name: al
+identity:
+  apiKeys: { enabled: true }
+functions:
+  a: { source: a.ts }
+routes:
+  - { path: /a, function: a, allow: &al { roles: [ops], issuers: [api-key] } }
+  - { path: /b, function: a, allow: *al }
+`;
+    const key = { type: 'ServiceAccount', id: 'apikey:k1', issuer: 'urn:palisade:api-keys', authMethod: 'api-key', mfa: false } as const;
+    const invoke = (route: string, policy: string): AuditEvent => ({ time: NOW - DAY, requestId: `i${route}`, action: 'invoke', outcome: 'allow', reason: 'allowed', status: 200, method: 'GET', route, function: 'a', clientIp: '127.0.0.1', durationMs: 1, principal: key, policyIds: [policy] });
+    // `/b` (the alias) was reached through `api-key`; `/a` only through a role: cutting `/a`'s `issuers` would lock `/b`'s caller out.
+    withheld(report(shared, [invoke('GET /b', 'route:GET /b#allow.issuers'), invoke('GET /a', 'route:GET /a#allow.roles')]));
+  });
+
+  test('aliases that the cuts do not touch leave the diff as it is', () => {
+    const r = report(text, [read(NOW - DAY, 'b', 'k1', 'allow'), read(NOW - DAY, 'a', 'k1', 'allow')]);
+    assert.match(r.suggestedDiff, /^-    secrets: \[&k k1, k2\]\n\+    secrets: \[&k k1\]$/m);
+  });
+});

@@ -1,7 +1,10 @@
 import { isMap, isPair, isScalar, isSeq, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { Manifest } from '../manifest/index.js';
 import type { GrantUse, SegmentEgressGrantUse } from './access-report-types.js';
+import { removalIsExact } from './access-report-check-diff.js';
 import { routeUid } from './build-entities.js';
+
+const DIFF_WITHHELD = 'no suggested diff: the manifest shares YAML nodes (anchors and aliases) between the unused grants and other entries, so cutting them from the text would also remove, add or change other grants; remove the unused grants by hand';
 
 type Span = [number, number];
 
@@ -80,6 +83,9 @@ export function suggestRemoval(text: string, doc: Document, file: string, manife
   if (cuts.length === 0) return { diff: '', notes };
   let next = text;
   for (const [s, e, insert] of [...cuts].sort((a, b) => b[0] - a[0])) next = next.slice(0, s) + (insert ?? '') + next.slice(e);
+  // INVARIANT: a suggested diff removes exactly the unused grants; where shared YAML nodes (anchors
+  // and aliases) would make the text cuts remove, add or change anything else, there is none.
+  if (!removalIsExact(text, next, manifest, unused)) return { diff: '', notes: [DIFF_WITHHELD, ...notes] };
   return { diff: unifiedDiff(text, next, file), notes };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -131,6 +132,24 @@ suite('palisade access-report', () => {
     const r = runCliSync(['access-report', dir]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /unused grants \(0\)/);
+  });
+
+  test('an event row changed outside palisade is refused with its sequence number, never a crash', async () => {
+    const dir = writeProject('name: ok\nidentity: { apiKeys: { enabled: true } }\nfunctions:\n  f: { source: orders.ts }\nroutes:\n  - { path: /f, function: f, allow: { issuers: [api-key] } }\n', FILES);
+    const log = await openAuditLog({ stateDir: join(dir, '.palisade'), mode: 'sync', checkpointEvery: 1000, checkpointEverySec: 60, logger: silentLogger });
+    await log.append({ time: Date.now() - 1000, requestId: 'x', action: 'invoke', outcome: 'allow', reason: 'allowed', status: 200, method: 'GET', route: 'GET /f', function: 'f', clientIp: '127.0.0.1', durationMs: 1, principal: { type: 'ServiceAccount', id: 'apikey:k1', issuer: 'urn:palisade:api-keys', authMethod: 'api-key', mfa: false }, policyIds: ['route:GET /f#allow.issuers'] });
+    await log.close();
+    const db = new Database(join(dir, '.palisade', 'audit.db'));
+    for (const forged of ['{"time":1', 'null', JSON.stringify({ time: Date.now() - 500, action: 'invoke', outcome: 'allow', principal: null })]) {
+      db.prepare('UPDATE audit_events SET event = ? WHERE seq = 1').run(forged);
+      for (const args of [['access-report', dir], ['audit', 'search', dir]]) {
+        const r = runCliSync(args);
+        assert.equal(r.status, 2, `${args[0]} on ${forged}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /^error PAL_AUDIT_CHAIN_BROKEN: audit event 1 is not an event palisade wrote; check the log with `palisade audit verify`$/m);
+        assert.doesNotMatch(r.stderr, /PAL_INTERNAL|\n\s+at /);
+      }
+    }
+    db.close();
   });
 
   test('a live node: the binding, secret and egress grant the function used are used; the others are unused and removed', async () => {

@@ -38,17 +38,22 @@ export default {
 };
 `;
 
+const PROJECT_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
 /** `palisade init [DIR]`: scaffolds a small working project. */
 export const initCommand: Command = {
   name: 'init',
   summary: 'create a small working project',
   usage: 'palisade init [DIR] [--name NAME]',
   help: 'Creates DIR/palisade.yaml and DIR/functions/hello.ts (a public and a private route, with API\nkeys enabled: `palisade apikeys create DIR --name dev` makes one for the private route).\nCreates the vault key ring DIR/.palisade/master.key (0600) unless PALISADE_MASTER_KEY is set:\nback it up, apart from the state store. Refuses to overwrite an existing palisade.yaml.',
-  options: { name: { type: 'string', description: 'project name (default: the directory name)' } },
+  options: { name: { type: 'string', description: 'project name: lowercase letters, digits, dashes (default: from the directory name, else `app`)' } },
   async run(ctx) {
+    if (ctx.args.length > 1) throw new PalisadeError('PAL_CLI_USAGE', `unexpected argument \`${ctx.args[1] ?? ''}\`; usage: ${initCommand.usage}`);
     const dir = resolve(ctx.args[0] ?? '.');
+    // A name given is used as given or refused; only the one derived from DIR falls back to `app`.
+    if (typeof ctx.flags.name === 'string' && !PROJECT_NAME.test(ctx.flags.name)) throw new PalisadeError('PAL_CLI_USAGE', `--name \`${ctx.flags.name}\` is not a project name: lowercase letters, digits and dashes, starting with a letter (at most 63)`);
     const raw = typeof ctx.flags.name === 'string' ? ctx.flags.name : basename(dir).toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^[^a-z]+/, '');
-    const name = /^[a-z][a-z0-9-]{0,62}$/.test(raw) ? raw : 'app';
+    const name = PROJECT_NAME.test(raw) ? raw : 'app';
     const files: Array<[string, string]> = [
       ['palisade.yaml', MANIFEST(name)],
       [join('functions', 'hello.ts'), HELLO],

@@ -1,7 +1,7 @@
 import { checkManifest, type Manifest } from '../../manifest/index.js';
 import { bundleFunction } from '../../runtime/index.js';
 import { loadPolicySet } from '../../policy/index.js';
-import { formatDiagnostic, isPalisadeError, type Diagnostic } from '../../kernel/index.js';
+import { formatDiagnostic, isPalisadeError, PalisadeError, type Diagnostic } from '../../kernel/index.js';
 import { exitCodes, type Command } from '../cli-io.js';
 
 /** `palisade validate [DIR]`: checks the manifest and compiles every function. */
@@ -13,6 +13,7 @@ export const validateCommand: Command = {
   options: { json: { type: 'boolean', description: 'print the result as JSON' } },
   async run(ctx) {
     const dir = ctx.args[0] ?? '.';
+    if (ctx.args.length > 1) throw new PalisadeError('PAL_CLI_USAGE', `unexpected argument \`${ctx.args[1] ?? ''}\`; usage: ${validateCommand.usage}`);
     const result = checkManifest(dir);
     const problems: Diagnostic[] = [...result.errors];
     const warnings: Diagnostic[] = [...result.warnings];
