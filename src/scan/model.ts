@@ -38,9 +38,15 @@ export interface PalisadeProjectView {
   readonly routes: readonly (Pick<RouteSpec, 'path' | 'function' | 'public'> & {
     readonly index: number;
     readonly methods: readonly string[];
-    readonly allow?: { readonly roles: readonly string[]; readonly mfa?: boolean };
+    readonly allow?: { readonly roles: readonly string[] };
+    /** The route demands a second factor (`mfa: required`). */
+    readonly mfa: boolean;
     readonly line?: number;
   })[];
+  /** Segments with the hosts all their functions may reach (`segments.<name>.egress`). */
+  readonly segments: readonly { readonly name: string; readonly egress: readonly string[]; readonly line?: number }[];
+  /** Roles declared with `mfa: required` (`roles.<name>.mfa`): refused everything without a second factor. */
+  readonly mfaRoles: readonly string[];
   readonly functions: readonly (Pick<FunctionSpec, 'name' | 'segment'> & {
     /** Source text of the function, when it could be read. */
     readonly sourceText?: string;

@@ -35,14 +35,14 @@ export function parsePalisade(file: string, text: string, parsed: ParsedYaml, re
       const sourceText = typeof fn.source === 'string' ? readSource(fn.source) : undefined;
       const line = parsed.lineOf(['functions', name]);
       const segment = typeof fn.segment === 'string' ? fn.segment : 'default';
-      const segmentSpec = isRecord(doc.segments) && isRecord(doc.segments[segment]) ? doc.segments[segment] : {};
       functions.push({
         name,
         segment,
         secrets: strings(fn.secrets),
-        // A function reaches its own hosts and its segment's (`segments.<name>.egress`).
-        egress: [...egressEntries(fn.egress), ...egressEntries(segmentSpec.egress)],
-        invoke: strings(fn.invoke),
+        // Its own hosts; its segment's (`segments.<name>.egress`) are in `segments`, reported where they are written.
+        egress: egressEntries(fn.egress),
+        // A service binding (`bindings.<NAME>: { type: service, function }`) is how a function calls another.
+        invoke: [...strings(fn.invoke), ...(isRecord(fn.bindings) ? Object.values(fn.bindings).flatMap((b) => (isRecord(b) && b.type === 'service' && typeof b.function === 'string' ? [b.function] : [])) : [])],
         ...(sourceText === undefined ? {} : { sourceText }),
         ...(line === undefined ? {} : { line }),
       });
@@ -60,15 +60,25 @@ export function parsePalisade(file: string, text: string, parsed: ParsedYaml, re
         function: typeof raw.function === 'string' ? raw.function : '',
         public: raw.public === true,
         methods: raw.methods === undefined ? ['GET'] : strings(raw.methods),
-        ...(allow === undefined ? {} : { allow: { roles: strings(allow.roles), ...(typeof allow.mfa === 'boolean' ? { mfa: allow.mfa } : {}) } }),
+        ...(allow === undefined ? {} : { allow: { roles: strings(allow.roles) } }),
+        mfa: raw.mfa === 'required',
         ...(line === undefined ? {} : { line }),
       });
     });
   }
   const audit = isRecord(doc.audit) ? doc.audit : undefined;
   const auditLine = parsed.lineOf(['audit']);
+  const mfaRoles = isRecord(doc.roles) ? Object.entries(doc.roles).filter(([, r]) => isRecord(r) && r.mfa === 'required').map(([name]) => name) : [];
+  const segments = isRecord(doc.segments)
+    ? Object.entries(doc.segments).map(([name, raw]) => {
+        const line = parsed.lineOf(['segments', name, 'egress']) ?? parsed.lineOf(['segments', name]);
+        return { name, egress: egressEntries(isRecord(raw) ? raw.egress : undefined), ...(line === undefined ? {} : { line }) };
+      })
+    : [];
   const palisade: PalisadeProjectView = {
     routes,
+    mfaRoles,
+    segments,
     functions,
     ...(audit === undefined ? {} : { audit: { ...(typeof audit.mode === 'string' ? { mode: audit.mode } : {}), ...(auditLine === undefined ? {} : { line: auditLine }) } }),
   };

@@ -158,8 +158,15 @@ describe('palisade manifests', () => {
     assert.deepEqual(t?.palisade?.functions[0]?.egress, ['*.stripe.com:443', 'api.example.com', 'legacy.example:443']);
   });
 
-  test('a segment\'s egress grants count for each function of the segment, and only for them', async () => {
+  test('a segment\'s egress grants are read with the segment and the line they are written on, not copied to its functions', async () => {
     const t = await parseTemplateText('palisade.yaml', 'segments:\n  pay: { egress: [{ host: "*.bank.example" }] }\nfunctions:\n  billing: { source: f.ts, segment: pay, egress: [{ host: api.example.com }] }\n  web: { source: w.ts }\nroutes:\n  - { path: /p, function: billing }\n');
-    assert.deepEqual(t?.palisade?.functions.map((f) => [f.name, f.egress]), [['billing', ['api.example.com', '*.bank.example']], ['web', []]]);
+    assert.deepEqual(t?.palisade?.functions.map((f) => [f.name, f.egress]), [['billing', ['api.example.com']], ['web', []]]);
+    assert.deepEqual(t?.palisade?.segments, [{ name: 'pay', egress: ['*.bank.example'], line: 2 }]);
+  });
+
+  test('route and role MFA are read as the manifest writes them', async () => {
+    const t = await parseTemplateText('palisade.yaml', 'roles:\n  root: { mfa: required }\n  ops: { mfa: optional }\nfunctions:\n  u: { source: u.ts }\nroutes:\n  - { path: /a, function: u, allow: { roles: [admin] }, mfa: required }\n  - { path: /b, function: u, allow: { roles: [root] } }\n');
+    assert.deepEqual(t?.palisade?.routes.map((r) => r.mfa), [true, false]);
+    assert.deepEqual(t?.palisade?.mfaRoles, ['root']);
   });
 });

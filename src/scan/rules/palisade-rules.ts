@@ -30,12 +30,17 @@ export const palisadeAdminWithoutMfa: Rule = palisadeRule(
     id: 'PAL-PALISADE-002',
     title: 'Administrative route does not require MFA',
     severity: 'high',
-    description: 'A route that allows an administrative role (a role named like `admin`, `root`, `superuser` or `operator`) does not set `allow.mfa: true`, so a stolen password or token is enough.',
-    remediation: 'Add `mfa: true` to the route\'s `allow`.',
+    description: 'A route that allows an administrative role (a role named like `admin`, `root`, `superuser` or `operator`) demands no second factor: neither the route (`mfa: required`) nor the role (`roles.<name>.mfa: required`), so a stolen password or token is enough.',
+    remediation: 'Set `mfa: required` on the role under `roles:` (every route and admin action of the role then needs a second factor), or on the route itself.',
     frameworks: { owaspServerless: ['SAS-2'], palisade: ['verify-explicitly'] },
     checkov: [],
   },
-  (v) => v.routes.filter((r) => r.allow !== undefined && r.allow.roles.some((role) => ADMIN_ROLE.test(role)) && r.allow.mfa !== true).map((r) => ({ resource: `routes[${r.index}]`, message: `route \`${r.path}\` allows \`${(r.allow?.roles ?? []).filter((x) => ADMIN_ROLE.test(x)).join(', ')}\` without \`mfa: true\``, key: r.path, ...at(r.line) })),
+  (v) =>
+    v.routes.flatMap((r) => {
+      if (r.mfa) return [];
+      const weak = (r.allow?.roles ?? []).filter((role) => ADMIN_ROLE.test(role) && !v.mfaRoles.includes(role));
+      return weak.length === 0 ? [] : [{ resource: `routes[${r.index}]`, message: `route \`${r.path}\` allows \`${weak.join(', ')}\` without a second factor (\`mfa: required\` on the route or on the role)`, key: r.path, ...at(r.line) }];
+    }),
 );
 
 /** PAL-PALISADE-003: Audit is asynchronous. */
@@ -63,7 +68,11 @@ export const palisadeWildcardEgress: Rule = palisadeRule(
     frameworks: { owaspServerless: ['SAS-4'], palisade: ['least-privilege'] },
     checkov: [],
   },
-  (v) => v.functions.flatMap((f) => f.egress.filter((e) => e.includes('*')).map((e) => ({ resource: `functions.${f.name}`, message: `egress \`${e}\` is a wildcard`, key: e, ...at(f.line) }))),
+  (v) => [
+    ...v.functions.flatMap((f) => f.egress.filter((e) => e.includes('*')).map((e) => ({ resource: `functions.${f.name}`, message: `egress \`${e}\` is a wildcard`, key: e, ...at(f.line) }))),
+    // A segment's grant reaches every function of the segment: one finding, where it is written.
+    ...v.segments.flatMap((s) => s.egress.filter((e) => e.includes('*')).map((e) => ({ resource: `segments.${s.name}`, message: `egress \`${e}\` of segment \`${s.name}\` (every function of the segment) is a wildcard`, key: `segment:${s.name}:${e}`, ...at(s.line) }))),
+  ],
 );
 
 /** PAL-PALISADE-005: Function may invoke a function in another segment. */

@@ -311,7 +311,7 @@ export const ruleFixtures: Readonly<Record<string, RuleFixtures>> = {
   'PAL-PALISADE-002': {
     palisade: {
       fail: manifest('functions:\n  users: { source: functions/users.ts }\nroutes:\n  - { path: /admin/users, function: users, allow: { roles: [admin] } }\n'),
-      pass: manifest('functions:\n  users: { source: functions/users.ts }\nroutes:\n  - { path: /admin/users, function: users, allow: { roles: [admin], mfa: true } }\n  - { path: /api/me, function: users, allow: { roles: [customer] } }\n'),
+      pass: manifest('functions:\n  users: { source: functions/users.ts }\nroles:\n  root: { mfa: required }\nroutes:\n  - { path: /admin/users, function: users, allow: { roles: [admin] }, mfa: required }\n  - { path: /admin/keys, function: users, allow: { roles: [root] } }\n  - { path: /api/me, function: users, allow: { roles: [customer] } }\n'),
     },
   },
   'PAL-PALISADE-003': {
