@@ -90,8 +90,9 @@ describe('segment rules for secrets on a running node', () => {
     const payments = segments.get('payments');
     assert.ok(payments);
     segments.set('payments', { ...payments, allowSecretReadsFrom: [] });
-    node.reloadPolicies({ ...manifest, segments });
+    const reloaded = node.reloadPolicies({ ...manifest, segments });
     try {
+      assert.deepEqual(reloaded.needsRestart, [], 'a segment rule is authorization: it applies at once, and the reload says so');
       const r = await get('/web');
       assert.equal(r.status, 403, r.body);
       assert.match(r.body, /^refused: secrets: secret `ledger-key` is not available to this function/);

@@ -331,7 +331,7 @@ function withDecisionLog(audit: AuditSink, logger: Logger): AuditSink {
  */
 function restartOnlyChanges(before: Manifest, after: Manifest): string[] {
   // Where a key sits in the file, and what authorization owns, do not count.
-  const ignored = new Set(['line', 'column', 'index', 'allow', 'mfa', 'secretLines', 'allowCallsFrom']);
+  const ignored = new Set(['line', 'column', 'index', 'allow', 'mfa', 'secretLines', 'allowCallsFrom', 'allowSecretReadsFrom']);
   const data = (v: unknown): string => JSON.stringify(v, (key, value: unknown) => (ignored.has(key) ? undefined : value instanceof Map ? [...value.entries()].sort() : value));
   const out: string[] = [];
   if (data([...before.routes].map(data).sort()) !== data([...after.routes].map(data).sort())) out.push('routes');
