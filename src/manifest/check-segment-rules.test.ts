@@ -123,7 +123,7 @@ describe('segment rules for secrets in the manifest', () => {
     assert.equal(r.errors.length, 1, r.errors.map(formatDiagnostic).join('\n'));
     const e = r.errors[0];
     assert.equal(e?.code, 'PAL_MANIFEST_SEGMENT_CROSSING');
-    assert.equal(e?.message, 'secret `ledger-key` is granted to functions in segments `payments` (`billing`), `storefront` (`web`) and declares no segment, so it is not clear which segment it belongs to');
+    assert.equal(e?.message, 'secret `ledger-key` declares no segment and is granted to functions in segments `payments` (`billing`) and `storefront` (`web`), so it is not clear which segment it belongs to');
     assert.equal(e?.hint, 'declare its segment and let the others read it with a rule: secrets: { ledger-key: { segment: payments } } and segments: { payments: { allowSecretReadsFrom: [storefront] } }');
     assert.equal(e?.path, 'functions.web.secrets[0]');
     // Following the hint makes it valid.

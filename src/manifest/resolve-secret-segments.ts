@@ -63,12 +63,13 @@ export function resolveSecretSegments(secrets: ReadonlyMap<string, SecretSpec>, 
     }
     // INVARIANT: an ambiguous secret has no owner, so it can never be read by a guess.
     const [first, ...others] = segments as [string, ...string[]];
-    const where = segments.map((s) => `\`${s}\` (${held.filter((h) => h.segment === s).map((h) => `\`${h.fn}\``).join(', ')})`).join(', ');
+    const each = segments.map((s) => `\`${s}\` (${held.filter((h) => h.segment === s).map((h) => `\`${h.fn}\``).join(', ')})`);
+    const where = `${each.slice(0, -1).join(', ')} and ${each[each.length - 1] ?? ''}`;
     const at = held.find((h) => h.segment !== first) ?? held[0];
     problems.push({
       code: 'PAL_MANIFEST_SEGMENT_CROSSING',
       path: at?.path ?? ['secrets', name],
-      message: `secret \`${name}\` is granted to functions in segments ${where} and declares no segment, so it is not clear which segment it belongs to`,
+      message: `secret \`${name}\` declares no segment and is granted to functions in segments ${where}, so it is not clear which segment it belongs to`,
       hint: `declare its segment and let the others read it with a rule: secrets: { ${name}: { segment: ${first} } } and segments: { ${first}: { allowSecretReadsFrom: [${others.join(', ')}] } }`,
     });
   }

@@ -68,7 +68,7 @@ export const initCommand: Command = {
     // The key-encryption key of the vault is made now, so the operator backs it up from day one.
     const keyRing = await ensureProjectKeyRing(dir);
     if (keyRing !== undefined) ctx.io.err(keyCreatedWarning(keyRing));
-    ctx.io.out(`created ${name} in ${dir}\n  next: palisade validate ${arg} && palisade up ${arg}\n  a key for /private: palisade apikeys create ${arg} --name dev`);
+    ctx.io.out(`created ${name} in ${dir}\n  next: npx palisade validate ${arg} && npx palisade up ${arg}\n  a key for /private: npx palisade apikeys create ${arg} --name dev`);
     return exitCodes.ok;
   },
 };
