@@ -57,6 +57,8 @@ describe('the communication graph', () => {
       ['role:intern', 'route:GET /web', 'no-interns'],
     ]);
     assert.ok(edge(g, 'role:customer', 'route:GET /web'), 'other edges stay');
+    // Refused grants are mermaid comments, readable as written (a comment ends only at a line break).
+    assert.match(renderCommunicationGraph(g, 'mermaid'), /\n {2}%% refused: function:web -> function:billing \(.*\) by no-pay\n|\n {2}%% refused: function:web -> function:billing by no-pay\n/);
   });
 
   test('a call refused for one end user is kept for the others, and says on whose behalf', () => {

@@ -64,7 +64,7 @@ function renderMermaid(graph: CommunicationGraph): string {
         return `${id}[("${l}")]`;
     }
   };
-  const lines = ['flowchart LR', `  %% palisade graph: ${label(graph.project)} (computed from the effective Cedar policies)`];
+  const lines = ['flowchart LR', `  %% palisade graph: ${graph.project.replace(/[\r\n]/g, ' ')} (computed from the effective Cedar policies)`];
   for (const [segment, fns] of bySegment(graph)) {
     lines.push(`  subgraph seg_${ids.get(fns[0]?.id ?? '')}["segment ${label(segment)}"]`);
     for (const n of fns) lines.push(`    ${shape(n)}`);
@@ -76,7 +76,8 @@ function renderMermaid(graph: CommunicationGraph): string {
     const arrow = e.crossSegment === true ? '==>' : e.kind === 'egress' || e.kind === 'secret' ? '-.->' : '-->';
     lines.push(`  ${ids.get(e.from) ?? ''} ${arrow}${text === '' ? '' : `|"${label(text)}"|`} ${ids.get(e.to) ?? ''}`);
   }
-  for (const e of graph.refused) lines.push(`  %% ${label(refusedLine(e))}`);
+  // A `%%` comment ends at the line's end: only a line break could leave it.
+  for (const e of graph.refused) lines.push(`  %% ${refusedLine(e).replace(/[\r\n]/g, ' ')}`);
   return lines.join('\n');
 }
 

@@ -66,7 +66,8 @@ function printBanner(ctx: Parameters<Command['run']>[0], node: RunningPlatform, 
   lines.push(node.networkIsolation.on ? '  worker network isolation: on (each worker in an empty network namespace)' : `  worker network isolation: not available (${node.networkIsolation.why}); outbound requests still go only through the egress guard`);
   lines.push('  try:');
   lines.push(`    curl${trust} ${node.url}/_palisade/health`);
-  for (const p of publicPaths.slice(0, 3)) lines.push(`    curl${trust} ${node.url}${p.replace(/:([A-Za-z_]+)/g, '42')}`);
+  // A `:param` is filled with an example value, which the function may not know (a 404 is then its answer).
+  for (const p of publicPaths.slice(0, 3)) lines.push(`    curl${trust} ${node.url}${p.replace(/:([A-Za-z_]+)/g, '42')}${p.includes(':') ? `   # 42: an example ${p.match(/:([A-Za-z_]+)/)?.[1] ?? 'value'}` : ''}`);
   for (const p of privatePaths.slice(0, 1)) lines.push(`    curl -i${trust} ${node.url}${p.replace(/:([A-Za-z_]+)/g, '42')}   # private: 401 until you authenticate`);
   lines.push('  stop with Ctrl-C (in-flight requests are drained)');
   ctx.io.out(lines.join('\n'));
