@@ -45,7 +45,9 @@ function localPrebuilds(dir: string): NodeJS.ProcessEnv {
   const ivm = Number(process.versions.node.split('.')[0]) >= 24 ? 'isolated-vm-7' : 'isolated-vm-5';
   for (const [folder, binary] of [['better-sqlite3', 'build/Release/better_sqlite3.node'], [ivm, 'out/isolated_vm.node']] as const) {
     const pkgDir = join(repoRoot, 'node_modules', folder);
-    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { name: string; version: string };
+    const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { name: string; version: string; scripts?: { install?: string } };
+    // isolated-vm 7 ships its binaries inside the package (node-gyp-build): nothing to compile or fetch.
+    if (!(pkg.scripts?.install ?? '').includes('prebuild-install')) continue;
     assert.ok(existsSync(join(pkgDir, binary)), `${folder} was built by npm ci`);
     const archive = join(dir, `${pkg.name}-v${pkg.version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`);
     const tar = spawnSync('tar', ['-czf', archive, '-C', pkgDir, binary], { encoding: 'utf8' });
