@@ -1,29 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { currentTotp } from '../../src/identity/index.js';
-import { cliPath, copyProject, fetchTls, repoRoot, runCliSync, startUp, type RunningCli } from '../helpers/cli.js';
+import { addUser, copyProject, createApiKey, enrollTotp, fetchTls, repoRoot, startUp, type RunningCli } from '../helpers/cli.js';
 
 const PASSWORD = 'a long and private passphrase';
 
-function addUser(dir: string, username: string, roles: readonly string[]): void {
-  const r = spawnSync(process.execPath, [cliPath, 'users', 'add', username, dir, ...roles.flatMap((role) => ['--role', role]), '--password-stdin'], { cwd: repoRoot, input: `${PASSWORD}\n`, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
 
-function enroll(dir: string, username: string): string {
-  const r = runCliSync(['users', 'mfa', 'enroll', username, dir, '--json']);
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { secret: string }).secret;
-}
 
-function createKey(dir: string, name: string, roles: readonly string[]): string {
-  const r = runCliSync(['apikeys', 'create', dir, '--name', name, ...roles.flatMap((role) => ['--role', role]), '--json']);
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { key: string }).key;
-}
 
 interface DecisionLine {
   status: number;
@@ -44,13 +29,13 @@ describe('admin API (/_palisade/admin) over https', () => {
   before(async () => {
     dir = copyProject(join(repoRoot, 'examples', 'shop'));
     symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-    addUser(dir, 'root', ['admin']);
-    addUser(dir, 'weak', ['admin']);
-    addUser(dir, 'alice', ['customer']);
-    addUser(dir, 'mallory', ['Admin', 'admins', 'admin.', 'administrator']);
-    for (const u of ['root', 'alice', 'mallory']) secrets[u] = enroll(dir, u);
-    customerKey = createKey(dir, 'customer', ['customer']);
-    adminKey = createKey(dir, 'robot', ['admin']);
+    addUser(dir, 'root', ['admin'], PASSWORD);
+    addUser(dir, 'weak', ['admin'], PASSWORD);
+    addUser(dir, 'alice', ['customer'], PASSWORD);
+    addUser(dir, 'mallory', ['Admin', 'admins', 'admin.', 'administrator'], PASSWORD);
+    for (const u of ['root', 'alice', 'mallory']) secrets[u] = enrollTotp(dir, u);
+    customerKey = createApiKey(dir, 'customer', ['customer']);
+    adminKey = createApiKey(dir, 'robot', ['admin']);
     node = await startUp(dir);
   });
   after(async () => {

@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { searchAuditLog } from '../../src/audit/index.js';
 import { currentTotp } from '../../src/identity/index.js';
-import { cliPath, copyProject, fetchTls, repoRoot, runCliSync, startUp, type RunningCli } from '../helpers/cli.js';
+import { addUser, copyProject, enrollTotp, fetchTls, repoRoot, startUp, type RunningCli } from '../helpers/cli.js';
 
 const PASSWORD = 'a long and private passphrase';
 // Distinctive values: any copy of them in a response, a log line or the audit db is found by a byte scan.
 const VALUE_1 = 'first-VALUE-7d1c0a9e-never-echoed';
 const VALUE_2 = 'second-VALUE-4be2f3aa-never-echoed';
 
-function addUser(dir: string, username: string, roles: readonly string[]): void {
-  const r = spawnSync(process.execPath, [cliPath, 'users', 'add', username, dir, ...roles.flatMap((role) => ['--role', role]), '--password-stdin'], { cwd: repoRoot, input: `${PASSWORD}\n`, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
 
-function enroll(dir: string, username: string): string {
-  const r = runCliSync(['users', 'mfa', 'enroll', username, dir, '--json']);
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { secret: string }).secret;
-}
 
 // The secrets endpoints of the admin API on a real node (examples/shop: admins need a second factor).
 describe('admin API: secrets (manageSecrets on secrets)', () => {
@@ -37,10 +27,10 @@ describe('admin API: secrets (manageSecrets on secrets)', () => {
     writeFileSync(join(dir, 'functions', 'rotator.js'), `export default { async fetch(request) { const b = await request.json(); return b.step === 'create' ? Response.json({ value: 'made-by-rotator-' + crypto.randomUUID() }) : new Response(null, { status: 204 }); } };\n`);
     const yaml = readFileSync(join(dir, 'palisade.yaml'), 'utf8').replace('\nfunctions:\n', '\nfunctions:\n  rotator:\n    source: functions/rotator.js\n    segment: storefront\n');
     writeFileSync(join(dir, 'palisade.yaml'), `${yaml}\nsecrets:\n  rot-token: { rotation: { function: rotator, every: 1m } }\n`);
-    addUser(dir, 'root', ['admin']);
-    addUser(dir, 'weak', ['admin']);
-    addUser(dir, 'alice', ['customer']);
-    for (const u of ['root', 'alice']) totp[u] = enroll(dir, u);
+    addUser(dir, 'root', ['admin'], PASSWORD);
+    addUser(dir, 'weak', ['admin'], PASSWORD);
+    addUser(dir, 'alice', ['customer'], PASSWORD);
+    for (const u of ['root', 'alice']) totp[u] = enrollTotp(dir, u);
     node = await startUp(dir);
   });
   after(async () => {

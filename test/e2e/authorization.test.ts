@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { currentTotp } from '../../src/identity/index.js';
-import { cliPath, copyProject, fetchTls, repoRoot, runCliSync, startUp, type RunningCli } from '../helpers/cli.js';
+import { addUser, copyProject, createApiKey, fetchTls, repoRoot, runCliSync, startUp, type RunningCli } from '../helpers/cli.js';
 
 const PASSWORD = 'a long and private passphrase';
 
-function addUser(dir: string, username: string, role: string) {
-  const r = spawnSync(process.execPath, [cliPath, 'users', 'add', username, dir, '--role', role, '--password-stdin'], { cwd: repoRoot, input: `${PASSWORD}\n`, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-}
 
-function createKey(dir: string, name: string, roles: readonly string[]): string {
-  const r = runCliSync(['apikeys', 'create', dir, '--name', name, ...roles.flatMap((role) => ['--role', role]), '--json']);
-  assert.equal(r.status, 0, r.stderr);
-  return (JSON.parse(r.stdout) as { key: string }).key;
-}
 
 /** The operator log's decision line for a request, with the determining policy ids. */
 async function decisionLine(node: RunningCli, requestId: string): Promise<{ status: number; reason: string; policyIds?: string }> {
@@ -41,11 +31,11 @@ describe('authorization by Cedar over https (examples/shop)', () => {
     dir = copyProject(join(repoRoot, 'examples', 'shop'));
     // The shop's npm dependency (nanoid) resolves from the repository's node_modules.
     symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-    addUser(dir, 'root', 'admin');
+    addUser(dir, 'root', ['admin'], PASSWORD);
     node = await startUp(dir);
-    customerKey = createKey(dir, 'customer', ['customer']);
-    adminKey = createKey(dir, 'admin', ['admin']);
-    noRoleKey = createKey(dir, 'nobody', []);
+    customerKey = createApiKey(dir, 'customer', ['customer']);
+    adminKey = createApiKey(dir, 'admin', ['admin']);
+    noRoleKey = createApiKey(dir, 'nobody', []);
   });
   after(async () => {
     await node.stop();
@@ -123,7 +113,7 @@ describe('policy reload on SIGHUP (examples/shop)', () => {
     dir = copyProject(join(repoRoot, 'examples', 'shop'));
     symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
     node = await startUp(dir);
-    customerKey = createKey(dir, 'customer', ['customer']);
+    customerKey = createApiKey(dir, 'customer', ['customer']);
   });
   after(async () => {
     await node.stop();

@@ -16,6 +16,26 @@ export function runCliSync(args: readonly string[], cwd = repoRoot): { status: n
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Adds a built-in user through the CLI, the password on standard input; fails the test if the CLI refuses. */
+export function addUser(dir: string, username: string, roles: readonly string[], password: string): void {
+  const r = spawnSync(process.execPath, [cliPath, 'users', 'add', username, dir, ...roles.flatMap((role) => ['--role', role]), '--password-stdin'], { cwd: repoRoot, input: `${password}\n`, encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`palisade users add ${username} exited ${String(r.status)}: ${r.stderr}`);
+}
+
+/** Enrols a user in TOTP through the CLI and returns the base32 secret. */
+export function enrollTotp(dir: string, username: string): string {
+  const r = runCliSync(['users', 'mfa', 'enroll', username, dir, '--json']);
+  if (r.status !== 0) throw new Error(`palisade users mfa enroll ${username} exited ${String(r.status)}: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { secret: string }).secret;
+}
+
+/** Creates an API key through the CLI and returns it. */
+export function createApiKey(dir: string, name: string, roles: readonly string[]): string {
+  const r = runCliSync(['apikeys', 'create', dir, '--name', name, ...roles.flatMap((role) => ['--role', role]), '--json']);
+  if (r.status !== 0) throw new Error(`palisade apikeys create ${name} exited ${String(r.status)}: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { key: string }).key;
+}
+
 /** A `palisade up` process and what it announced. */
 export interface RunningCli {
   readonly child: ChildProcess;
