@@ -21,9 +21,11 @@ after(() => {
   process.off('uncaughtException', onCrash);
 });
 
+// A forging worker loads in well under a second; a load unanswered for 20 s counts as failed
+// (rarely, on a loaded machine, a restarted worker has been seen never to answer its load).
 function forgingPool(bindings: PoolFunctionSpec['bindings'] = {}, events: Parameters<typeof createWorkerPool>[0]['events'] = {}, workers = 1): WorkerPool {
   const fn: PoolFunctionSpec = { name: 'f', source: '', segment: 'default', limits: LIMITS, bindings };
-  return createWorkerPool({ prelude: '', segments: [{ name: 'default', workers }], functions: [fn], bundles: new Map([['f', '']]), workerScript: FORGING_WORKER, events });
+  return createWorkerPool({ prelude: '', segments: [{ name: 'default', workers }], functions: [fn], bundles: new Map([['f', '']]), workerScript: FORGING_WORKER, startTimeoutMs: 20_000, events });
 }
 
 type Asked = { caller: EgressCaller; payload: BindingCallPayload };
@@ -206,7 +208,7 @@ describe('worker → gateway messages are untrusted', () => {
       // Watch until the breaker opened (slower on a busy machine), counting processes throughout.
       let maxChildren = 0;
       const started = Date.now();
-      // Three loads after the kill; on a loaded CI machine one load has taken over 10 s.
+      // Three loads after the kill, each failed or unanswered for 20 s at most.
       while (failing.length === 0 && Date.now() - started < 90_000) {
         maxChildren = Math.max(maxChildren, childPids().length);
         await new Promise((r) => setTimeout(r, 25));
@@ -226,6 +228,41 @@ describe('worker → gateway messages are untrusted', () => {
       assert.ok(outcome instanceof RuntimeRetryLater, String(outcome));
       assert.equal(outcome.code, 'PAL_RUNTIME_LOAD_FAILING');
       assert.ok(outcome.retryAfterSec > 0);
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(crashes, []);
+  });
+});
+
+describe('a worker that never answers its load', () => {
+  test('counts as a failed load once the deadline passes: killed, replaced with backoff, and the breaker opens', async () => {
+    const failing: Array<{ fn: string; failures: number; message: string }> = [];
+    let exits = 0;
+    // Loads now; every restart after the deadline below hangs without a word.
+    const hangAfter = Date.now() + 4000;
+    const fn: PoolFunctionSpec = { name: 'f', source: '', segment: 'default', limits: LIMITS, bindings: { HANG_LOAD_AFTER: { type: 'json', value: hangAfter } } };
+    const pool = createWorkerPool({ prelude: '', segments: [{ name: 'default', workers: 1 }], functions: [fn], bundles: new Map([['f', '']]), workerScript: FORGING_WORKER, startTimeoutMs: 3000, events: { onLoadFailing: (f) => failing.push(f), onWorkerExit: () => exits++ } });
+    await pool.start();
+    try {
+      await new Promise((r) => setTimeout(r, Math.max(0, hangAfter - Date.now()) + 50));
+      const pid = pool.pids().default?.[0];
+      assert.ok(pid !== undefined);
+      process.kill(pid, 'SIGKILL');
+      const started = Date.now();
+      let maxChildren = 0;
+      while (failing.length === 0 && Date.now() - started < 90_000) {
+        maxChildren = Math.max(maxChildren, childPids().length);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(failing[0]?.failures, 3, `three loads went unanswered (${exits} exits in ${Date.now() - started} ms)`);
+      assert.match(failing[0]?.message ?? '', /did not finish loading within 3000 ms/);
+      assert.ok(maxChildren <= 1, `at most one worker process at a time (saw ${maxChildren})`);
+      const outcome = await call(pool, 'ok').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(outcome instanceof RuntimeRetryLater, String(outcome));
     } finally {
       await pool.close();
     }

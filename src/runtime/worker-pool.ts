@@ -57,7 +57,11 @@ export interface WorkerPoolOptions {
   /** Bundled code by function name. */
   readonly bundles: ReadonlyMap<string, string>;
   readonly events?: WorkerPoolEvents;
-  /** How long `start()` waits for every worker to load (default 120 s: start-up never fails because a machine is busy). */
+  /**
+   * How long `start()` waits for every worker to load, and how long any worker process (a restart
+   * too) may take to answer its load before it counts as a failed load and is replaced (default
+   * 120 s: start-up never fails because a machine is busy).
+   */
   readonly startTimeoutMs?: number;
   /** The worker script; tests substitute a misbehaving one. */
   readonly workerScript?: string;
@@ -577,6 +581,17 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
     });
     const fns = functionsBySegment.get(worker.segment) ?? [];
     post(worker, { t: 'load', prelude: options.prelude, functions: fns });
+    // A worker that never answers its load (hung, or its message lost) must not hold the segment
+    // forever: past the deadline it is a failed load like any other (backoff, then the breaker).
+    const loadMs = options.startTimeoutMs ?? 120_000;
+    const loadDeadline = setTimeout(() => {
+      if (worker.child !== child || worker.state !== 'starting') return;
+      worker.loadFailures++;
+      worker.lastLoadFailure = { fn: fns[0]?.name ?? worker.segment, message: `the worker did not finish loading within ${loadMs} ms` };
+      gone(worker, child, `no answer to load within ${loadMs} ms`);
+    }, loadMs);
+    loadDeadline.unref();
+    child.once('exit', () => clearTimeout(loadDeadline));
   };
 
   /** The one place a worker is restarted, with backoff; repeated load failures open the breaker. */

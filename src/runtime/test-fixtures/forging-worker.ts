@@ -22,7 +22,9 @@ process.on('message', (frame: Incoming) => {
 function receive(message: Incoming): void {
   if (message.t === 'load') {
     const fns = message.functions ?? [];
-    const config = JSON.parse(fns[0]?.bindingsJson ?? '{}') as { FAIL_LOAD_AFTER?: number };
+    const config = JSON.parse(fns[0]?.bindingsJson ?? '{}') as { FAIL_LOAD_AFTER?: number; HANG_LOAD_AFTER?: number };
+    // A worker that hangs while loading: it never answers.
+    if (config.HANG_LOAD_AFTER !== undefined && Date.now() > config.HANG_LOAD_AFTER) return;
     if (config.FAIL_LOAD_AFTER !== undefined && Date.now() > config.FAIL_LOAD_AFTER) {
       process.send?.({ t: 'load-failed', fn: fns[0]?.name ?? 'f', message: 'SyntaxError: Unexpected token' });
       return;
