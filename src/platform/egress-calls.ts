@@ -9,6 +9,7 @@ import type { EgressGrantSpec } from '../manifest/index.js';
 import type { PolicyAuthorizer } from '../policy/index.js';
 import { MAX_BINDING_BODY_BYTES, type BindingCallAnswer, type EgressHandler } from '../runtime/index.js';
 import { createEgressGuard, egressErrorCode, type DnsResolver, type EgressEvent, type EgressLimits, type EgressReason } from '../segmentation/index.js';
+import { functionPrincipal } from './secret-resolvers.js';
 
 /** Bounds of one `fetch()` of a function; the invocation's own deadline always caps `timeoutMs`. */
 export const DEFAULT_FUNCTION_EGRESS_LIMITS: EgressLimits = {
@@ -37,7 +38,6 @@ export interface EgressWiringOptions {
 // Operational failures are `error`; everything the guard refuses on purpose is `deny`.
 const ERROR_REASONS: ReadonlySet<EgressReason> = new Set(['dns-failed', 'connect-failed', 'timeout', 'cancelled', 'too-large']);
 
-const functionPrincipal = (fn: string): NonNullable<AuditEvent['principal']> => ({ type: 'Function', id: fn, issuer: 'palisade', authMethod: 'workload', mfa: false });
 
 /** One egress attempt as an audit event (the `callFunction`/`readSecret` family: the function is the principal). */
 export function egressAuditEvent(e: EgressEvent, caller: { readonly requestId: string; readonly chain: readonly string[] }, code?: ErrorCode): AuditEvent {

@@ -61,8 +61,8 @@ export function resolversFromVault(vault: VaultShape): RuntimeResolvers {
   };
 }
 
-/** The principal a function decision is recorded under. */
-const functionPrincipal = (fn: string): NonNullable<AuditEvent['principal']> => ({ type: 'Function', id: fn, issuer: 'palisade', authMethod: 'workload', mfa: false });
+/** The principal a function's decision is recorded under (`callFunction`, `readSecret`, `egress`). */
+export const functionPrincipal = (fn: string): NonNullable<AuditEvent['principal']> => ({ type: 'Function', id: fn, issuer: 'palisade', authMethod: 'workload', mfa: false });
 
 const SECRET_REASONS: Readonly<Record<SecretReadEvent['reason'], AuditEvent['reason']>> = {
   allowed: 'allowed',
